@@ -1,0 +1,104 @@
+"""Who is calling: HTTP Basic for the Admin API; signed parameters or an unsigned
+preset for the Upload API; the cloud name in the path must be ours."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from datetime import datetime, timezone
+
+from django.conf import settings
+from django.core.cache import cache
+
+from .. import keys, signing
+from .errors import BadRequest, NotFound, RateLimited, Unauthorized
+
+NON_SIGNABLE_NOTIFICATION = ("notification_url", "batch_id")
+
+
+def check_cloud(cloud_name: str) -> None:
+    if cloud_name != settings.DAM_CLOUD_NAME:
+        raise NotFound(f"Invalid cloud_name {cloud_name}")
+
+
+def basic_credential(request) -> keys.Credential | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+        api_key, _, api_secret = decoded.partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthorized("Invalid Authorization header") from None
+    credential = keys.find_credential(api_key)
+    if credential is None:
+        raise Unauthorized(f"Unknown API key {api_key}")
+    if not signing.hmac.compare_digest(credential.secret, api_secret):
+        raise Unauthorized("api_secret mismatch")
+    return credential
+
+
+def admin_credential(request) -> keys.Credential:
+    credential = basic_credential(request)
+    if credential is None:
+        raise Unauthorized("Must supply api_key")
+    rate_limit(request, credential)
+    keys.touch(credential)
+    return credential
+
+
+def rate_limit(request, credential: keys.Credential) -> None:
+    """Admin API calls per key per hour, reported in X-FeatureRateLimit-* headers."""
+    limit = settings.DAM_API_RATE_LIMIT
+    hour = int(time.time()) // 3600
+    cache_key = f"dam:rl:{credential.key}:{hour}"
+    cache.add(cache_key, 0, 3700)
+    try:
+        used = cache.incr(cache_key)
+    except ValueError:
+        cache.set(cache_key, 1, 3700)
+        used = 1
+    reset = datetime.fromtimestamp((hour + 1) * 3600, tz=timezone.utc)
+    request.rate_limit_headers = {
+        "X-FeatureRateLimit-Limit": str(limit),
+        "X-FeatureRateLimit-Remaining": str(max(0, limit - used)),
+        "X-FeatureRateLimit-Reset": reset.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+    }
+    if used > limit:
+        raise RateLimited(f"Rate Limit Exceeded: {limit} calls per hour", status=420,
+                          headers=request.rate_limit_headers)
+
+
+def signed_credential(params: dict) -> keys.Credential | None:
+    """The credential behind a signed Upload API request, or None when it is unsigned.
+
+    Raises for a signature that does not verify, a stale timestamp or an unknown key.
+    """
+    signature = params.get("signature")
+    api_key = params.get("api_key")
+    if not signature:
+        return None
+    if not api_key:
+        raise Unauthorized("Must supply api_key")
+    credential = keys.find_credential(str(api_key))
+    if credential is None:
+        raise Unauthorized(f"Unknown API key {api_key}")
+    timestamp = params.get("timestamp")
+    if not timestamp:
+        raise BadRequest("Missing required parameter - timestamp")
+    try:
+        ts = int(str(timestamp))
+    except ValueError:
+        raise BadRequest(f"Invalid timestamp {timestamp!r}") from None
+    if abs(time.time() - ts) > settings.DAM_SIGNATURE_MAX_AGE:
+        when = datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S +0000")
+        raise BadRequest(f"Stale request - reported time is {when} which is out of range")
+    to_sign = {k: v for k, v in params.items() if k not in signing.UNSIGNED_PARAMS}
+    candidates = [to_sign, {k: v for k, v in to_sign.items() if k not in NON_SIGNABLE_NOTIFICATION}]
+    if not any(signing.verify_params(c, credential.secret, str(signature)) for c in candidates):
+        raise Unauthorized(
+            f"Invalid Signature {signature}. String to sign - '{signing.string_to_sign(to_sign)}'."
+        )
+    keys.touch(credential)
+    return credential

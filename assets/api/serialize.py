@@ -1,0 +1,59 @@
+"""Resource JSON in the field names and shapes the SDKs expect."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from .. import signing
+from ..links import delivery_urls
+from ..models import Asset
+
+
+def iso(dt) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def context_json(context: dict) -> dict:
+    return {"custom": dict(context)} if context else {}
+
+
+def resource_json(asset: Asset, request=None) -> dict:
+    url, secure_url = delivery_urls(asset, request)
+    data = {
+        "asset_id": asset.asset_id,
+        "public_id": asset.public_id,
+        "format": asset.format,
+        "version": asset.version,
+        "resource_type": asset.resource_type,
+        "type": asset.type,
+        "created_at": iso(asset.created_at),
+        "bytes": asset.bytes,
+        "width": asset.width,
+        "height": asset.height,
+        "folder": asset.folder,
+        "asset_folder": asset.folder,
+        "display_name": asset.public_id.rsplit("/", 1)[-1],
+        "access_mode": "public",
+        "url": url,
+        "secure_url": secure_url,
+        "tags": asset.tag_names,
+        "version_id": asset.version_id,
+        "etag": asset.etag,
+        "placeholder": asset.placeholder,
+        "original_filename": asset.original_filename,
+    }
+    if asset.context:
+        data["context"] = context_json(asset.context)
+    return data
+
+
+def upload_json(asset: Asset, request, api_key: str | None, secret: str | None, existing: bool = False) -> dict:
+    data = resource_json(asset, request)
+    data["signature"] = signing.response_signature(asset.public_id, asset.version, secret or "")
+    data["api_key"] = api_key or settings.DAM_ENV_API_KEY or ""
+    if existing:
+        data["existing"] = True
+    info = asset.info or {}
+    if info.get("background_removal"):
+        data["info"] = {"background_removal": info["background_removal"]}
+    return data

@@ -1,0 +1,292 @@
+"""Upload API: ``POST /v1_1/<cloud>/<resource_type>/<action>``.
+
+Actions: upload, destroy, rename, explicit, tags, context.  Requests are signed
+(``api_key``, ``timestamp``, ``signature``), made with HTTP Basic credentials, or,
+for ``upload`` only, unsigned through an unsigned upload preset.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import ingest, keys, signals, tasks
+from ..models import Asset, AssetTag, UploadPreset
+from . import auth
+from .errors import BadRequest, Conflict, NotFound
+from .params import as_bool, as_context, as_coordinates, as_list, collect
+from .serialize import resource_json, upload_json
+
+RESOURCE_TYPES = ("image", "auto")
+DELIVERY_TYPES = ("upload", "private", "authenticated")
+# What a client may set on an unsigned upload; everything else comes from the preset.
+UNSIGNED_ALLOWED = {
+    "file", "upload_preset", "public_id", "folder", "tags", "context", "filename_override", "callback",
+    "timestamp", "face_coordinates", "custom_coordinates", "asset_folder", "display_name", "metadata",
+}
+
+
+class UploadApiView(APIView):
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    def post(self, request, cloud_name: str, resource_type: str, action: str):
+        auth.check_cloud(cloud_name)
+        if resource_type not in RESOURCE_TYPES:
+            raise BadRequest(f"Unsupported resource type {resource_type!r}: this server stores images")
+        handler = getattr(self, f"do_{action}", None)
+        if handler is None:
+            raise NotFound(f"Unknown Upload API action {action!r}")
+        params = collect(request)
+        credential = auth.signed_credential(params) or auth.basic_credential(request)
+        if credential is None and action != "upload":
+            raise auth.Unauthorized("Must supply api_key")
+        return handler(request, params, credential)
+
+    # --- upload ------------------------------------------------------------------
+
+    def do_upload(self, request, params: dict, credential):
+        params = self._with_preset(params, credential)
+        signed = credential is not None
+        uploaded = request.FILES.get("file")
+        incoming = ingest.open_source(None if uploaded else params.get("file"), uploaded)
+        try:
+            filename = params.get("filename_override") or (uploaded.name if uploaded else incoming.filename)
+            public_id = ingest.choose_public_id(
+                public_id=params.get("public_id"),
+                folder=params.get("folder") or params.get("asset_folder") or "",
+                filename=filename or "",
+                use_filename=as_bool(params.get("use_filename"), False, "use_filename"),
+                unique_filename=as_bool(params.get("unique_filename"), True, "unique_filename"),
+            )
+            type_ = params.get("type") or "upload"
+            if type_ not in DELIVERY_TYPES:
+                raise BadRequest(f"Invalid type {type_!r}: must be one of {', '.join(DELIVERY_TYPES)}")
+            original = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0] if filename else ""
+            if as_bool(params.get("discard_original_filename"), False):
+                original = ""
+            extra = {}
+            faces = as_coordinates(params.get("face_coordinates"))
+            if faces is not None:
+                extra["face_coordinates"] = faces
+            custom = as_coordinates(params.get("custom_coordinates"))
+            if custom is not None:
+                extra["custom_coordinates"] = custom
+            from django.conf import settings
+
+            result = ingest.store(
+                incoming=incoming,
+                public_id=public_id,
+                type=type_,
+                overwrite=as_bool(params.get("overwrite"), signed, "overwrite"),
+                backup=as_bool(params.get("backup"), settings.DAM_BACKUP_BY_DEFAULT, "backup"),
+                tags=as_list(params.get("tags")),
+                context=as_context(params.get("context")),
+                original_filename=original,
+                extra=extra,
+            )
+        finally:
+            incoming.close()
+        asset = result.asset
+        if result.replaced and as_bool(params.get("invalidate"), False):
+            pass  # derived files of the replaced version are already dropped by the asset_replaced signal
+        eager = self._store_eager(asset, params)
+        secret = credential.secret if credential else (keys.all_secrets() or [""])[0]
+        body = upload_json(asset, request, credential.key if credential else None, secret, result.existing)
+        if eager is not None:
+            body["eager"] = eager
+        self._notify(request, params, body, credential, "upload")
+        return Response(body)
+
+    def _with_preset(self, params: dict, credential) -> dict:
+        name = params.get("upload_preset")
+        if not name:
+            if credential is None:
+                raise BadRequest("Upload preset must be specified when using unsigned upload")
+            return params
+        preset = UploadPreset.objects.filter(name=name).first()
+        if preset is None:
+            raise BadRequest(f"Upload preset not found: {name}")
+        defaults = {k: v for k, v in (preset.settings or {}).items() if v not in (None, "")}
+        if credential is None:
+            if not preset.unsigned:
+                raise BadRequest("Upload preset must be whitelisted for unsigned uploads")
+            rejected = sorted(k for k in params if k not in UNSIGNED_ALLOWED)
+            if rejected:
+                raise BadRequest(f"Parameter(s) not allowed for unsigned upload: {', '.join(rejected)}")
+            merged = {**params, **defaults}
+            # An unsigned upload may add tags to the preset's, never override the preset otherwise.
+            if params.get("tags") and defaults.get("tags"):
+                merged["tags"] = as_list(defaults["tags"]) + as_list(params["tags"])
+            merged.setdefault("overwrite", False)
+            return merged
+        return {**defaults, **params}
+
+    def _store_eager(self, asset: Asset, params: dict):
+        eager = params.get("eager")
+        if not eager:
+            return None
+        items = [e for e in str(eager).split("|") if e.strip()] if isinstance(eager, str) else list(eager)
+        asynchronous = as_bool(params.get("eager_async"), False)
+        return tasks.request_eager(asset, items, asynchronous, params.get("eager_notification_url"))
+
+    def _notify(self, request, params: dict, body: dict, credential, notification_type: str):
+        url = params.get("notification_url")
+        if url:
+            tasks.enqueue_notification(url, {"notification_type": notification_type, **body},
+                                       credential.key if credential else None)
+
+    # --- explicit ------------------------------------------------------------------
+
+    def do_explicit(self, request, params: dict, credential):
+        asset = _get_asset(params.get("public_id"), params.get("type"))
+        changed = []
+        with transaction.atomic():
+            if params.get("tags") is not None:
+                ingest.set_tags(asset, as_list(params.get("tags")))
+            if params.get("context") is not None:
+                asset.context = as_context(params.get("context"))
+                changed.append("context")
+            for field in ("face_coordinates", "custom_coordinates"):
+                value = as_coordinates(params.get(field))
+                if value is not None:
+                    setattr(asset, field, value)
+                    changed.append(field)
+            if changed:
+                asset.save(update_fields=changed + ["updated_at"])
+        if as_bool(params.get("invalidate"), False):
+            transaction.on_commit(lambda: signals.asset_replaced.send(Asset, asset=asset))
+        eager = self._store_eager(asset, params)
+        body = upload_json(asset, request, credential.key, credential.secret)
+        if eager is not None:
+            body["eager"] = eager
+        self._notify(request, params, body, credential, "explicit")
+        return Response(body)
+
+    # --- destroy ---------------------------------------------------------------------
+
+    def do_destroy(self, request, params: dict, credential):
+        public_id = params.get("public_id")
+        if not public_id:
+            raise BadRequest("Missing required parameter - public_id")
+        deleted = delete_assets(Asset.objects.filter(type=params.get("type") or "upload", public_id=public_id))
+        body = {"result": "ok" if deleted else "not found"}
+        self._notify(request, params, {**body, "public_id": public_id}, credential, "delete")
+        return Response(body)
+
+    # --- rename ----------------------------------------------------------------------
+
+    def do_rename(self, request, params: dict, credential):
+        source = _get_asset(params.get("from_public_id"), params.get("type"), name="from_public_id")
+        to_public_id = ingest.validate_public_id(str(params.get("to_public_id") or ""))
+        to_type = params.get("to_type") or source.type
+        if to_type not in DELIVERY_TYPES:
+            raise BadRequest(f"Invalid to_type {to_type!r}")
+        overwrite = as_bool(params.get("overwrite"), False, "overwrite")
+        old_public_id, old_type = source.public_id, source.type
+        with transaction.atomic():
+            target = Asset.objects.filter(type=to_type, public_id=to_public_id).exclude(pk=source.pk).first()
+            if target is not None:
+                if not overwrite:
+                    raise Conflict(f"Resource already exists - {to_public_id}")
+                delete_assets(Asset.objects.filter(pk=target.pk))
+            source.public_id, source.type = to_public_id, to_type
+            source.folder = to_public_id.rpartition("/")[0]
+            if params.get("context") is not None:
+                source.context = as_context(params.get("context"))
+            try:
+                with transaction.atomic():
+                    source.save()
+            except IntegrityError:
+                raise Conflict(f"Resource already exists - {to_public_id}") from None
+            ingest.ensure_folders(source.folder)
+            transaction.on_commit(lambda: signals.asset_renamed.send(
+                Asset, asset=source, old_public_id=old_public_id, old_type=old_type))
+        body = resource_json(source, request)
+        self._notify(request, params, {**body, "from_public_id": old_public_id}, credential, "rename")
+        return Response(body)
+
+    # --- tags and context ----------------------------------------------------------
+
+    def do_tags(self, request, params: dict, credential):
+        command = params.get("command")
+        tags = as_list(params.get("tag"))
+        assets = _assets_for(params)
+        with transaction.atomic():
+            for asset in assets:
+                if command == "add":
+                    ingest.set_tags(asset, asset.tag_names + tags)
+                elif command == "remove":
+                    AssetTag.objects.filter(asset=asset, name__in=tags).delete()
+                elif command == "replace":
+                    ingest.set_tags(asset, tags)
+                elif command == "remove_all":
+                    AssetTag.objects.filter(asset=asset).delete()
+                elif command == "set_exclusive":
+                    AssetTag.objects.filter(name__in=tags).exclude(asset=asset).delete()
+                    ingest.set_tags(asset, asset.tag_names + tags)
+                else:
+                    raise BadRequest(f"Invalid command {command!r}: add, remove, replace, remove_all or set_exclusive")
+                if command in ("add", "replace", "set_exclusive") and not tags:
+                    raise BadRequest("Missing required parameter - tag")
+        body = {"public_ids": [a.public_id for a in assets]}
+        self._notify(request, params, body, credential, "tags")
+        return Response(body)
+
+    def do_context(self, request, params: dict, credential):
+        command = params.get("command")
+        assets = _assets_for(params)
+        context = as_context(params.get("context"))
+        with transaction.atomic():
+            for asset in assets:
+                if command == "add":
+                    if not context:
+                        raise BadRequest("Missing required parameter - context")
+                    asset.context = {**asset.context, **context}
+                elif command == "remove_all":
+                    asset.context = {}
+                else:
+                    raise BadRequest(f"Invalid command {command!r}: add or remove_all")
+                asset.save(update_fields=["context", "updated_at"])
+        body = {"public_ids": [a.public_id for a in assets]}
+        self._notify(request, params, body, credential, "context")
+        return Response(body)
+
+
+def _get_asset(public_id, type_=None, name: str = "public_id") -> Asset:
+    if not public_id:
+        raise BadRequest(f"Missing required parameter - {name}")
+    asset = Asset.objects.filter(type=type_ or "upload", public_id=public_id).first()
+    if asset is None:
+        raise NotFound(f"Resource not found - {public_id}")
+    return asset
+
+
+def _assets_for(params: dict) -> list[Asset]:
+    public_ids = as_list(params.get("public_ids"))
+    if not public_ids:
+        raise BadRequest("Missing required parameter - public_ids")
+    if len(public_ids) > 1000:
+        raise BadRequest("Too many public_ids: at most 1000 per call")
+    found = {a.public_id: a for a in Asset.objects.filter(type=params.get("type") or "upload",
+                                                          public_id__in=public_ids)}
+    return [found[p] for p in public_ids if p in found]
+
+
+def delete_assets(queryset) -> list[str]:
+    """Delete assets, their versions and files (after commit). Returns the deleted public_ids."""
+    from ..models import AssetVersion
+
+    deleted = []
+    for asset in list(queryset):
+        files = [asset.storage_name] + list(
+            AssetVersion.objects.filter(asset=asset).exclude(storage_name="").values_list("storage_name", flat=True))
+        asset_pk, public_id, type_ = asset.pk, asset.public_id, asset.type
+        signals.asset_deleted.send(Asset, asset=asset)  # derived rows go with it, before the cascade
+        asset.delete()
+        deleted.append(public_id)
+        transaction.on_commit(lambda files=files: [ingest.discard_file(n) for n in set(files) if n])
+    return deleted

@@ -1,0 +1,45 @@
+"""API key lookup: the `CLOUDINARY_URL` automation key first, then keys in the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+
+
+@dataclass(frozen=True)
+class Credential:
+    key: str
+    secret: str
+    db_id: int | None = None
+
+
+def find_credential(api_key: str | None) -> Credential | None:
+    if not api_key:
+        return None
+    if settings.DAM_ENV_API_KEY and api_key == settings.DAM_ENV_API_KEY and settings.DAM_ENV_API_SECRET:
+        return Credential(api_key, settings.DAM_ENV_API_SECRET)
+    from .models import ApiKey
+
+    row = ApiKey.objects.filter(key=api_key, active=True).only("id", "key", "secret").first()
+    if row is None:
+        return None
+    return Credential(row.key, row.secret, row.id)
+
+
+def all_secrets() -> list[str]:
+    """Every active secret (delivery URL signatures name no key, so each is tried)."""
+    from .models import ApiKey
+
+    secrets = list(ApiKey.objects.filter(active=True).values_list("secret", flat=True))
+    if settings.DAM_ENV_API_SECRET:
+        secrets.insert(0, settings.DAM_ENV_API_SECRET)
+    return secrets
+
+
+def touch(credential: Credential) -> None:
+    if credential.db_id is not None:
+        from .models import ApiKey
+
+        ApiKey.objects.filter(id=credential.db_id).update(last_used_at=timezone.now())

@@ -1,0 +1,134 @@
+"""The asset store: assets, their versions and backups, tags, folders, presets, keys."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+DELIVERY_TYPES = [("upload", "upload"), ("private", "private"), ("authenticated", "authenticated")]
+
+
+def new_hex_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Folder(models.Model):
+    path = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["path"]
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    def __str__(self) -> str:
+        return self.path
+
+
+class Asset(models.Model):
+    asset_id = models.CharField(max_length=32, unique=True, default=new_hex_id, editable=False)
+    resource_type = models.CharField(max_length=16, default="image")
+    type = models.CharField(max_length=16, choices=DELIVERY_TYPES, default="upload")
+    public_id = models.CharField(max_length=255)
+    folder = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    version = models.BigIntegerField()
+    version_id = models.CharField(max_length=32, default=new_hex_id)
+    format = models.CharField(max_length=16)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    bytes = models.BigIntegerField()
+    etag = models.CharField(max_length=32, help_text="MD5 of the stored bytes, as Cloudinary reports it")
+    content_hash = models.CharField(max_length=64, db_index=True, help_text="SHA-256 of the stored bytes")
+    storage_name = models.CharField(max_length=512, help_text="Name of the original in the `default` storage")
+    original_filename = models.CharField(max_length=255, blank=True, default="")
+    context = models.JSONField(default=dict, blank=True)
+    face_coordinates = models.JSONField(null=True, blank=True)
+    custom_coordinates = models.JSONField(null=True, blank=True)
+    info = models.JSONField(default=dict, blank=True, help_text="Add-on results (e.g. background_removal)")
+    placeholder = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["type", "public_id"], name="asset_unique_type_public_id")]
+        indexes = [models.Index(fields=["type", "public_id"]), models.Index(fields=["format"])]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.type}/{self.public_id}"
+
+    @property
+    def tag_names(self) -> list[str]:
+        return sorted(t.name for t in self.tags.all())
+
+
+class AssetTag(models.Model):
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=255, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["asset", "name"], name="asset_tag_unique")]
+
+
+class AssetVersion(models.Model):
+    """One stored version of an asset's original (the current one included).
+
+    ``backed_up`` versions keep their file and can be restored; others keep only
+    their metadata, as Cloudinary lists them.
+    """
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="versions")
+    version = models.BigIntegerField()
+    version_id = models.CharField(max_length=32, unique=True)
+    format = models.CharField(max_length=16)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    bytes = models.BigIntegerField()
+    etag = models.CharField(max_length=32)
+    content_hash = models.CharField(max_length=64)
+    storage_name = models.CharField(max_length=512, blank=True, default="")
+    backed_up = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+
+
+class UploadPreset(models.Model):
+    name = models.CharField(max_length=255, unique=True)
+    unsigned = models.BooleanField(default=False)
+    settings = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def new_api_key() -> str:
+    return str(secrets.randbelow(10**15 - 10**14) + 10**14)
+
+
+def new_api_secret() -> str:
+    return secrets.token_urlsafe(21)
+
+
+class ApiKey(models.Model):
+    key = models.CharField(max_length=32, unique=True, default=new_api_key)
+    secret = models.CharField(max_length=64, default=new_api_secret)
+    name = models.CharField(max_length=255, blank=True, default="")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name or 'key'} ({self.key})"

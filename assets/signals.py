@@ -1,0 +1,11 @@
+"""Events other apps react to (the derived cache drops what an event makes stale)."""
+
+from django.dispatch import Signal
+
+# sent after commit with asset=<Asset>: its original was replaced by a new version
+asset_replaced = Signal()
+# sent inside the deleting transaction, before the row goes, with asset=<Asset>;
+# receivers remove their rows now and their files on commit
+asset_deleted = Signal()
+# sent after commit with asset=<Asset>, old_public_id, old_type: its delivery address changed
+asset_renamed = Signal()

@@ -1,0 +1,248 @@
+"""Settings, read from environment variables with safe embedded defaults.
+
+Embedded defaults (nothing to configure): SQLite under ``var/``, originals and
+derived files on local disk under ``var/media/``, a Celery broker on the local
+filesystem.  Production sets ``DATABASE_URL`` (PostgreSQL), ``CELERY_BROKER_URL``
+(Redis), ``DAM_STORAGE=s3`` with the ``DAM_S3_*`` variables, and
+``DJANGO_SECRET_KEY``.  ``CLOUDINARY_URL=cloudinary://<key>:<secret>@<cloud>``
+sets the cloud name and an API key usable by automation.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = env(name)
+    return default if value is None else int(value)
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in (env(name, default) or "").split(",") if item.strip()]
+
+
+VAR_DIR = Path(env("DAM_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    key = env("DJANGO_SECRET_KEY")
+    if key:
+        return key
+    # Embedded default: a random key generated once and kept beside the data.
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DAM_DEBUG", False)
+ALLOWED_HOSTS = env_list("DAM_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("DAM_CSRF_TRUSTED_ORIGINS", "")
+if env_bool("DAM_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
+
+# --- Cloud identity and the automation key -------------------------------------------
+_cld = urlsplit(env("CLOUDINARY_URL", "") or "")
+DAM_CLOUD_NAME = env("DAM_CLOUD_NAME") or (_cld.hostname if _cld.scheme == "cloudinary" else None) or "demo"
+DAM_ENV_API_KEY = unquote(_cld.username) if _cld.scheme == "cloudinary" and _cld.username else None
+DAM_ENV_API_SECRET = unquote(_cld.password) if _cld.scheme == "cloudinary" and _cld.password else None
+
+# Public base URL used in `url`/`secure_url` of API responses (defaults to the request's host).
+DAM_PUBLIC_BASE_URL = env("DAM_PUBLIC_BASE_URL")
+
+# --- Limits ---------------------------------------------------------------------------
+DAM_MAX_IMAGE_PIXELS = env_int("DAM_MAX_IMAGE_PIXELS", 100_000_000)
+DAM_MAX_UPLOAD_BYTES = env_int("DAM_MAX_UPLOAD_BYTES", 100 * 1024 * 1024)
+DAM_SIGNATURE_MAX_AGE = env_int("DAM_SIGNATURE_MAX_AGE", 3600)
+DAM_ALLOW_PRIVATE_REMOTE_URLS = env_bool("DAM_ALLOW_PRIVATE_REMOTE_URLS", False)
+DAM_REMOTE_FETCH_TIMEOUT = env_int("DAM_REMOTE_FETCH_TIMEOUT", 20)
+DAM_BACKUP_BY_DEFAULT = env_bool("DAM_BACKUP_BY_DEFAULT", False)
+DAM_API_MAX_RESULTS = env_int("DAM_API_MAX_RESULTS", 500)
+DAM_API_RATE_LIMIT = env_int("DAM_API_RATE_LIMIT", 5000)  # Admin API calls per hour per key
+
+# --- Applications ---------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_htmx",
+    "assets",
+    "transforms",
+    "refiners",
+    "studio",
+]
+
+MIDDLEWARE = [
+    "assets.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"), conn_max_age=env_int("DAM_DB_CONN_MAX_AGE", 60)
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # WAL lets readers proceed during a write; IMMEDIATE transactions take the write
+    # lock up front so concurrent writers queue instead of failing with "locked".
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    if env("DAM_TEST_DB_NAME"):
+        DATABASES["default"]["TEST"] = {"NAME": env("DAM_TEST_DB_NAME")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Storage: `default` holds originals, `derived` holds rendered files -------------
+DAM_STORAGE = env("DAM_STORAGE", "local")
+MEDIA_ROOT = Path(env("DAM_MEDIA_ROOT", str(VAR_DIR / "media")))
+if DAM_STORAGE == "s3":
+    _s3 = {
+        "bucket_name": env("DAM_S3_BUCKET"),
+        "endpoint_url": env("DAM_S3_ENDPOINT_URL"),
+        "region_name": env("DAM_S3_REGION"),
+        "access_key": env("DAM_S3_ACCESS_KEY_ID"),
+        "secret_key": env("DAM_S3_SECRET_ACCESS_KEY"),
+        "default_acl": None,
+        "querystring_auth": True,
+        "file_overwrite": False,
+    }
+    STORAGES = {
+        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {**_s3, "location": "originals"}},
+        "derived": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {**_s3, "location": "derived"}},
+    }
+elif DAM_STORAGE == "local":
+    STORAGES = {
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(MEDIA_ROOT / "originals")},
+        },
+        "derived": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(MEDIA_ROOT / "derived")},
+        },
+    }
+else:
+    raise RuntimeError(f"DAM_STORAGE must be 'local' or 's3', not {DAM_STORAGE!r}")
+STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"}
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# Request bodies: files stream to disk past 2.5 MB; a data URI in a form field may be large.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(DAM_MAX_UPLOAD_BYTES * 1.4) + 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+
+# --- Celery ---------------------------------------------------------------------------
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _queue_dir = Path(env("DAM_QUEUE_DIR", str(VAR_DIR / "queue")))
+    for _sub in ("messages", "processed"):
+        (_queue_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir / "messages"),
+        "data_folder_out": str(_queue_dir / "messages"),
+        "processed_folder": str(_queue_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_DEFAULT_QUEUE = env("DAM_CELERY_QUEUE", "dam")
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ALWAYS_EAGER = env_bool("DAM_CELERY_ALWAYS_EAGER", False)
+
+# --- REST framework -------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "assets.api.errors.exception_handler",
+}
+
+# --- Auth, i18n, logging --------------------------------------------------------------
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("DAM_LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}, "pyvips": {"level": "WARNING"}},
+}
