@@ -4,7 +4,8 @@
   ``cloud_name`` and ``signature`` itself; empty values dropped; lists joined with
   commas; ``k=v`` pairs (``&`` inside a value escaped as ``%26``), sorted, joined with
   ``&``; the secret appended; SHA-1 (40 hex) or SHA-256 (64 hex).
-- Upload responses: hex SHA-1 of ``public_id=<id>&version=<v>`` + secret.
+- Upload responses: hex SHA-1 of ``public_id=<id>&version=<v>`` + secret (SHA-256 when the
+  request was signed with SHA-256, as the SDKs' ``verify_api_response_signature`` expects).
 - Delivery URLs: ``s--<sig>--`` where sig is the first 8 (SHA-1) or 32 (SHA-256)
   characters of the url-safe base64 digest of ``<transformation>/<source>`` + secret,
   over the still-encoded path, the version component left out.
@@ -60,8 +61,13 @@ def verify_params(params: Mapping[str, object], secret: str, signature: str) -> 
     return any(hmac.compare_digest(hex_digest(c + secret, algorithm), signature) for c in candidates)
 
 
-def response_signature(public_id: str, version: int, secret: str) -> str:
-    return hex_digest(f"public_id={public_id}&version={version}" + secret, "sha1")
+def response_signature(public_id: str, version: int, secret: str, algorithm: str = "sha1") -> str:
+    return hex_digest(f"public_id={public_id}&version={version}" + secret, algorithm)
+
+
+def algorithm_of(signature) -> str:
+    """The algorithm a hex request signature was made with (told apart by length)."""
+    return "sha256" if len(str(signature or "").strip()) == 64 else "sha1"
 
 
 def notification_signature(body: str, timestamp: int | str, secret: str, algorithm: str = "sha1") -> str:

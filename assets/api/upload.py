@@ -12,7 +12,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import ingest, keys, signals, tasks
+from .. import ingest, keys, signals, signing, tasks
 from ..models import Asset, AssetTag, UploadPreset
 from . import auth
 from .errors import BadRequest, Conflict, NotFound
@@ -96,6 +96,7 @@ class UploadApiView(APIView):
         eager = self._store_eager(asset, params)
         secret = credential.secret if credential else (keys.all_secrets() or [""])[0]
         body = upload_json(asset, request, credential.key if credential else None, secret, result.existing)
+        _sign_response(body, asset, secret, params)
         if eager is not None:
             body["eager"] = eager
         self._notify(request, params, body, credential, "upload")
@@ -161,6 +162,7 @@ class UploadApiView(APIView):
             transaction.on_commit(lambda: signals.asset_replaced.send(Asset, asset=asset))
         eager = self._store_eager(asset, params)
         body = upload_json(asset, request, credential.key, credential.secret)
+        _sign_response(body, asset, credential.secret, params)
         if eager is not None:
             body["eager"] = eager
         self._notify(request, params, body, credential, "explicit")
@@ -254,6 +256,13 @@ class UploadApiView(APIView):
         body = {"public_ids": [a.public_id for a in assets]}
         self._notify(request, params, body, credential, "context")
         return Response(body)
+
+
+def _sign_response(body: dict, asset: Asset, secret: str, params: dict) -> None:
+    """Sign the response with the request's algorithm: an SDK configured for SHA-256 verifies with it."""
+    algorithm = signing.algorithm_of(params.get("signature"))
+    if algorithm != "sha1":
+        body["signature"] = signing.response_signature(asset.public_id, asset.version, secret or "", algorithm)
 
 
 def _get_asset(public_id, type_=None, name: str = "public_id") -> Asset:
