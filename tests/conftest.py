@@ -17,8 +17,12 @@ CLOUD = "demo"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_media(settings, tmp_path):
-    """Each test stores originals and derived files in its own folder."""
+def _isolated_media(request, settings, tmp_path):
+    """Each test stores originals and derived files in its own folder, except tests that
+    share files with a worker process (those use the session's DAM_VAR_DIR/media)."""
+    if "celery_worker" in request.fixturenames:
+        yield
+        return
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
@@ -82,3 +86,81 @@ def upload(client: Client, api_key):
         return client.post(f"/v1_1/{CLOUD}/image/{action}", payload)
 
     return _upload
+
+
+# --- a real Celery worker and a recording HTTP server ------------------------------
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real `celery -A config worker` on the test database and this session's queue.
+
+    Tests using it need committed data: mark them django_db(transaction=True).
+    """
+    from tests.worker import start_worker, stop_worker
+
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    proc = start_worker(log_path)
+    proc.log_path = log_path
+    yield proc
+    stop_worker(proc)
+
+
+class Recorder:
+    """What an HTTP server on 127.0.0.1 received; `replies` scripts its status codes."""
+
+    def __init__(self):
+        import threading
+
+        self.requests: list[dict] = []
+        self.replies: list[int] = []
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.event = threading.Event()
+        self.url = ""
+
+    def wait_for(self, count: int, timeout: float = 60.0) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while len(self.requests) < count and time.monotonic() < deadline:
+            self.event.wait(0.2)
+            self.event.clear()
+        return self.requests
+
+
+@pytest.fixture
+def http_recorder():
+    """An HTTP server on 127.0.0.1: records POSTs, serves `files[path] = (bytes, type)` on GET."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    recorder = Recorder()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            body, ctype = recorder.files.get(self.path, (b"not found", "text/plain"))
+            self.send_response(200 if self.path in recorder.files else 404)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length)
+            status = recorder.replies.pop(0) if recorder.replies else 200
+            recorder.requests.append({"path": self.path, "headers": dict(self.headers), "body": body,
+                                      "status": status})
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            recorder.event.set()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    recorder.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield recorder
+    server.shutdown()
+    server.server_close()

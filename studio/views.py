@@ -1,0 +1,20 @@
+"""Browser pages. Only builds URLs; the delivery view does all image work."""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from assets.links import base_url, delivery_path
+from assets.models import Asset
+
+
+@login_required
+def home(request):
+    recent = list(Asset.objects.filter(type="upload").order_by("-created_at", "-id")[:24])
+    items = [{"asset": a, "src": delivery_path(a)} for a in recent]
+    return render(request, "studio/home.html", {
+        "items": items,
+        "total": Asset.objects.count(),
+        "cloud_name": settings.DAM_CLOUD_NAME,
+        "api_base": base_url(request),
+    })
