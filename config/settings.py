@@ -84,6 +84,13 @@ DAM_BACKUP_BY_DEFAULT = env_bool("DAM_BACKUP_BY_DEFAULT", False)
 DAM_API_MAX_RESULTS = env_int("DAM_API_MAX_RESULTS", 500)
 DAM_API_RATE_LIMIT = env_int("DAM_API_RATE_LIMIT", 5000)  # Admin API calls per hour per key
 
+# --- Delivery (transforms) ------------------------------------------------------------
+DAM_MAX_CONCURRENT_RENDERS = env_int("DAM_MAX_CONCURRENT_RENDERS", 2)  # renders at once, per process
+DAM_RENDER_QUEUE_TIMEOUT = env_int("DAM_RENDER_QUEUE_TIMEOUT", 30)  # seconds waiting for a slot, then 503
+DAM_DELIVERY_MAX_AGE = env_int("DAM_DELIVERY_MAX_AGE", 31_536_000)  # URLs naming the current version
+DAM_DELIVERY_UNVERSIONED_MAX_AGE = env_int("DAM_DELIVERY_UNVERSIONED_MAX_AGE", 3600)
+DAM_DELIVERY_PRIVATE_MAX_AGE = env_int("DAM_DELIVERY_PRIVATE_MAX_AGE", 3600)  # signed private/authenticated
+
 # --- Applications ---------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",

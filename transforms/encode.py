@@ -1,0 +1,89 @@
+"""The table of output formats: URL extension -> (MIME type, saver with our defaults).
+
+A saver writes a prepared image (sRGB or grey, 8-bit unless the format keeps more,
+alpha flattened where the format has none) to a local file path.  libvips writes
+everything but BMP, which goes through Pillow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyvips
+
+ALIASES = {"jpeg": "jpg", "jpe": "jpg", "tif": "tiff"}
+# MIME types of stored formats served as they are (no encoder needed to stream an original).
+MIME_TYPES = {
+    "jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "avif": "image/avif", "gif": "image/gif",
+    "tiff": "image/tiff", "bmp": "image/bmp", "heic": "image/heic", "jp2": "image/jp2", "jxl": "image/jxl",
+    "svg": "image/svg+xml", "ico": "image/vnd.microsoft.icon", "tga": "image/x-tga",
+}
+# Formats whose files can carry an EXIF orientation.
+ORIENTED_FORMATS = frozenset({"jpg", "png", "webp", "tiff", "heic", "avif", "jxl"})
+
+
+def _save_jpg(image: pyvips.Image, path: str) -> None:
+    image.jpegsave(path, Q=80, interlace=False, optimize_coding=True, keep="icc")
+
+
+def _save_png(image: pyvips.Image, path: str) -> None:
+    image.pngsave(path, compression=6, keep="icc")
+
+
+def _save_webp(image: pyvips.Image, path: str) -> None:
+    image.webpsave(path, Q=80, effort=4, keep="icc")
+
+
+def _save_avif(image: pyvips.Image, path: str) -> None:
+    image.heifsave(path, Q=50, effort=2, compression="av1", keep="icc")
+
+
+def _save_gif(image: pyvips.Image, path: str) -> None:
+    image.gifsave(path, keep="none")
+
+
+def _save_tiff(image: pyvips.Image, path: str) -> None:
+    image.tiffsave(path, compression="deflate", predictor="horizontal", keep="icc")
+
+
+def _save_bmp(image: pyvips.Image, path: str) -> None:
+    from PIL import Image as PILImage
+
+    array = image.numpy()
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    PILImage.fromarray(array).save(path, "BMP")
+
+
+@dataclass(frozen=True)
+class Encoder:
+    format: str
+    mime: str
+    save: Callable[[pyvips.Image, str], None]
+    alpha: bool = True  # False: alpha is flattened onto white first
+    eight_bit: bool = True  # True: 16-bit input is scaled to 8 bits first
+    max_side: int | None = None
+
+
+ENCODERS: dict[str, Encoder] = {
+    "jpg": Encoder("jpg", "image/jpeg", _save_jpg, alpha=False, max_side=65_535),
+    "png": Encoder("png", "image/png", _save_png, eight_bit=False),
+    "webp": Encoder("webp", "image/webp", _save_webp, max_side=16_383),
+    "avif": Encoder("avif", "image/avif", _save_avif, max_side=16_384),
+    "gif": Encoder("gif", "image/gif", _save_gif, max_side=65_535),
+    "tiff": Encoder("tiff", "image/tiff", _save_tiff, eight_bit=False),
+    "bmp": Encoder("bmp", "image/bmp", _save_bmp, alpha=False),
+}
+
+
+def canonical_format(extension: str | None) -> str | None:
+    """``JPEG`` -> ``jpg``, ``tif`` -> ``tiff``; None stays None."""
+    if extension is None:
+        return None
+    extension = extension.lower()
+    return ALIASES.get(extension, extension)
+
+
+def mime_type(fmt: str) -> str:
+    return MIME_TYPES.get(fmt, "application/octet-stream")

@@ -1,0 +1,36 @@
+"""Rendered files in the `derived` storage, one row per cache key."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+def new_derived_id() -> str:
+    return uuid.uuid4().hex
+
+
+class DerivedImage(models.Model):
+    """A rendered file.  ``key`` is the hash of ``version_id + transformation + format``
+    (see transforms.derived.cache_key), so an asset's new version never meets an old
+    rendering; rows of replaced versions are removed by transforms.receivers."""
+
+    derived_id = models.CharField(max_length=32, unique=True, default=new_derived_id, editable=False)
+    asset = models.ForeignKey("assets.Asset", on_delete=models.CASCADE, related_name="derived")
+    key = models.CharField(max_length=64, unique=True)
+    version_id = models.CharField(max_length=32, db_index=True)
+    transformation = models.TextField(blank=True, default="")
+    format = models.CharField(max_length=16)
+    storage_name = models.CharField(max_length=512, help_text="Name of the file in the `derived` storage")
+    bytes = models.BigIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    etag = models.CharField(max_length=32, help_text="MD5 of the rendered bytes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id}:{self.transformation or '-'}.{self.format}"

@@ -1,0 +1,91 @@
+"""Delivery: ``GET|HEAD /<cloud>/image/<type>/[s--SIG--/][v<version>/]<public_id>[.<ext>]``.
+
+Thin: parse -> check the signature -> plan -> find the asset -> ask the derived cache
+for a file -> headers.  Errors leave as Cloudinary's JSON with an ``X-Cld-Error``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import FileResponse, HttpResponse
+from django.utils.cache import get_conditional_response
+from django.utils.http import content_disposition_header, http_date, quote_etag
+
+from assets.api.errors import ApiError, NotFound, error_response
+
+from . import derived, lookup, parser, plan, signatures
+from .encode import mime_type
+
+log = logging.getLogger(__name__)
+ALLOWED_METHODS = ("GET", "HEAD")
+
+
+def deliver(request, cloud: str, rest: str):
+    if request.method not in ALLOWED_METHODS:
+        return _error(ApiError("Method not allowed", 405, {"Allow": ", ".join(ALLOWED_METHODS)}))
+    try:
+        if cloud != settings.DAM_CLOUD_NAME:
+            raise NotFound(f"Invalid cloud_name {cloud}")
+        parsed = parser.parse(rest)
+        signatures.check(request.META, parsed)
+        asset, requested = lookup.find_asset(parsed, plan.from_path(parsed))
+        resolved = requested.for_asset(asset)
+        found, fh = derived.open_file(asset, resolved)
+    except ApiError as exc:
+        return _error(exc)
+    headers = _headers(parsed, asset, found)
+    plain = _with_headers(HttpResponse(content_type=mime_type(found.format)), headers)
+    conditional = get_conditional_response(
+        request, etag=headers["ETag"], last_modified=int(found.last_modified.timestamp()), response=plain
+    )
+    if conditional is not plain or request.method == "HEAD":  # 304/412, or no body wanted
+        fh.close()
+        if conditional is not plain:
+            return conditional
+        response = plain
+        response["Content-Length"] = str(found.size)
+        response["Content-Disposition"] = content_disposition_header(False, f"{parsed.filename}.{found.format}")
+        return response
+    response = FileResponse(fh, content_type=mime_type(found.format), filename=f"{parsed.filename}.{found.format}")
+    if not response.has_header("Content-Length"):
+        response["Content-Length"] = str(found.size)
+    return _with_headers(response, headers)
+
+
+def _headers(parsed, asset, found: derived.Deliverable) -> dict[str, str]:
+    if asset.type != "upload":
+        max_age = int(getattr(settings, "DAM_DELIVERY_PRIVATE_MAX_AGE", 3600))
+        cache_control = f"private, max-age={max_age}"
+    elif parsed.version is not None and parsed.version == asset.version:
+        # The URL names the current version: it will never answer anything else.
+        cache_control = f"public, max-age={int(getattr(settings, 'DAM_DELIVERY_MAX_AGE', 31_536_000))}, immutable"
+    else:
+        # No version, or another one (any number is accepted, as a cache-buster): keep it short.
+        cache_control = f"public, max-age={int(getattr(settings, 'DAM_DELIVERY_UNVERSIONED_MAX_AGE', 3600))}"
+    headers = {
+        "ETag": quote_etag(found.etag),
+        "Last-Modified": http_date(found.last_modified.timestamp()),
+        "Cache-Control": cache_control,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if asset.type == "upload":
+        headers["Access-Control-Allow-Origin"] = "*"
+    if found.format == "svg":
+        headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    return headers
+
+
+def _with_headers(response, headers: dict[str, str]):
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _error(exc: ApiError):
+    response = error_response(exc.message, exc.status, exc.headers)
+    header = "".join(ch if " " <= ch < "\x7f" else ch.encode("unicode_escape").decode() for ch in exc.message)
+    response["X-Cld-Error"] = header
+    response["Cache-Control"] = "no-store"
+    return response
