@@ -65,6 +65,19 @@ class Incoming:
             self._owned = None
 
 
+class RemoveOnClose:
+    """Owns a file we assembled (a chunked upload): closing removes it."""
+
+    def __init__(self, path) -> None:
+        self.path = path
+
+    def close(self) -> None:
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
 def _spool(chunks, limit: int) -> tuple[tempfile._TemporaryFileWrapper, int]:
     out = tempfile.NamedTemporaryFile(prefix="dam-upload-", suffix=".bin")
     size = 0

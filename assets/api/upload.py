@@ -7,12 +7,13 @@ for ``upload`` only, unsigned through an unsigned upload preset.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import ingest, keys, signals, signing, tasks
+from .. import chunks, ingest, keys, signals, signing, tasks
 from ..models import Asset, AssetTag, UploadPreset
 from . import auth
 from .errors import BadRequest, Conflict, NotFound
@@ -52,19 +53,38 @@ class UploadApiView(APIView):
         params = self._with_preset(params, credential)
         signed = credential is not None
         uploaded = request.FILES.get("file")
-        incoming = ingest.open_source(None if uploaded else params.get("file"), uploaded)
-        try:
-            filename = params.get("filename_override") or (uploaded.name if uploaded else incoming.filename)
-            public_id = ingest.choose_public_id(
+        chunk = chunks.parse(request)
+
+        def filename_of(incoming_name: str = "") -> str:
+            return params.get("filename_override") or (uploaded.name if uploaded else incoming_name) or ""
+
+        def public_id_for(filename: str) -> str:
+            return ingest.choose_public_id(
                 public_id=params.get("public_id"),
                 folder=params.get("folder") or params.get("asset_folder") or "",
-                filename=filename or "",
+                filename=filename,
                 use_filename=as_bool(params.get("use_filename"), False, "use_filename"),
                 unique_filename=as_bool(params.get("unique_filename"), True, "unique_filename"),
             )
-            type_ = params.get("type") or "upload"
-            if type_ not in DELIVERY_TYPES:
-                raise BadRequest(f"Invalid type {type_!r}: must be one of {', '.join(DELIVERY_TYPES)}")
+
+        type_ = params.get("type") or "upload"
+        if type_ not in DELIVERY_TYPES:
+            raise BadRequest(f"Invalid type {type_!r}: must be one of {', '.join(DELIVERY_TYPES)}")
+        if chunk is not None:
+            owner = credential.key if credential else f"preset-{params.get('upload_preset')}"
+            path, meta = chunks.receive(owner, chunk, uploaded, lambda: public_id_for(filename_of()))
+            if path is None:
+                received = sum(e - s + 1 for s, e in meta["ranges"])
+                return Response({"done": False, "public_id": meta["public_id"], "upload_id": chunk.upload_id,
+                                 "bytes": received, "total_bytes": meta["total"]})
+            incoming = ingest.Incoming(str(path), meta["total"], filename_of(), ingest.RemoveOnClose(path))
+            public_id = meta["public_id"]
+        else:
+            incoming = ingest.open_source(None if uploaded else params.get("file"), uploaded)
+            public_id = None
+        try:
+            filename = filename_of(incoming.filename)
+            public_id = public_id or public_id_for(filename)
             original = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0] if filename else ""
             if as_bool(params.get("discard_original_filename"), False):
                 original = ""
@@ -75,8 +95,6 @@ class UploadApiView(APIView):
             custom = as_coordinates(params.get("custom_coordinates"))
             if custom is not None:
                 extra["custom_coordinates"] = custom
-            from django.conf import settings
-
             result = ingest.store(
                 incoming=incoming,
                 public_id=public_id,
@@ -91,8 +109,6 @@ class UploadApiView(APIView):
         finally:
             incoming.close()
         asset = result.asset
-        if result.replaced and as_bool(params.get("invalidate"), False):
-            pass  # derived files of the replaced version are already dropped by the asset_replaced signal
         eager = self._store_eager(asset, params)
         secret = credential.secret if credential else (keys.all_secrets() or [""])[0]
         body = upload_json(asset, request, credential.key if credential else None, secret, result.existing)

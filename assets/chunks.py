@@ -1,0 +1,131 @@
+"""Chunked uploads (``upload_large`` in the SDKs).
+
+Each chunk is an ordinary upload request with ``Content-Range: bytes <start>-<end>/<total>``
+and ``X-Unique-Upload-Id``.  Chunks are written at their offset into one file under
+``<DAM_VAR_DIR>/chunks/<key>-<upload id>/``; when every byte has arrived, the file goes
+through the normal ingest path and the session folder is removed.  Chunks may arrive
+in any order and concurrently (a file lock serialises the bookkeeping).  The public_id
+is chosen at the first chunk and echoed in every interim answer, because the SDK
+sends back whatever public_id the previous answer held.  Several web hosts need a
+shared ``DAM_VAR_DIR`` (or sticky sessions) for chunked uploads.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import re
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from .api.errors import BadRequest
+
+_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+_UPLOAD_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+STALE_AFTER = 24 * 3600
+
+
+@dataclass
+class Chunk:
+    start: int
+    end: int  # inclusive
+    total: int
+    upload_id: str
+
+
+def parse(request) -> Chunk | None:
+    header = request.headers.get("Content-Range")
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if not match:
+        raise BadRequest(f"Invalid Content-Range header {header!r}: expected 'bytes <start>-<end>/<total>'")
+    start, end, total = (int(g) for g in match.groups())
+    upload_id = request.headers.get("X-Unique-Upload-Id", "")
+    if not _UPLOAD_ID.match(upload_id):
+        raise BadRequest("Chunked upload needs an X-Unique-Upload-Id header (letters, digits, '_', '-', '.')")
+    if start > end or end >= total:
+        raise BadRequest(f"Invalid Content-Range {header!r}")
+    if total > settings.DAM_MAX_UPLOAD_BYTES:
+        raise BadRequest(f"File size too large. Got {total}. Maximum is {settings.DAM_MAX_UPLOAD_BYTES}.")
+    return Chunk(start, end, total, upload_id)
+
+
+def _root() -> Path:
+    return Path(settings.VAR_DIR) / "chunks"
+
+
+@contextmanager
+def _session(owner: str, chunk: Chunk):
+    root = _root()
+    root.mkdir(parents=True, exist_ok=True)
+    folder = root / f"{re.sub(r'[^A-Za-z0-9_-]', '_', owner)}-{chunk.upload_id}"
+    folder.mkdir(exist_ok=True)
+    with open(folder / "lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield folder
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _merge(ranges: list[list[int]]) -> list[list[int]]:
+    merged: list[list[int]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return merged
+
+
+def receive(owner: str, chunk: Chunk, uploaded, choose_public_id) -> tuple[Path | None, dict]:
+    """Store one chunk. Returns (path of the complete file or None, session metadata).
+
+    `choose_public_id()` is called once, at the first chunk of the session.
+    """
+    size = chunk.end - chunk.start + 1
+    if uploaded is None or uploaded.size != size:
+        got = None if uploaded is None else uploaded.size
+        raise BadRequest(f"Chunk size {got} does not match Content-Range ({size} bytes)")
+    _sweep()
+    with _session(owner, chunk) as folder:
+        meta_path = folder / "meta.json"
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        if meta and meta["total"] != chunk.total:
+            raise BadRequest("Content-Range total differs from earlier chunks of this upload")
+        if not meta:
+            meta = {"total": chunk.total, "ranges": [], "public_id": choose_public_id(), "created": time.time()}
+        data = folder / "data"
+        with open(data, "r+b" if data.exists() else "w+b") as fh:
+            fh.seek(chunk.start)
+            for block in uploaded.chunks():
+                fh.write(block)
+        meta["ranges"] = _merge(meta["ranges"] + [[chunk.start, chunk.end]])
+        meta_path.write_text(json.dumps(meta))
+        complete = meta["ranges"] == [[0, chunk.total - 1]]
+        if complete:
+            final = folder.parent / f"{folder.name}.complete"
+            data.rename(final)
+            shutil.rmtree(folder, ignore_errors=True)
+            return final, meta
+        return None, meta
+
+
+def _sweep() -> None:
+    """Remove sessions nobody finished within a day."""
+    root = _root()
+    if not root.exists():
+        return
+    cutoff = time.time() - STALE_AFTER
+    for entry in root.iterdir():
+        try:
+            if entry.stat().st_mtime < cutoff:
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
+        except FileNotFoundError:
+            pass
