@@ -1,0 +1,1 @@
+"""Operations, one small module per family, registered by their URL names."""
