@@ -132,3 +132,37 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name or 'key'} ({self.key})"
+
+
+class DeletedBackup(models.Model):
+    """A backed-up version of an asset that was deleted; the Admin API's restore brings it back.
+
+    Deleting an asset keeps the files of its backed-up versions and records them here
+    (see assets.backups); restoring re-attaches them to the new asset as versions.
+    """
+
+    resource_type = models.CharField(max_length=16, default="image")
+    type = models.CharField(max_length=16, default="upload")
+    public_id = models.CharField(max_length=255)
+    asset_id = models.CharField(max_length=32, db_index=True)
+    version = models.BigIntegerField()
+    version_id = models.CharField(max_length=32, unique=True)
+    format = models.CharField(max_length=16)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    bytes = models.BigIntegerField()
+    etag = models.CharField(max_length=32)
+    content_hash = models.CharField(max_length=64)
+    storage_name = models.CharField(max_length=512)
+    original_filename = models.CharField(max_length=255, blank=True, default="")
+    tags = models.JSONField(default=list, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(help_text="When the version was uploaded")
+    deleted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["type", "public_id"])]
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"{self.type}/{self.public_id}@{self.version_id}"

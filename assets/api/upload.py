@@ -302,13 +302,17 @@ def _assets_for(params: dict) -> list[Asset]:
 
 
 def delete_assets(queryset) -> list[str]:
-    """Delete assets, their versions and files (after commit). Returns the deleted public_ids."""
+    """Delete assets, their versions and files (after commit), keeping backed-up versions'
+    files as DeletedBackup rows. Returns the deleted public_ids."""
+    from .. import backups
     from ..models import AssetVersion
 
     deleted = []
     for asset in list(queryset):
         files = [asset.storage_name] + list(
             AssetVersion.objects.filter(asset=asset).exclude(storage_name="").values_list("storage_name", flat=True))
+        kept = backups.keep_backups(asset)  # backed-up versions outlive the asset, for restore
+        files = [n for n in files if n not in kept]
         asset_pk, public_id, type_ = asset.pk, asset.public_id, asset.type
         signals.asset_deleted.send(Asset, asset=asset)  # derived rows go with it, before the cascade
         asset.delete()

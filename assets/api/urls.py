@@ -1,7 +1,36 @@
 from django.urls import path, re_path
 
+from . import admin_account, admin_delete, admin_folders, admin_presets, admin_resources
 from .upload import UploadApiView
 
-urlpatterns = [
-    path("v1_1/<str:cloud_name>/<str:resource_type>/<str:action>", UploadApiView.as_view(), name="upload-api"),
+ADMIN = "v1_1/<str:cloud_name>/"
+
+# Admin API routes come first: the more specific resources/... patterns before the general ones.
+admin_urlpatterns = [
+    path(ADMIN + "ping", admin_account.PingView.as_view(), name="admin-ping"),
+    path(ADMIN + "usage", admin_account.UsageView.as_view(), name="admin-usage"),
+    path(ADMIN + "usage/<str:date>", admin_account.UsageView.as_view(), name="admin-usage-date"),
+    path(ADMIN + "tags/<str:resource_type>", admin_account.TagsView.as_view(), name="admin-tags"),
+    path(ADMIN + "resources", admin_delete.ResourcesRootView.as_view(), name="admin-resources-root"),
+    re_path(r"^v1_1/(?P<cloud_name>[^/]+)/resources/(?P<asset_id>[0-9a-f]{32})$",
+            admin_resources.ResourceByAssetIdView.as_view(), name="admin-resource-by-asset-id"),
+    path(ADMIN + "resources/<str:resource_type>/tags/<path:tag>", admin_delete.ResourcesByTagAndDeleteView.as_view(),
+         name="admin-resources-by-tag"),
+    path(ADMIN + "resources/<str:resource_type>/context", admin_resources.ResourcesByContextView.as_view(),
+         name="admin-resources-by-context"),
+    path(ADMIN + "resources/<str:resource_type>/<str:type>/<path:public_id>", admin_resources.ResourceView.as_view(),
+         name="admin-resource"),
+    path(ADMIN + "resources/<str:resource_type>/<str:type>", admin_delete.ResourcesView.as_view(),
+         name="admin-resources-type"),
+    path(ADMIN + "resources/<str:resource_type>", admin_delete.ResourcesView.as_view(), name="admin-resources"),
+    path(ADMIN + "folders", admin_folders.RootFoldersView.as_view(), name="admin-folders"),
+    path(ADMIN + "folders/<path:path>", admin_folders.FolderView.as_view(), name="admin-folder"),
+    path(ADMIN + "upload_presets", admin_presets.PresetListView.as_view(), name="admin-presets"),
+    path(ADMIN + "upload_presets/<str:name>", admin_presets.PresetView.as_view(), name="admin-preset"),
+]
+
+urlpatterns = admin_urlpatterns + [
+    # Upload API, POST only; restricted to resource types so it never shadows other 3-segment routes.
+    re_path(r"^v1_1/(?P<cloud_name>[^/]+)/(?P<resource_type>image|auto|video|raw)/(?P<action>[^/]+)$",
+            UploadApiView.as_view(), name="upload-api"),
 ]

@@ -1,0 +1,115 @@
+"""Admin API, deleting and restoring resources.
+
+- ``DELETE resources/<resource_type>/<type>`` with ``public_ids[]``, ``prefix`` or ``all=true``
+- ``DELETE resources/<resource_type>/tags/<tag>``; ``DELETE resources`` with ``asset_ids[]``
+- ``POST resources/<resource_type>/<type>/restore`` with ``public_ids[]`` and ``versions[]``
+  (a live asset's backed-up version, or a deleted asset's backup: see assets.backups)
+
+A delete call removes at most ``DELETE_CAP`` assets; when more match, the answer says
+``"partial": true`` with a ``next_cursor`` to call again with. ``keep_original=true``
+drops only the derived images. Parameters may come as JSON, a form or a query string.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from rest_framework.response import Response
+
+from .. import backups
+from ..models import Asset
+from . import admin_base as base
+from .admin_resources import ResourceListView, ResourcesByTagView, ResourceTypesView, detail_json
+from .errors import BadRequest
+from .params import as_bool
+from .upload import delete_assets
+
+DELETE_CAP = 1000
+
+
+def delete_response(queryset, params: dict, requested: list[str] | None = None, key: str = "public_id"):
+    """Delete what ``queryset`` selects, at most DELETE_CAP per call, in Cloudinary's answer shape."""
+    as_bool(params.get("invalidate"), False, "invalidate")  # accepted: derived files go with the asset
+    keep_original = as_bool(params.get("keep_original"), False, "keep_original")
+    after = base.decode_cursor(params.get("next_cursor"), "del")
+    if after is not None:
+        if not isinstance(after, int):
+            raise BadRequest("Invalid next_cursor")
+        queryset = queryset.filter(id__gt=after)
+    rows, more = base.page(queryset.order_by("id"), DELETE_CAP)
+    deleted: dict[str, str] = {}
+    counts: dict[str, dict] = {}
+    with transaction.atomic():
+        for asset in rows:
+            name = getattr(asset, key)
+            if keep_original:
+                counts[name] = {"original": 0, "derived": base.drop_derived(asset)}
+            else:
+                derived = len(base.derived_for_asset(asset))
+                delete_assets(Asset.objects.filter(pk=asset.pk))
+                counts[name] = {"original": 1, "derived": derived}
+            deleted[name] = "deleted"
+    for name in requested or []:
+        if name not in deleted:
+            deleted[name] = "not_found"
+    body = {"deleted": deleted, "deleted_counts": counts, "partial": more}
+    if more and rows:
+        body["next_cursor"] = base.encode_cursor("del", rows[-1].id)
+    return body
+
+
+class ResourcesView(ResourceListView):
+    """``GET|DELETE resources/<resource_type>[/<type>]``."""
+
+    def delete(self, request, cloud_name: str, resource_type: str, type: str | None = None):
+        params = self.params
+        base.check_resource_type(resource_type)
+        type_ = base.check_type(type or params.get("type") or "upload")
+        queryset = Asset.objects.filter(resource_type=resource_type)
+        public_ids = base.id_list(params.get("public_ids"))
+        prefix = str(params.get("prefix") or "")
+        if public_ids:
+            return Response(delete_response(queryset.filter(type=type_, public_id__in=public_ids), params,
+                                            public_ids))
+        if prefix:
+            return Response(delete_response(queryset.filter(base.prefix_q("public_id", prefix), type=type_),
+                                            params))
+        if as_bool(params.get("all"), False, "all"):
+            return Response(delete_response(base.of_type(queryset, type_), params))
+        raise BadRequest("Missing required parameter - public_ids, prefix or all")
+
+
+class ResourcesRootView(ResourceTypesView):
+    """``GET resources`` (the resource types) and ``DELETE resources`` with ``asset_ids[]``."""
+
+    def delete(self, request, cloud_name: str):
+        asset_ids = base.id_list(self.params.get("asset_ids"), "asset_ids")
+        if not asset_ids:
+            raise BadRequest("Missing required parameter - asset_ids")
+        return Response(delete_response(Asset.objects.filter(asset_id__in=asset_ids), self.params, asset_ids,
+                                        key="asset_id"))
+
+
+class ResourcesByTagAndDeleteView(ResourcesByTagView):
+    """``GET|DELETE resources/<resource_type>/tags/<tag>``."""
+
+    def delete(self, request, cloud_name: str, resource_type: str, tag: str):
+        base.check_resource_type(resource_type)
+        queryset = Asset.objects.filter(resource_type=resource_type, tags__name=tag)
+        return Response(delete_response(queryset, self.params))
+
+
+# --- restore ---------------------------------------------------------------------------
+
+
+def restore_response(request, resource_type: str, type_: str, params: dict):
+    base.check_resource_type(resource_type)
+    base.check_type(type_)
+    public_ids = base.id_list(params.get("public_ids"), limit=100)
+    if not public_ids:
+        raise BadRequest("Missing required parameter - public_ids")
+    wanted = set(base.id_list(params.get("versions"), "versions", limit=100))
+    body = {}
+    for public_id in public_ids:
+        restored = backups.restore(resource_type, type_, public_id, wanted)
+        body[public_id] = {"error": "no_backup"} if restored is None else detail_json(restored, request, {})
+    return Response(body)

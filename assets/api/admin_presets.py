@@ -1,0 +1,101 @@
+"""Admin API, upload presets: ``GET|POST upload_presets``, ``GET|PUT|DELETE upload_presets/<name>``.
+
+The SDKs send a preset's settings as top-level upload parameters (``build_upload_params``);
+every one of them is kept in ``settings`` as sent, and the Upload API applies them as
+defaults (see ``upload.UploadApiView._with_preset``).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+
+from django.db import IntegrityError, transaction
+from rest_framework.response import Response
+
+from ..models import UploadPreset
+from . import admin_base as base
+from .admin_base import AdminView
+from .errors import BadRequest, Conflict, NotFound
+from .params import as_bool
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,254}$")
+# Preset attributes and request plumbing, not upload parameters.
+NOT_SETTINGS = {"name", "unsigned", "disallow_public_id", "timestamp", "live", "api_key", "signature",
+                "upload_preset", "next_cursor", "max_results"}
+
+
+def preset_json(preset: UploadPreset) -> dict:
+    return {"name": preset.name, "unsigned": preset.unsigned, "settings": dict(preset.settings or {})}
+
+
+def settings_from(params: dict) -> dict:
+    return {k: v for k, v in params.items() if k not in NOT_SETTINGS and v is not None and v != ""}
+
+
+def check_name(name: str) -> str:
+    if not NAME.match(name) or name != name.strip():
+        raise BadRequest(f"Invalid upload preset name {name!r}: letters, digits, '_', '-', '.' and spaces, "
+                         "starting with a letter or digit, at most 255 characters")
+    return name
+
+
+def get_preset(name: str) -> UploadPreset:
+    preset = UploadPreset.objects.filter(name=name).first()
+    if preset is None:
+        raise NotFound(f"Upload preset {name} not found")
+    return preset
+
+
+def random_name() -> str:
+    return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+
+
+class PresetListView(AdminView):
+    def get(self, request, cloud_name: str):
+        params = self.params
+        limit = base.max_results(params)
+        queryset = UploadPreset.objects.order_by("name")
+        after = base.decode_cursor(params.get("next_cursor"), "preset")
+        if after is not None:
+            queryset = queryset.filter(name__gt=str(after))
+        rows, more = base.page(queryset, limit)
+        body = {"presets": [preset_json(p) for p in rows]}
+        if more and rows:
+            body["next_cursor"] = base.encode_cursor("preset", rows[-1].name)
+        return Response(body)
+
+    def post(self, request, cloud_name: str):
+        params = self.params
+        name = check_name(str(params.get("name") or random_name()))
+        try:
+            with transaction.atomic():
+                UploadPreset.objects.create(name=name, unsigned=as_bool(params.get("unsigned"), False, "unsigned"),
+                                            settings=settings_from(params))
+        except IntegrityError:
+            raise Conflict(f"Upload preset {name} already exists") from None
+        return Response({"message": "created", "name": name})
+
+
+class PresetView(AdminView):
+    def get(self, request, cloud_name: str, name: str):
+        return Response(preset_json(get_preset(name)))
+
+    def put(self, request, cloud_name: str, name: str):
+        params = self.params
+        with transaction.atomic():
+            preset = UploadPreset.objects.select_for_update().filter(name=name).first()
+            if preset is None:
+                raise NotFound(f"Upload preset {name} not found")
+            preset.settings = {**(preset.settings or {}), **settings_from(params)}
+            if params.get("unsigned") not in (None, ""):
+                preset.unsigned = as_bool(params.get("unsigned"), False, "unsigned")
+            preset.save()
+        return Response({"message": "updated"})
+
+    def delete(self, request, cloud_name: str, name: str):
+        deleted, _ = UploadPreset.objects.filter(name=name).delete()
+        if not deleted:
+            raise NotFound(f"Upload preset {name} not found")
+        return Response({"message": "deleted"})
