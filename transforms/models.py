@@ -34,3 +34,5 @@ class DerivedImage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset_id}:{self.transformation or '-'}.{self.format}"
+
+from .models_named import *  # noqa: E402,F401,F403  (named transformations, runtime settings)
