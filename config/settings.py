@@ -157,6 +157,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     }
     if env("DAM_TEST_DB_NAME"):
         DATABASES["default"]["TEST"] = {"NAME": env("DAM_TEST_DB_NAME")}
+elif env("DAM_TEST_DB_SUFFIX"):
+    # Concurrent test sessions against one server each get their own test database.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{env('DAM_TEST_DB_SUFFIX')}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Storage: `default` holds originals, `derived` holds rendered files -------------

@@ -15,7 +15,12 @@ _created = None
 if not os.environ.get("DAM_VAR_DIR"):
     _created = tempfile.mkdtemp(prefix="dam-test-")
     os.environ["DAM_VAR_DIR"] = _created
-os.environ.setdefault("DAM_CELERY_QUEUE", f"dam-test-{uuid.uuid4().hex[:12]}")
+_session = uuid.uuid4().hex[:12]
+os.environ.setdefault("DAM_CELERY_QUEUE", f"dam-test-{_session}")
+os.environ.setdefault("DAM_TEST_DB_SUFFIX", _session)
+# Request threads of the live test server must not keep connections past the request,
+# or the test database cannot be dropped at the end.
+os.environ.setdefault("DAM_DB_CONN_MAX_AGE", "0")
 os.environ.setdefault("DAM_TEST_DB_NAME", os.path.join(os.environ["DAM_VAR_DIR"], "test-db.sqlite3"))
 
 

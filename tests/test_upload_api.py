@@ -11,6 +11,7 @@ import time
 import pytest
 import pyvips
 from django.core.files.storage import storages
+from django.db import connection
 from django.test import Client
 
 from assets.models import Asset, AssetVersion, UploadPreset
@@ -233,7 +234,10 @@ def test_concurrent_uploads_to_one_public_id_end_as_two_consistent_versions(api_
         payload["file"] = io.BytesIO(make_image(width, 30, seed=width))
         payload["file"].name = "r.jpg"
         barrier.wait()
-        results.append(Client().post(f"/v1_1/{CLOUD}/image/upload", payload))
+        try:
+            results.append(Client().post(f"/v1_1/{CLOUD}/image/upload", payload))
+        finally:
+            connection.close()  # a thread's connection would outlive the test and block the test DB's teardown
 
     threads = [threading.Thread(target=worker, args=(w,)) for w in (41, 42)]
     for t in threads:
