@@ -16,23 +16,18 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-HOST = "127.0.0.1"  # loopback only
-CLOUD = "demo"
+from _common import (HOST, create_api_key, free_port, make_photo, manage, median_time,  # noqa: E402
+                     percentile, server_env, start_server, stop_server, upload_file, wait_ready)
+
 WIDTH, HEIGHT = 4000, 3000
-STARTUP_TIMEOUT = 60.0
-REQUEST_TIMEOUT = 120.0
 READ_RUNS = 7
 
 
@@ -51,119 +46,12 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def server_env(var_dir: str) -> dict:
-    """The production settings, pointed at `var_dir` and nothing else."""
-    env = {k: v for k, v in os.environ.items() if not (k.startswith(("DAM_", "DJANGO_", "CELERY_", "AWS_"))
-                                                     or k in ("DATABASE_URL", "CLOUDINARY_URL"))}
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DAM_VAR_DIR": var_dir,
-        "DAM_CLOUD_NAME": CLOUD,
-        "DAM_STORAGE": "local",
-        "DAM_DEBUG": "0",
-        "DAM_LOG_LEVEL": "WARNING",
-        "DAM_CELERY_QUEUE": f"dam-bench-{os.getpid()}",
-        "PYTHONUNBUFFERED": "1",
-    })
-    return env
-
-
-def manage(env: dict, *args: str, timeout: float = 300.0) -> str:
-    result = subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-def create_api_key(env: dict) -> tuple[str, str]:
-    code = "from assets.models import ApiKey; k = ApiKey.objects.create(name='bench'); print('KEY', k.key, k.secret)"
-    out = manage(env, "shell", "-c", code, timeout=120)
-    line = next(line for line in out.splitlines() if line.startswith("KEY "))
-    _, key, secret = line.split()
-    return key, secret
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def start_server(env: dict, port: int, workers: int, log_path: Path) -> subprocess.Popen:
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    command = [str(gunicorn), "config.wsgi:application", "--bind", f"{HOST}:{port}", "--workers", str(workers),
-               "--timeout", str(int(REQUEST_TIMEOUT)), "--graceful-timeout", "10", "--log-level", "warning"]
-    log = open(log_path, "wb")
-    try:
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    finally:
-        log.close()
-
-
-def wait_ready(proc: subprocess.Popen, base: str, log_path: Path) -> None:
-    import requests
-
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
-        try:
-            # GET on the upload endpoint answers 405: enough to know a worker is serving.
-            requests.get(f"{base}/v1_1/{CLOUD}/image/upload", timeout=2)
-            return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer within {STARTUP_TIMEOUT:.0f}s")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()  # the gunicorn master stops its workers on SIGTERM
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
-def make_photo(path: Path) -> int:
-    """A 4000x3000 photo: scikit-image's astronaut upscaled, with fine grain so it compresses like one."""
-    import pyvips
-    from skimage import data
-
-    source = data.astronaut()  # 512x512 RGB
-    image = pyvips.Image.new_from_array(source, interpretation="srgb")
-    image = image.resize(WIDTH / image.width, vscale=HEIGHT / image.height, kernel="lanczos3")
-    grain = pyvips.Image.gaussnoise(WIDTH, HEIGHT, sigma=6, mean=0)
-    image = (image + grain).cast("uchar").copy(interpretation="srgb")
-    image.jpegsave(str(path), Q=90)
-    return path.stat().st_size
-
-
-def sign(params: dict, secret: str) -> str:
-    from assets import signing
-
-    return signing.sign_params(params, secret, "sha1")
-
-
 def upload_once(base: str, key: str, secret: str, body: bytes, public_id: str) -> tuple[float, int, str]:
-    import requests
-
-    params = {"public_id": public_id, "timestamp": str(int(time.time()))}
-    data = {**params, "signature": sign(params, secret), "api_key": key}
-    start = time.perf_counter()
-    try:
-        response = requests.post(f"{base}/v1_1/{CLOUD}/image/upload", data=data,
-                                 files={"file": ("photo.jpg", body, "image/jpeg")}, timeout=REQUEST_TIMEOUT)
-    except requests.RequestException as exc:
-        return time.perf_counter() - start, 0, f"{exc.__class__.__name__}: {exc}"
-    elapsed = time.perf_counter() - start
-    if response.status_code != 200:
-        return elapsed, response.status_code, response.text[:200]
-    result = response.json()
+    elapsed, status, result = upload_file(base, key, secret, body, public_id)
+    if status != 200:
+        return elapsed, status, result
     if (result.get("width"), result.get("height")) != (WIDTH, HEIGHT):
-        return elapsed, response.status_code, f"unexpected size {result.get('width')}x{result.get('height')}"
+        return elapsed, status, f"unexpected size {result.get('width')}x{result.get('height')}"
     return elapsed, 200, ""
 
 
@@ -195,24 +83,6 @@ def run_uploads(base: str, key: str, secret: str, body: bytes, count: int, threa
     return latencies, errors, wall
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = (len(ordered) - 1) * q
-    low, high = int(rank), min(int(rank) + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def median_time(fn, runs: int = READ_RUNS) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def time_reads(path: Path) -> list[tuple[str, float]]:
     import django
 
@@ -232,11 +102,11 @@ def time_reads(path: Path) -> list[tuple[str, float]]:
             im.load()
 
     return [
-        ("imageinfo.probe (header only)", median_time(lambda: imageinfo.probe(str(path)))),
-        ("imageinfo.verify (shrink-on-load check)", median_time(lambda: imageinfo.verify(str(path), info))),
+        ("imageinfo.probe (header only)", median_time(lambda: imageinfo.probe(str(path)), READ_RUNS)),
+        ("imageinfo.verify (shrink-on-load check)", median_time(lambda: imageinfo.verify(str(path), info), READ_RUNS)),
         ("pyvips full decode .avg()", median_time(lambda: pyvips.Image.new_from_file(
             str(path), access="sequential").avg())),
-        ("Pillow open().load()", median_time(pillow_load)),
+        ("Pillow open().load()", median_time(pillow_load, READ_RUNS)),
     ]
 
 
@@ -283,7 +153,7 @@ def main() -> int:
         manage(env, "migrate", "--noinput")
         key, secret = create_api_key(env)
         photo = Path(var_dir) / "photo-12mp.jpg"
-        size = make_photo(photo)
+        size = make_photo(photo, WIDTH, HEIGHT)
         port = free_port()
         log_path = Path(var_dir) / "gunicorn.log"
         proc = start_server(env, port, args.workers, log_path)
