@@ -234,6 +234,9 @@ class Bench:
                 if outcome.status != 200:
                     raise RuntimeError(f"{name} GET {url}: {outcome.status} {outcome.error}")
             client.close()
+        stored = [p for p in (self.tmp / "thumbor-results").rglob("*") if p.is_file()]
+        if not stored:
+            raise RuntimeError("thumbor's result storage stayed empty: its hits would be renders")
         for name, url in hit_urls.items():
             self.log(f"(b) {name}: cached hits at concurrency 8 ...")
             self.results.hits[name] = load(ports[name], [url] * self.args.hits, 8, self.args.hits_seconds)

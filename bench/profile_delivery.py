@@ -1,0 +1,107 @@
+"""Where one delivery request spends its time: cProfile of a first render and of cached
+hits, in-process (Django's test client, production settings, a throwaway DAM_VAR_DIR).
+
+    .venv/bin/python bench/profile_delivery.py [--url-part c_fill,w_400,h_300] [--hits 200] [--top 20]
+
+Profiles the code in this working tree (not a snapshot), on a 12 MP JPEG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import CLOUD, make_photo, server_env, sign  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url-part", default="c_fill,w_400,h_300", help="transformation to deliver")
+    parser.add_argument("--hits", type=int, default=200, help="cached hits to profile (1-2000)")
+    parser.add_argument("--top", type=int, default=20, help="functions to list")
+    args = parser.parse_args()
+    args.hits = max(1, min(args.hits, 2000))
+    return args
+
+
+def show(profile: cProfile.Profile, title: str, top: int, calls: int) -> None:
+    out = io.StringIO()
+    stats = pstats.Stats(profile, stream=out)
+    total = stats.total_tt
+    print(f"\n=== {title}: {total * 1000 / calls:.2f} ms per request under cProfile ({calls} requests) ===")
+    stats.sort_stats("cumulative").print_stats(top)
+    print("\n".join(out.getvalue().splitlines()[-top - 3:]))
+    out.truncate(0)
+    out.seek(0)
+    stats.sort_stats("tottime").print_stats(top)
+    print("--- by own time ---\n" + "\n".join(out.getvalue().splitlines()[-top - 3:]))
+
+
+def main() -> int:
+    args = parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="dam-profile-"))
+    try:
+        os.environ.update(server_env(str(tmp / "var")))
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.test import Client
+
+        from assets.models import ApiKey
+
+        call_command("migrate", "--noinput", verbosity=0)
+        key = ApiKey.objects.create(name="profile")
+        photo = tmp / "photo.jpg"
+        make_photo(photo)
+        client = Client()
+        params = {"public_id": "bench/photo", "timestamp": str(int(time.time()))}
+        with photo.open("rb") as fh:
+            response = client.post(f"/v1_1/{CLOUD}/image/upload", {
+                **params, "signature": sign(params, key.secret), "api_key": key.key, "file": fh})
+        assert response.status_code == 200, response.content[:300]
+        url = f"/{CLOUD}/image/upload/{args.url_part}/bench/photo.jpg"
+
+        def get():
+            response = client.get(url)
+            body = b"".join(response) if response.streaming else response.content
+            if response.status_code != 200:
+                raise SystemExit(f"GET {url}: {response.status_code} {response.headers.get('X-Cld-Error')}")
+            if hasattr(response, "close"):
+                response.close()
+            return body
+
+        client.get(f"/{CLOUD}/image/upload/bench/photo.jpg")  # URLconf, imports: not profiled
+        first = cProfile.Profile()
+        start = time.perf_counter()
+        first.runcall(get)
+        print(f"first render of {url}: {(time.perf_counter() - start) * 1000:.1f} ms wall (profiled)")
+        show(first, "first render", args.top, 1)
+        start = time.perf_counter()
+        for _ in range(args.hits):
+            get()
+        plain = (time.perf_counter() - start) / args.hits
+        hits = cProfile.Profile()
+        hits.enable()
+        for _ in range(args.hits):
+            get()
+        hits.disable()
+        print(f"\ncached hit without profiler: {plain * 1000:.2f} ms per request (in-process, one thread)")
+        show(hits, "cached hits", args.top, args.hits)
+        return 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
