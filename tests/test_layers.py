@@ -217,6 +217,8 @@ def test_c_fit_width_wraps_text():
     assert layers.consumed(parse_source("l", value), {"c": "scale", "w": "120"}) == frozenset()
     with pytest.raises(BadRequest):
         size_of(value, c="fit", w="0.5")
+    pairs = (("l", "text:..."), ("c", "fit"), ("w", "120"))  # the engine's (key, value) pairs
+    assert layers.load_source(parse_source("l", value), pairs).width == w2
 
 
 def test_unknown_family_falls_back_to_sans():

@@ -9,6 +9,11 @@ canvas extension, over or under the base.
 
 The value reaches us percent-decoded once (as Django decodes the path); `LayerSource.token`
 is that form, so ``parse_source(kind, src.token) == src``.
+
+For the engine besides the contract: `consumed(source, component)` names the parameters
+of a text layer's own component that loading used up (``co``, ``b``, ``bo`` and, for
+``c_fit,w_<px>`` wrapping, ``c`` and ``w``: they must not be applied again as a resize);
+`dependency(source)` is the overlay asset's version_id, for the derived-cache key.
 """
 
 from __future__ import annotations
@@ -111,8 +116,15 @@ def _parse_text(value: str, name: str) -> TextSource:
 # --- loading ------------------------------------------------------------------------
 
 
-def _param(component: dict, key: str):
-    value = component.get(key) if component else None
+def _params(component) -> dict:
+    """The layer's own component as a dict (the engine may pass ``(key, value)`` pairs)."""
+    if not component:
+        return {}
+    return component if isinstance(component, dict) else dict(component)
+
+
+def _param(component, key: str):
+    value = _params(component).get(key)
     return None if value in (None, "") else value
 
 
@@ -208,8 +220,11 @@ def to_srgba(image: pyvips.Image) -> pyvips.Image:
 
 
 def load_source(source: LayerSource, component: dict, ctx: Any = None) -> pyvips.Image:
-    """The layer as an sRGB+alpha (4-band uchar) image."""
-    component = component or {}
+    """The layer as an sRGB+alpha (4-band uchar) image.  `component` is the layer's own
+    component (dict or ``(key, value)`` pairs): a text layer takes ``co_`` (colour, default
+    black), ``b_`` (box background), ``bo_`` (stroke, with the ``stroke`` style) and
+    ``c_fit,w_<px>`` (wrap width) from it; see `consumed`."""
+    component = _params(component)
     if isinstance(source, TextSource):
         colour = _colour(_param(component, "co") or "black", "co")
         background = _param(component, "b")
