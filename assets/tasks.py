@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from urllib.parse import urlsplit
 
 import requests
@@ -15,6 +16,7 @@ from celery import shared_task
 from django.db import transaction
 
 from . import keys, signing
+from .api.errors import BadRequest
 
 log = logging.getLogger(__name__)
 
@@ -64,17 +66,166 @@ def send_notification(self, url: str, body: str, api_key: str | None = None) -> 
         raise self.retry(exc=exc, countdown=countdown)
 
 
-def request_eager(asset, transformations: list[str], asynchronous: bool, notification_url: str | None):
-    """Record eager transformations on the asset; they are rendered by the transformation engine.
+def split_eager(item) -> tuple[str, str | None]:
+    """An eager item as the SDKs send it (``build_single_eager``): ``"<transformation>[/<format>]"``.
 
-    Returns the ``eager`` list for the API response.
+    Returns (transformation, format); the format is None when absent or empty
+    (``"w_100/"``: no extension, the original's format).
     """
-    items = [{"transformation": t.strip(), "status": "pending"} for t in transformations if t.strip()]
+    text = str(item or "").strip()
+    if "/" in text:
+        head, _, last = text.rpartition("/")
+        if "_" not in last:  # every transformation component is key_value; a format is not
+            return head, (last.lower() or None)
+    return text, None
+
+
+def check_eager(items) -> list[tuple[str, str, str | None]]:
+    """Validate eager items before anything is rendered or queued: (as sent, transformation,
+    format) each.  Raises BadRequest for an unknown parameter, named transformation or format."""
+    from transforms import named
+
+    checked = []
+    for item in items:
+        sent = str(item or "").strip()
+        if not sent:
+            continue
+        text, fmt = split_eager(sent)
+        if not text:
+            raise BadRequest(f"Invalid eager transformation {sent!r}: no transformation")
+        named.validate_text(text)
+        if fmt is not None:
+            from transforms.encode import ENCODERS, canonical_format
+
+            if canonical_format(fmt) not in ENCODERS:
+                raise BadRequest(f"Invalid eager format {fmt!r} in {sent!r}")
+        checked.append((sent, text, fmt))
+    return checked
+
+
+def eager_result(asset, sent: str, text: str, row, request=None) -> dict:
+    """One rendered eager transformation in the shape of Cloudinary's upload response."""
+    from . import links
+
+    url, secure_url = links.delivery_urls(asset, request, transformation=text, fmt=row.format)
+    return {"transformation": sent, "width": row.width, "height": row.height, "bytes": row.bytes,
+            "format": row.format, "url": url, "secure_url": secure_url}
+
+
+def _render_one(asset, sent: str, text: str, fmt: str | None, request=None) -> dict:
+    from transforms import derived
+
+    row = derived.ensure(asset, text, fmt)
+    return eager_result(asset, sent, text, row, request)
+
+
+def request_eager(asset, transformations: list[str], asynchronous: bool, notification_url: str | None,
+                  request=None, api_key: str | None = None):
+    """Render the eager transformations of an upload or ``explicit`` call and record them on
+    the asset (``info["eager"]``).
+
+    Synchronously (the default), each is rendered now through the derived cache and the
+    ``eager`` list carries what Cloudinary reports: transformation, width, height, bytes,
+    format, url, secure_url.  With ``eager_async`` one task renders them all in a worker
+    (``render_eager_batch``, queued on commit) and the list says ``"status": "processing"``
+    with the batch_id; ``eager_notification_url`` then gets a ``notification_type: eager``
+    POST once they are done.  Every item is validated first: a bad one is a 400 before
+    any work.  Returns the ``eager`` list for the API response.
+    """
+    checked = check_eager(transformations)
+    if not checked:
+        return []
+    if asynchronous:
+        batch_id = uuid.uuid4().hex
+        items = []
+        for sent, text, fmt in checked:
+            url, secure_url = _urls(asset, text, fmt, request)
+            items.append({"status": "processing", "batch_id": batch_id, "transformation": sent, "url": url,
+                          "secure_url": secure_url})
+        _record(asset, [dict(i) for i in items], asynchronous, notification_url, batch_id)
+        asset_id, version_id = asset.asset_id, asset.version_id
+        transaction.on_commit(lambda: render_eager_batch.delay(asset_id, version_id, [c[0] for c in checked],
+                                                               batch_id, notification_url, api_key))
+        return items
+    from transforms import derived
+
+    if not hasattr(derived, "ensure"):  # until the engine's derived.ensure lands: recorded only
+        items = [{"transformation": sent, "status": "pending"} for sent, _, _ in checked]
+        _record(asset, [dict(i) for i in items], asynchronous, notification_url, None)
+        return items
+    results = [_render_one(asset, sent, text, fmt, request) for sent, text, fmt in checked]
+    _record(asset, [{**r, "status": "processed"} for r in results], asynchronous, notification_url, None)
+    return results
+
+
+def _urls(asset, text: str, fmt: str | None, request=None) -> tuple[str, str]:
+    from . import links
+
+    return links.delivery_urls(asset, request, transformation=text, fmt=fmt or asset.format)
+
+
+def _record(asset, items: list[dict], asynchronous: bool, notification_url: str | None, batch_id) -> None:
     info = dict(asset.info or {})
     info["eager"] = items
     info["eager_async"] = asynchronous
+    if batch_id:
+        info["eager_batch_id"] = batch_id
     if notification_url:
         info["eager_notification_url"] = notification_url
     asset.info = info
     asset.save(update_fields=["info", "updated_at"])
-    return items
+
+
+def _current(asset_id: str, version_id: str):
+    from .models import Asset
+
+    return Asset.objects.filter(asset_id=asset_id, version_id=version_id).first()
+
+
+@shared_task(acks_late=True)
+def render_eager(asset_id: str, version_id: str, transformation: str) -> dict:
+    """Render one eager transformation (``"<transformation>[/<format>]"``) of an asset's version.
+
+    Returns the eager result, ``{"status": "failed", "error": ...}`` for a bad one, or
+    ``{"status": "skipped"}`` when the asset was deleted or replaced meanwhile."""
+    from .api.errors import ApiError
+
+    asset = _current(asset_id, version_id)
+    if asset is None:
+        return {"transformation": transformation, "status": "skipped"}
+    sent = str(transformation).strip()
+    text, fmt = split_eager(sent)
+    try:
+        return {**_render_one(asset, sent, text, fmt), "status": "processed"}
+    except ApiError as exc:
+        log.warning("eager %s of %s failed: %s", sent, asset_id, exc.message)
+        return {"transformation": sent, "status": "failed", "error": {"message": exc.message}}
+
+
+@shared_task(acks_late=True)
+def render_eager_batch(asset_id: str, version_id: str, transformations: list[str], batch_id: str,
+                       notification_url: str | None = None, api_key: str | None = None) -> list[dict]:
+    """Render an upload's eager transformations in a worker, record the results on the
+    asset, then POST the ``eager`` notification when asked."""
+    results = [render_eager(asset_id, version_id, t) for t in transformations]
+    results = [{**r, "batch_id": batch_id} for r in results]
+    if all(r["status"] == "skipped" for r in results):
+        return results
+    from .models import Asset
+
+    with transaction.atomic():
+        asset = Asset.objects.select_for_update().filter(asset_id=asset_id, version_id=version_id).first()
+        if asset is None:
+            return results
+        info = dict(asset.info or {})
+        if info.get("eager_batch_id") in (None, batch_id):
+            info["eager"] = results
+            asset.info = info
+            asset.save(update_fields=["info", "updated_at"])
+    if notification_url:
+        payload = {"notification_type": "eager", "batch_id": batch_id, "asset_id": asset_id,
+                   "public_id": asset.public_id, "resource_type": asset.resource_type, "type": asset.type,
+                   "version": asset.version, "eager": [{k: v for k, v in r.items() if k != "batch_id"}
+                                                       for r in results]}
+        enqueue_notification(notification_url, payload, api_key)
+    return results

@@ -102,41 +102,54 @@ def references(text: str) -> list[str]:
 
 
 def canonical(text: str) -> str:
-    """The canonical spelling of a transformation string (parameter order inside a
-    component fixed by the engine when its parser is available; as written otherwise)."""
+    """The canonical spelling of a transformation string: the engine's (parameter order
+    inside a component fixed, transforms.parser.canonical) when it can read it; as
+    written otherwise."""
     components = split_text(text)
-    build = _engine_canonical()
+    build = getattr(_parser(), "canonical", None)
     if build is None:
         return "/".join(components)
-    return build("/".join(components))
-
-
-def _engine_canonical():
-    """The engine's canonical-text function for a transformation string, if it exists."""
     try:
-        from . import components as engine_components  # ENGINE: split / build
-    except ImportError:
-        return None
-    function = getattr(engine_components, "canonical", None)
-    return function if callable(function) else None
+        return build("/".join(components))
+    except BadRequest:
+        return "/".join(components)
 
 
-def validate_definition(text: str, name: str | None = None) -> str:
-    """Check a definition (every parameter known and well-formed, every referenced name
-    defined, no cycle back to ``name``); returns the text to store.  BadRequest otherwise."""
+def _parser():
+    from . import parser
+
+    return parser
+
+
+def check_components(components) -> None:
+    """Every parameter of every component known (and supported, once the engine says so)."""
+    parser = _parser()
+    split_component = getattr(parser, "split_component", None)
+    for component in components:
+        if split_component is not None:
+            split_component(component)
+        elif not parser.is_transformation(component):
+            raise BadRequest(f"Invalid transformation component: {component}")
+
+
+def validate_text(text: str, name: str | None = None) -> list[str]:
+    """Validate a transformation string (parameters, named references, no cycle back to
+    ``name``, and the engine's plan validation when it exists); returns it expanded."""
     if not isinstance(text, str) or not text.strip():
         raise BadRequest("Missing required parameter - transformation")
     components = split_text(text)
-    from .parser import is_transformation
-
-    for component in components:
-        if not is_transformation(component):
-            raise BadRequest(f"Invalid transformation component: {component}")
+    check_components(components)
     expanded, _ = expand(components, _stack=(name,) if name else ())
     engine_check = _engine_validator()
     if engine_check is not None:
         engine_check("/".join(expanded))
-    return "/".join(components)
+    return expanded
+
+
+def validate_definition(text: str, name: str | None = None) -> str:
+    """Check a definition (see validate_text); returns the text to store."""
+    validate_text(text, name)
+    return "/".join(split_text(text))
 
 
 def _engine_validator():
