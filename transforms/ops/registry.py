@@ -23,7 +23,7 @@ from typing import Any
 
 import pyvips
 
-FAMILIES = ("transforms.ops.effects", "transforms.ops.colour")
+FAMILIES = ("transforms.ops.effects", "transforms.ops.colour", "transforms.ops.artistic")
 
 
 @dataclass
