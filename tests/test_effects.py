@@ -610,3 +610,14 @@ def test_gradient_fade_symmetric_pad_skips_padding():
     src[20:80] = (220, 180, 40)
     out = pixels(run("gradient_fade", src, "symmetric_pad", y="0.5"))[..., 3][:, 20]
     assert out[10] == 0 and out[21] < 40 and out[50] > 200 and out[78] < 40
+
+
+@pytest.mark.parametrize("name", sorted(EFFECTS))
+@pytest.mark.parametrize("size", [(1, 1), (2, 3)])
+def test_tiny_images(name, size):
+    """Windows larger than the image (medians, find_trim, huge blurs) must not fail."""
+    width, height = size
+    for image in (textured(width, height), np.concatenate([textured(width, height), np.full((height, width, 1), 99)], 2)):
+        out = run(name, image, *DEFAULT_ARGS.get(name, ()))
+        assert out.format == "uchar" and out.width >= width and out.height >= height
+    assert run("blur", textured(width, height), 2000).width == width

@@ -17,8 +17,8 @@ import pyvips
 
 from transforms.ops.colour import _saturation
 from transforms.ops.effectlib import (
-    bad, colour_qualifier, dilate, erode, int_arg, level_effect, luminance, max_args, merge, number, split,
-    with_alpha,
+    bad, colour_qualifier, dilate, erode, gaussblur, int_arg, level_effect, luminance, max_args, median, merge,
+    number, split, with_alpha,
 )
 from transforms.ops.registry import register
 
@@ -60,7 +60,7 @@ def _oil_paint(image, strength, ctx):
     """A median (rank) filter whose window grows with strength: flat strokes, kept edges."""
     rgb, alpha = split(image)
     size = 2 * (1 + round(strength / 15)) + 1
-    return merge(rgb.median(size), alpha)
+    return merge(median(rgb, size), alpha)
 
 
 register("oil_paint", lambda args, q: level_effect("oil_paint", args, 0, 100, 30, "strength"), _oil_paint)
@@ -83,7 +83,7 @@ def _posterise(image, levels: int):
 def _cartoonify(image, value, ctx):
     line, reduction = value
     rgb, alpha = split(image)
-    smooth = rgb.median(5)
+    smooth = median(rgb, 5)
     if reduction == "bw":
         grey = luminance(smooth)
         colours = _posterise(grey, 4)
@@ -133,9 +133,7 @@ def _holes(shape: pyvips.Image) -> pyvips.Image:
 
 def _layer(mask: pyvips.Image, colour, sigma: float) -> pyvips.Image:
     alpha = mask.cast("float")
-    if sigma >= 0.3:
-        alpha = alpha.gaussblur(sigma, precision="approximate")
-    alpha = alpha * (colour[3] / 255)
+    alpha = gaussblur(alpha, sigma) * (colour[3] / 255)
     solid = (pyvips.Image.black(mask.width, mask.height, bands=3) + list(colour[:3])).cast("uchar")
     return merge(solid, alpha)
 

@@ -17,8 +17,7 @@ import numpy as np
 import pyvips
 
 from transforms.ops.effectlib import (
-    bad, blend, colour_arg, colour_only, colour_qualifier, int_arg, level_effect, luminance, max_args, no_args, split,
-    merge,
+    bad, blend, colour_arg, colour_only, colour_qualifier, int_arg, level_effect, luminance, max_args, merge, no_args,
 )
 from transforms.ops.registry import register
 

@@ -212,6 +212,13 @@ def gaussblur(image: pyvips.Image, sigma: float) -> pyvips.Image:
                image.width, image.height)
 
 
+def median(image: pyvips.Image, size: int) -> pyvips.Image:
+    """A size x size median, the window shrunk to fit images smaller than it."""
+    size = min(size, image.width, image.height)
+    size -= 1 - size % 2  # odd
+    return image.median(size) if size >= 3 else image
+
+
 def blur_premultiplied(image: pyvips.Image, fn) -> pyvips.Image:
     """Run a spatial filter on an image with alpha without dark/light halos."""
     image = srgb(image)

@@ -104,6 +104,8 @@ def trim_box(image: pyvips.Image, tolerance: int, override=None) -> tuple[int, i
     """(left, top, width, height) of what differs from the border colour (the top-left
     pixel, or `override`); a transparent corner trims on alpha."""
     image = srgb(image)
+    if min(image.width, image.height) < 3:  # too small for find_trim's 3x3 median
+        return 0, 0, image.width, image.height
     threshold = tolerance * 2.55
     if override is None and image.bands == 4 and image.getpoint(0, 0)[3] == 0:
         return image.extract_band(3).find_trim(threshold=threshold, background=[0])
