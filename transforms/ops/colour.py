@@ -80,10 +80,14 @@ def _lch(rgb, fn):
 
 
 def _saturation(rgb, level):
+    if level == 0:
+        return rgb
     return _lch(rgb, lambda l, c, h: (l, c * (1 + level / 100), h))
 
 
 def _hue(rgb, level):
+    if level == 0:
+        return rgb
     shift = level * 1.8  # -100..100 -> -180..180 degrees
     return _lch(rgb, lambda l, c, h: (l, c, (h + shift + 360) % 360))
 
@@ -94,6 +98,9 @@ def _gamma(rgb, level):
 
 def _vibrance(rgb, level):
     """Saturation that favours the muted colours: the boost fades out towards chroma 100."""
+    if level == 0:
+        return rgb
+
     def fn(l, c, h):
         weight = (100 - c) / 100
         weight = (weight > 0).ifthenelse(weight, 0)
@@ -337,8 +344,8 @@ def _replace_color(rgb, value):
     weight = (weight > 0).ifthenelse(weight, 0)
     weight = (weight * 2 > 1).ifthenelse(1, weight * 2)  # full change in the inner half
     shifted = lab + [dst[0] - src[0], dst[1] - src[1], dst[2] - src[2]]
-    out = lab + (shifted - lab) * weight
-    return out.copy(interpretation="lab").colourspace("srgb")
+    out = (lab + (shifted - lab) * weight).copy(interpretation="lab").colourspace("srgb")
+    return (weight > 0).ifthenelse(out, rgb)  # untouched pixels skip the Lab round trip
 
 
 register("replace_color", _parse_replace_color, colour_only(_replace_color))
