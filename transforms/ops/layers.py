@@ -233,7 +233,7 @@ def load_source(source: LayerSource, component: dict, ctx: Any = None) -> pyvips
             background=_colour(background, "b") if background is not None else None,
             wrap_width=wrap_width(component),
             stroke=_stroke(_param(component, "bo")) if source.style.stroke else None)
-    if source.type != "upload" and not getattr(ctx, "signed", False):
+    if source.type != "upload" and getattr(ctx, "signed", None) is False:  # the engine checks it too
         raise Unauthorized(f"A {source.type} layer needs a signed URL: {source.public_id}")
     from transforms.executor import open_original
 
