@@ -13,6 +13,7 @@ class Credential:
     key: str
     secret: str
     db_id: int | None = None
+    role: str = "admin"  # admin, editor or viewer (assets.models.ApiKey.role)
 
 
 def find_credential(api_key: str | None) -> Credential | None:
@@ -22,10 +23,10 @@ def find_credential(api_key: str | None) -> Credential | None:
         return Credential(api_key, settings.DAM_ENV_API_SECRET)
     from .models import ApiKey
 
-    row = ApiKey.objects.filter(key=api_key, active=True).only("id", "key", "secret").first()
+    row = ApiKey.objects.filter(key=api_key, active=True).only("id", "key", "secret", "role").first()
     if row is None:
         return None
-    return Credential(row.key, row.secret, row.id)
+    return Credential(row.key, row.secret, row.id, row.role)
 
 
 def all_secrets() -> list[str]:

@@ -56,7 +56,13 @@ class Asset(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["type", "public_id"], name="asset_unique_type_public_id")]
-        indexes = [models.Index(fields=["type", "public_id"]), models.Index(fields=["format"])]
+        indexes = [
+            models.Index(fields=["type", "public_id"]), models.Index(fields=["format"]),
+            # Media Library sorts (keyset pages by name and by size; see studio/library.py, bench/library.py)
+            models.Index(fields=["public_id", "id"], name="asset_public_id_id"),
+            models.Index(fields=["bytes", "id"], name="asset_bytes_id"),
+            models.Index(fields=["folder", "id"], name="asset_folder_id"),
+        ]
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -113,6 +119,9 @@ class UploadPreset(models.Model):
         return self.name
 
 
+API_KEY_ROLES = [("admin", "admin"), ("editor", "editor"), ("viewer", "viewer")]
+
+
 def new_api_key() -> str:
     return str(secrets.randbelow(10**15 - 10**14) + 10**14)
 
@@ -125,6 +134,8 @@ class ApiKey(models.Model):
     key = models.CharField(max_length=32, unique=True, default=new_api_key)
     secret = models.CharField(max_length=64, default=new_api_secret)
     name = models.CharField(max_length=255, blank=True, default="")
+    role = models.CharField(max_length=16, choices=API_KEY_ROLES, default="admin",
+                            help_text="viewer: read-only Admin API; editor: all but presets and keys; admin: all")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

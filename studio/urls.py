@@ -1,10 +1,33 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import views, views_admin, views_asset, views_library
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Media Library
+    path("library/", views_library.library_page, name="library"),
+    path("library/-/bulk/", views_library.bulk, name="library-bulk"),
+    path("library/-/upload/", views_library.upload, name="library-upload"),
+    path("library/-/trash/", views_asset.trash, name="trash"),
+    path("library/-/trash/restore/", views_asset.restore_deleted, name="trash-restore"),
+    path("library/<path:folder>/", views_library.library_page, name="library-folder"),
+    # One asset
+    path("assets/<str:asset_id>/", views_asset.asset_page, name="asset"),
+    path("assets/<str:asset_id>/tags/", views_asset.edit_tags, name="asset-tags"),
+    path("assets/<str:asset_id>/context/", views_asset.edit_context, name="asset-context"),
+    path("assets/<str:asset_id>/restore/", views_asset.restore, name="asset-restore"),
+    path("assets/<str:asset_id>/derived/delete/", views_asset.delete_derived, name="asset-derived-delete"),
+    # Administration (admin role)
+    path("admin/users/", views_admin.users, name="users"),
+    path("admin/users/<int:user_id>/", views_admin.user_edit, name="user-edit"),
+    path("admin/keys/", views_admin.api_keys, name="api-keys"),
+    path("admin/keys/<int:key_id>/rotate/", views_admin.api_key_rotate, name="api-key-rotate"),
+    path("admin/keys/<int:key_id>/revoke/", views_admin.api_key_revoke, name="api-key-revoke"),
+    path("admin/presets/", views_admin.presets, name="presets"),
+    path("admin/presets/<int:preset_id>/", views_admin.preset_edit, name="preset-edit"),
+    path("admin/presets/<int:preset_id>/delete/", views_admin.preset_delete, name="preset-delete"),
+    path("admin/settings/", views_admin.runtime_settings, name="settings"),
 ]

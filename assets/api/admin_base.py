@@ -48,6 +48,8 @@ class AdminView(APIView):
         super().initial(request, *args, **kwargs)
         auth.check_cloud(kwargs.get("cloud_name", ""))
         self.credential = auth.admin_credential(request)
+        match = getattr(request, "resolver_match", None)
+        auth.check_role(self.credential, request.method, match.url_name if match else None)
         self.params = collect(request)
 
     def finalize_response(self, request, response, *args, **kwargs):

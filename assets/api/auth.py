@@ -12,9 +12,12 @@ from django.conf import settings
 from django.core.cache import cache
 
 from .. import keys, signing
-from .errors import BadRequest, NotFound, RateLimited, Unauthorized
+from .errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
 
 NON_SIGNABLE_NOTIFICATION = ("notification_url", "batch_id")
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+# Admin API routes (URL names) that only an admin key may change: upload presets.
+ADMIN_ONLY_ROUTES = frozenset({"admin-presets", "admin-preset"})
 
 
 def check_cloud(cloud_name: str) -> None:
@@ -46,6 +49,19 @@ def admin_credential(request) -> keys.Credential:
     rate_limit(request, credential)
     keys.touch(credential)
     return credential
+
+
+def check_role(credential: keys.Credential | None, method: str = "POST", route: str | None = None) -> None:
+    """What a key's role allows: viewer keys only read (GET Admin API calls); editor keys
+    do everything but change upload presets (and API keys, which have no API); admin keys
+    do everything. 403 otherwise."""
+    if credential is None or method.upper() in READ_METHODS:
+        return
+    if credential.role == "viewer":
+        raise Forbidden(f"API key {credential.key} has the viewer role: it may only read (GET Admin API calls)")
+    if credential.role != "admin" and route in ADMIN_ONLY_ROUTES:
+        raise Forbidden(f"API key {credential.key} has the {credential.role} role: "
+                        "only an admin key may change upload presets")
 
 
 def rate_limit(request, credential: keys.Credential) -> None:

@@ -45,13 +45,16 @@ class UploadApiView(APIView):
         credential = auth.signed_credential(params) or auth.basic_credential(request)
         if credential is None and action != "upload":
             raise auth.Unauthorized("Must supply api_key")
+        auth.check_role(credential)
         return handler(request, params, credential)
 
     # --- upload ------------------------------------------------------------------
 
-    def do_upload(self, request, params: dict, credential):
-        params = self._with_preset(params, credential)
-        signed = credential is not None
+    def do_upload(self, request, params: dict, credential, trusted: bool = False):
+        """``trusted``: a logged-in Studio user without an API key (see upload_for_session);
+        parameters are taken as from a signed call."""
+        params = self._with_preset(params, credential, trusted)
+        signed = credential is not None or trusted
         uploaded = request.FILES.get("file")
         chunk = chunks.parse(request)
 
@@ -118,17 +121,17 @@ class UploadApiView(APIView):
         self._notify(request, params, body, credential, "upload")
         return Response(body)
 
-    def _with_preset(self, params: dict, credential) -> dict:
+    def _with_preset(self, params: dict, credential, trusted: bool = False) -> dict:
         name = params.get("upload_preset")
         if not name:
-            if credential is None:
+            if credential is None and not trusted:
                 raise BadRequest("Upload preset must be specified when using unsigned upload")
             return params
         preset = UploadPreset.objects.filter(name=name).first()
         if preset is None:
             raise BadRequest(f"Upload preset not found: {name}")
         defaults = {k: v for k, v in (preset.settings or {}).items() if v not in (None, "")}
-        if credential is None:
+        if credential is None and not trusted:
             if not preset.unsigned:
                 raise BadRequest("Upload preset must be whitelisted for unsigned uploads")
             rejected = sorted(k for k in params if k not in UNSIGNED_ALLOWED)
@@ -272,6 +275,13 @@ class UploadApiView(APIView):
         body = {"public_ids": [a.public_id for a in assets]}
         self._notify(request, params, body, credential, "context")
         return Response(body)
+
+
+def upload_for_session(request, params: dict) -> dict:
+    """The Upload API's upload for a logged-in Studio user (the Media Library's upload
+    endpoint): the same path as ``POST .../image/upload``, with the parameters trusted
+    as from a signed call. Returns the upload response body; raises ApiError."""
+    return UploadApiView().do_upload(request, params, None, trusted=True).data
 
 
 def _sign_response(body: dict, asset: Asset, secret: str, params: dict) -> None:

@@ -1,0 +1,190 @@
+"""Forms of the Studio: each validates its input with messages a person can act on."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+
+from assets import ingest
+from assets.api.errors import BadRequest
+from assets.models import API_KEY_ROLES, UploadPreset
+
+from .roles import ROLE_CHOICES
+
+MAX_TAGS = 100
+MAX_TAG = 255
+MAX_CONTEXT_KEY = 100
+MAX_CONTEXT_VALUE = 1000
+CONTEXT_KEY = re.compile(r"^[^=|\s][^=|]*$")
+
+
+def parse_tags(text: str) -> list[str]:
+    tags = list(dict.fromkeys(t.strip() for t in (text or "").split(",") if t.strip()))
+    too_long = [t for t in tags if len(t) > MAX_TAG]
+    if too_long:
+        raise forms.ValidationError(f"Tag {too_long[0][:40]!r}… is longer than {MAX_TAG} characters.")
+    if len(tags) > MAX_TAGS:
+        raise forms.ValidationError(f"At most {MAX_TAGS} tags per asset ({len(tags)} given).")
+    return tags
+
+
+def parse_context(text: str) -> dict:
+    context = {}
+    for number, line in enumerate((text or "").splitlines(), 1):
+        if not line.strip():
+            continue
+        key, eq, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if not eq or not key:
+            raise forms.ValidationError(f"Line {number}: write each entry as key=value.")
+        if not CONTEXT_KEY.match(key) or len(key) > MAX_CONTEXT_KEY:
+            raise forms.ValidationError(
+                f"Line {number}: the key {key[:40]!r} must be 1 to {MAX_CONTEXT_KEY} characters without '=' or '|'.")
+        if len(value) > MAX_CONTEXT_VALUE:
+            raise forms.ValidationError(f"Line {number}: the value is longer than {MAX_CONTEXT_VALUE} characters.")
+        context[key] = value
+    return context
+
+
+def clean_folder(text: str) -> str:
+    try:
+        return ingest.validate_folder(text or "")
+    except BadRequest as exc:
+        raise forms.ValidationError(exc.message.replace("public_id", "folder")) from None
+
+
+class TagsForm(forms.Form):
+    tags = forms.CharField(required=False, label="Tags", help_text="Separate tags with commas.",
+                           widget=forms.TextInput(attrs={"autocomplete": "off"}))
+
+    def clean_tags(self):
+        return parse_tags(self.cleaned_data["tags"])
+
+
+class ContextForm(forms.Form):
+    context = forms.CharField(required=False, label="Context", help_text="One key=value per line.",
+                              widget=forms.Textarea(attrs={"rows": 4}))
+
+    def clean_context(self):
+        return parse_context(self.cleaned_data["context"])
+
+
+class BulkForm(forms.Form):
+    ACTIONS = [("tag", "Add tags"), ("untag", "Remove tags"), ("move", "Move to folder"), ("delete", "Delete")]
+    action = forms.ChoiceField(choices=ACTIONS, label="Action")
+    ids = forms.CharField(required=False)  # asset_ids, read with getlist in the view
+    tags = forms.CharField(required=False, label="Tags")
+    folder = forms.CharField(required=False, label="Folder", max_length=255)
+    confirm = forms.BooleanField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action in ("tag", "untag"):
+            try:
+                data["tag_list"] = parse_tags(data.get("tags", ""))
+            except forms.ValidationError as exc:
+                self.add_error("tags", exc)
+                return data
+            if not data["tag_list"]:
+                self.add_error("tags", "Enter at least one tag.")
+        if action == "move":
+            try:
+                data["folder"] = clean_folder(data.get("folder", ""))
+            except forms.ValidationError as exc:
+                self.add_error("folder", exc)
+        return data
+
+
+class UserCreateForm(forms.Form):
+    username = forms.CharField(max_length=150, label="Username")
+    email = forms.EmailField(required=False, label="Email")
+    role = forms.ChoiceField(choices=ROLE_CHOICES, initial="viewer", label="Role")
+    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), label="Password")
+
+    def clean_username(self):
+        name = self.cleaned_data["username"].strip()
+        if not re.match(r"^[\w.@+-]+$", name):
+            raise forms.ValidationError("Use letters, digits and @ . + - _ only.")
+        if get_user_model().objects.filter(username__iexact=name).exists():
+            raise forms.ValidationError(f"A user named {name!r} exists already.")
+        return name
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password"):
+            user = get_user_model()(username=data.get("username", ""), email=data.get("email", ""))
+            try:
+                password_validation.validate_password(data["password"], user)
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return data
+
+
+class UserEditForm(forms.Form):
+    role = forms.ChoiceField(choices=ROLE_CHOICES, label="Role")
+    active = forms.BooleanField(required=False, label="Active (may log in)")
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=255, required=False, label="Name")
+    role = forms.ChoiceField(choices=API_KEY_ROLES, initial="editor", label="Role",
+                             help_text="viewer: read-only Admin API; editor: all but presets and keys; admin: all.")
+
+
+class PresetForm(forms.Form):
+    name = forms.CharField(max_length=255, label="Name")
+    unsigned = forms.BooleanField(required=False, label="Unsigned (browsers may upload with it, no signature)")
+    folder = forms.CharField(required=False, max_length=255, label="Folder")
+    tags = forms.CharField(required=False, label="Tags", help_text="Separate tags with commas.")
+    use_filename = forms.BooleanField(required=False, label="Use the file's name as public_id")
+    overwrite = forms.BooleanField(required=False, label="Overwrite an existing public_id")
+
+    def __init__(self, *args, instance: UploadPreset | None = None, **kwargs):
+        self.instance = instance
+        super().__init__(*args, **kwargs)
+
+    def clean_name(self):
+        from assets.api.admin_presets import NAME
+
+        name = self.cleaned_data["name"]
+        if not NAME.match(name) or name != name.strip():
+            raise forms.ValidationError("Use letters, digits, '_', '-', '.' and spaces, starting with a letter "
+                                        "or digit.")
+        clash = UploadPreset.objects.filter(name=name)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError(f"A preset named {name!r} exists already.")
+        return name
+
+    def clean_folder(self):
+        return clean_folder(self.cleaned_data["folder"])
+
+    def clean_tags(self):
+        return parse_tags(self.cleaned_data["tags"])
+
+    @staticmethod
+    def initial_for(preset: UploadPreset) -> dict:
+        s = preset.settings or {}
+        from assets.api.params import as_list
+
+        return {"name": preset.name, "unsigned": preset.unsigned, "folder": s.get("folder", ""),
+                "tags": ", ".join(as_list(s.get("tags"))),
+                "use_filename": str(s.get("use_filename", "")).lower() in ("1", "true"),
+                "overwrite": str(s.get("overwrite", "")).lower() in ("1", "true")}
+
+    def settings_for(self, previous: dict | None = None) -> dict:
+        data = self.cleaned_data
+        out = {k: v for k, v in (previous or {}).items() if k not in ("folder", "tags", "use_filename", "overwrite")}
+        if data["folder"]:
+            out["folder"] = data["folder"]
+        if data["tags"]:
+            out["tags"] = ",".join(data["tags"])
+        if data["use_filename"]:
+            out["use_filename"] = True
+        if data["overwrite"]:
+            out["overwrite"] = True
+        return out

@@ -1,0 +1,70 @@
+"""Delivery URLs for the Studio's pages: thumbnails, previews, copyable URLs.
+
+Only URLs are built here; the delivery view renders them. Private and authenticated
+assets get signed URLs (with the first active secret), as the Admin API reports them.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from assets import keys, links, signing
+from transforms.parser import build_path, signed_part
+
+# Thumbnails ask the engine for a 240x240 fill (480x480 for 2x screens) once it renders
+# crops; until then the grid shows the original, scaled by the browser.
+# tests/test_studio_library.py::test_thumbnail_mode_matches_engine says when to flip it.
+ENGINE_RENDERS_FILL = True
+THUMB = "c_fill,w_240,h_240"
+THUMB_2X = "c_fill,w_480,h_480"
+PREVIEW = "c_limit,w_1200,h_1200"
+
+
+def signing_secret() -> str | None:
+    secrets = keys.all_secrets()
+    return secrets[0] if secrets else None
+
+
+_UNSET = object()
+
+
+def path(asset, transformation: str = "", secret=_UNSET) -> str:
+    """``secret``: the signing secret when the caller has it already (one lookup per page)."""
+    signature = None
+    # Signed when private/authenticated, and when transformed: signed URLs pass strict mode.
+    if asset.type != "upload" or transformation:
+        secret = signing_secret() if secret is _UNSET else secret
+        if secret:
+            to_sign = signed_part(asset.public_id, fmt=asset.format, transformation=transformation)
+            signature = signing.url_signature(to_sign, secret)
+    return build_path(settings.DAM_CLOUD_NAME, asset.public_id, type=asset.type, fmt=asset.format,
+                      version=asset.version, transformation=transformation, signature=signature,
+                      resource_type=asset.resource_type)
+
+
+def thumbnail(asset, secret=_UNSET) -> dict:
+    """``{"src", "srcset"}`` for a grid tile."""
+    if not ENGINE_RENDERS_FILL:
+        return {"src": path(asset, secret=secret), "srcset": ""}
+    src = path(asset, THUMB, secret)
+    return {"src": src, "srcset": f"{src} 1x, {path(asset, THUMB_2X, secret)} 2x"}
+
+
+def tiles(assets) -> list[dict]:
+    """``[{"asset", "src", "srcset"}]`` for a grid, looking the signing secret up once."""
+    secret = signing_secret()
+    return [{"asset": a, **thumbnail(a, secret)} for a in assets]
+
+
+def preview(asset) -> str:
+    return path(asset, PREVIEW) if ENGINE_RENDERS_FILL else path(asset)
+
+
+def urls(asset, request) -> tuple[str, str]:
+    """(url, secure_url) of the original, absolute, as the APIs report them."""
+    base = links.base_url(request)
+    url = base + path(asset)
+    secure = url
+    if base.startswith("http://") and (settings.DAM_PUBLIC_BASE_URL or request.is_secure()):
+        secure = "https://" + url[len("http://"):]
+    return url, secure

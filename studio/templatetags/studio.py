@@ -1,0 +1,26 @@
+from django import template
+
+from studio import roles
+
+register = template.Library()
+
+
+@register.filter
+def can(user, role: str) -> bool:
+    """``{% if user|can:"editor" %}``"""
+    return roles.has_role(user, role)
+
+
+@register.filter
+def role(user) -> str:
+    return roles.role_of(user) or ""
+
+
+@register.filter
+def filesize(value) -> str:
+    size = float(value or 0)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""

@@ -1,0 +1,146 @@
+"""The asset page: preview, metadata, tags and context (htmx partial updates), versions
+and backups with restore, derived images with delete, copyable delivery URLs."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from assets import backups, ingest
+from assets.api.admin_base import derived_for_asset
+from assets.models import Asset, AssetVersion, DeletedBackup
+
+from . import links
+from .forms import ContextForm, TagsForm
+from .roles import has_role, requires
+
+
+def _asset(asset_id: str) -> Asset:
+    return get_object_or_404(Asset, asset_id=asset_id)
+
+
+def _context_text(asset: Asset) -> str:
+    return "\n".join(f"{k}={v}" for k, v in (asset.context or {}).items())
+
+
+def _page_context(request, asset: Asset, **extra) -> dict:
+    url, secure_url = links.urls(asset, request)
+    folder = asset.folder
+    return {
+        "asset": asset,
+        "tags": asset.tag_names,
+        "preview": links.preview(asset),
+        "original": links.path(asset),
+        "url": url,
+        "secure_url": secure_url,
+        "versions": list(AssetVersion.objects.filter(asset=asset).order_by("-version", "-id")),
+        "derived": derived_for_asset(asset, request),
+        "can_edit": has_role(request.user, "editor"),
+        "tags_form": extra.pop("tags_form", None) or TagsForm(initial={"tags": ", ".join(asset.tag_names)}),
+        "context_form": extra.pop("context_form", None) or ContextForm(initial={"context": _context_text(asset)}),
+        "library_url": reverse("library-folder", args=[folder]) if folder else reverse("library"),
+        **extra,
+    }
+
+
+@requires("viewer")
+@require_GET
+def asset_page(request, asset_id: str):
+    asset = _asset(asset_id)
+    return render(request, "studio/asset.html", _page_context(request, asset))
+
+
+def _partial_or_page(request, asset, partial: str, ok: bool, **extra):
+    """htmx: the block alone (422 when invalid, so the page can tell); else the page
+    after a redirect, or the page with the form's errors."""
+    if request.htmx:
+        context = _page_context(request, asset, **extra)
+        return render(request, partial, context, status=200 if ok else 422)
+    if ok:
+        return redirect("asset", asset_id=asset.asset_id)
+    return render(request, "studio/asset.html", _page_context(request, asset, **extra), status=422)
+
+
+@requires("editor")
+@require_POST
+def edit_tags(request, asset_id: str):
+    asset = _asset(asset_id)
+    form = TagsForm(request.POST)
+    if form.is_valid():
+        with transaction.atomic():
+            ingest.set_tags(asset, form.cleaned_data["tags"])
+        asset.refresh_from_db()
+        return _partial_or_page(request, asset, "studio/partials/tags.html", True, saved="tags")
+    return _partial_or_page(request, asset, "studio/partials/tags.html", False, tags_form=form)
+
+
+@requires("editor")
+@require_POST
+def edit_context(request, asset_id: str):
+    asset = _asset(asset_id)
+    form = ContextForm(request.POST)
+    if form.is_valid():
+        asset.context = form.cleaned_data["context"]
+        asset.save(update_fields=["context", "updated_at"])
+        return _partial_or_page(request, asset, "studio/partials/context.html", True, saved="context")
+    return _partial_or_page(request, asset, "studio/partials/context.html", False, context_form=form)
+
+
+@requires("editor")
+@require_POST
+def restore(request, asset_id: str):
+    asset = _asset(asset_id)
+    version_id = request.POST.get("version_id", "")
+    version = AssetVersion.objects.filter(asset=asset, version_id=version_id, backed_up=True).exclude(
+        storage_name="").first()
+    if version is None:
+        messages.error(request, "That version has no backup to restore.")
+    elif version.version_id == asset.version_id:
+        messages.info(request, "That version is the current one already.")
+    else:
+        restored = backups.restore(asset.resource_type, asset.type, asset.public_id, {version_id})
+        messages.success(request, f"Restored version {version.version} as version {restored.version}.")
+    return redirect("asset", asset_id=asset.asset_id)
+
+
+@requires("editor")
+@require_POST
+def restore_deleted(request):
+    """Bring back a deleted asset from its backup (listed on the Library's trash page)."""
+    backup = get_object_or_404(DeletedBackup, version_id=request.POST.get("version_id", ""))
+    restored = backups.restore(backup.resource_type, backup.type, backup.public_id, {backup.version_id})
+    if restored is None:
+        messages.error(request, "That backup could not be restored.")
+        return redirect("trash")
+    messages.success(request, f"Restored {restored.public_id}.")
+    return redirect("asset", asset_id=restored.asset_id)
+
+
+@requires("viewer")
+@require_GET
+def trash(request):
+    rows = DeletedBackup.objects.order_by("-deleted_at", "-version")[:200]
+    return render(request, "studio/trash.html", {"backups": rows, "can_edit": has_role(request.user, "editor")})
+
+
+@requires("editor")
+@require_POST
+def delete_derived(request, asset_id: str):
+    asset = _asset(asset_id)
+    derived_id = request.POST.get("derived_id", "")
+    mine = {d["id"] for d in derived_for_asset(asset)}
+    if derived_id not in mine:
+        ok, notice = False, "That derived image does not belong to this asset (or is gone already)."
+    else:
+        from transforms.derived_api import delete_derived as drop
+
+        drop([derived_id])
+        ok, notice = True, "Deleted the derived image; it is rendered again when next requested."
+    if request.htmx:
+        return render(request, "studio/partials/derived.html", _page_context(request, asset, notice=notice),
+                      status=200 if ok else 422)
+    (messages.success if ok else messages.error)(request, notice)
+    return redirect("asset", asset_id=asset.asset_id)
