@@ -1,7 +1,11 @@
 """The derived cache: what to stream for an asset and a plan, rendering on a miss.
 
-Key = hash of the asset's ``version_id`` + canonical transformation + output format,
-so a new version never meets an old rendering.  One unique row per key
+Key = hash of the asset's ``version_id`` + the plan's meaning (`Plan.key`: named
+transformations expanded, values normalised) + the resolved output format and
+quality + what else the pixels depend on (`dependencies`: the version of every image
+layer, the custom or face coordinates a gravity uses, tags and context when a
+condition or variable may read them), so an edit never meets an old rendering.
+One unique row per key
 (DerivedImage.key) makes concurrent renders across processes converge on one file;
 within a process, duplicate in-flight renders of a key wait for the first one, and a
 semaphore (``DAM_MAX_CONCURRENT_RENDERS``, read at call time) bounds how many renders
@@ -11,6 +15,7 @@ run at once.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import tempfile
@@ -30,7 +35,8 @@ from assets.models import Asset
 from . import executor
 from .encode import ENCODERS
 from .models import DerivedImage
-from .plan import ResolvedPlan
+from .plan import Block, LayerStep, ResolvedPlan
+from .steps import Action
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +59,39 @@ class Deliverable:
         return storages[self.storage].open(self.name, "rb")
 
 
-def cache_key(version_id: str, plan: ResolvedPlan) -> str:
-    return hashlib.sha256(f"{version_id}\n{plan.transformation}\n{plan.format}".encode()).hexdigest()
+def dependencies(asset: Asset, steps) -> list[str]:
+    """What besides the asset's version and the plan the rendering depends on."""
+    found: list[str] = []
+
+    def walk(items):
+        for step in items:
+            if isinstance(step, Block):
+                found.append("meta:" + json.dumps([asset.tag_names, asset.context, asset.face_coordinates],
+                                                  sort_keys=True, default=str))
+                walk(step.then)
+                walk(step.otherwise)
+            elif isinstance(step, LayerStep):
+                from .ops import layers
+
+                found.append(f"layer:{layers.dependency(step.source) or ''}")
+                walk([step.own])
+                walk(step.steps)
+            elif isinstance(step, Action):
+                if step.assignments:
+                    found.append("meta:" + json.dumps([asset.tag_names, asset.context, asset.face_coordinates],
+                                                      sort_keys=True, default=str))
+                if step.gravity == "custom":
+                    found.append("custom:" + json.dumps(asset.custom_coordinates))
+                if step.gravity in ("face", "faces"):
+                    found.append("faces:" + json.dumps(asset.face_coordinates))
+
+    walk(steps)
+    return list(dict.fromkeys(found))
+
+
+def cache_key(asset: Asset, plan: ResolvedPlan) -> str:
+    parts = [asset.version_id, plan.key, f"q={plan.quality}", *dependencies(asset, plan.steps)]
+    return hashlib.sha256("\n".join(str(p) for p in parts).encode()).hexdigest()
 
 
 def original(asset: Asset) -> Deliverable:
@@ -67,26 +104,41 @@ def from_row(row: DerivedImage) -> Deliverable:
                        row.height, row)
 
 
-def deliverable(asset: Asset, plan: ResolvedPlan) -> Deliverable:
+def deliverable(asset: Asset, plan: ResolvedPlan, *, signed: bool = False) -> Deliverable:
     """The file answering `plan` for `asset`, rendered and stored first if need be."""
     if plan.passthrough and (plan.format not in ENCODERS or executor.orientation(asset) == 1):
         return original(asset)  # upright (or a format we only store, e.g. HEIC: served as it is)
-    key = cache_key(asset.version_id, plan)
+    return from_row(_row(asset, plan, signed=signed))
+
+
+def _row(asset: Asset, plan: ResolvedPlan, *, signed: bool = False) -> DerivedImage:
+    key = cache_key(asset, plan)
     row = DerivedImage.objects.filter(key=key).first()
     if row is not None:
-        return from_row(row)
+        return row
     with _in_flight(key):
         row = DerivedImage.objects.filter(key=key).first()
         if row is None:
-            row = _render_and_store(asset, plan, key)
-    return from_row(row)
+            row = _render_and_store(asset, plan, key, signed=signed)
+    return row
 
 
-def open_file(asset: Asset, plan: ResolvedPlan):
+def ensure(asset: Asset, transformation_text: str, fmt: str | None = None) -> DerivedImage:
+    """The derived image of `transformation_text` (and `fmt`, else the asset's format or
+    the one f_ names) for `asset`: rendered now if missing, reused if cached.  For eager
+    transformations and the Studio; raises ApiError subclasses (400 for a bad
+    transformation).  f_auto resolves as for a browser without WebP/AVIF."""
+    from .plan import from_text
+
+    plan = from_text(transformation_text, fmt).for_asset(asset)
+    return _row(asset, plan, signed=True)
+
+
+def open_file(asset: Asset, plan: ResolvedPlan, *, signed: bool = False):
     """(Deliverable, open file).  A derived row whose file went missing is dropped and
     rendered again; a missing original is a 404 (and logged)."""
     for attempt in range(2):
-        found = deliverable(asset, plan)
+        found = deliverable(asset, plan, signed=signed)
         try:
             return found, found.open()
         except FileNotFoundError:
@@ -128,13 +180,13 @@ def _in_flight(key: str):
 
 @contextmanager
 def render_slot():
-    """One of DAM_MAX_CONCURRENT_RENDERS slots; 503 after DAM_RENDER_QUEUE_TIMEOUT seconds."""
+    """One of DAM_MAX_CONCURRENT_RENDERS slots; 429 after DAM_RENDER_QUEUE_TIMEOUT seconds."""
     size = max(1, int(getattr(settings, "DAM_MAX_CONCURRENT_RENDERS", 2)))
     timeout = float(getattr(settings, "DAM_RENDER_QUEUE_TIMEOUT", 30))
     with _guard:
         semaphore = _semaphores.setdefault(size, threading.BoundedSemaphore(size))
     if not semaphore.acquire(timeout=timeout):
-        raise ApiError("Too many concurrent renders, try again later", 503, {"Retry-After": "5"})
+        raise ApiError("Too many concurrent renders, try again later", 429, {"Retry-After": "5"})
     try:
         yield
     finally:
@@ -156,17 +208,27 @@ def _discard(name: str) -> None:
         log.warning("could not delete derived file %s", name, exc_info=True)
 
 
-def _render_and_store(asset: Asset, plan: ResolvedPlan, key: str) -> DerivedImage:
+def _record(transformation: str) -> None:
+    try:
+        from .named import record_dynamic
+    except ImportError:  # pragma: no cover
+        return
+    record_dynamic(transformation)
+
+
+def _render_and_store(asset: Asset, plan: ResolvedPlan, key: str, *, signed: bool = False) -> DerivedImage:
     with tempfile.TemporaryDirectory(prefix="dam-render-") as tmp:
-        out = os.path.join(tmp, f"out.{plan.format}")
+        out = os.path.join(tmp, "out")
         with render_slot():
-            rendered = executor.render(asset, plan, out)
-        name = f"{asset.version_id[:2]}/{asset.version_id}/{key[:20]}.{plan.format}"
+            rendered = executor.render(asset, plan, out, signed=signed)
+        fmt = rendered.format or plan.format
+        name = f"{asset.version_id[:2]}/{asset.version_id}/{key[:20]}.{fmt}"
         with open(out, "rb") as fh:
             stored = storages["derived"].save(name, File(fh, name=name))
         size, etag = os.path.getsize(out), _md5(out)
-    fields = dict(asset=asset, version_id=asset.version_id, transformation=plan.transformation, format=plan.format,
-                  storage_name=stored, bytes=size, width=rendered.width, height=rendered.height, etag=etag)
+    fields = dict(asset=asset, version_id=asset.version_id, transformation=plan.transformation, format=fmt,
+                  storage_name=stored, bytes=size, width=rendered.width, height=rendered.height, etag=etag,
+                  named="".join(f"|{name}" for name in plan.named) + "|" if plan.named else "")
     try:
         with transaction.atomic():
             row, created = DerivedImage.objects.get_or_create(key=key, defaults=fields)
@@ -177,6 +239,8 @@ def _render_and_store(asset: Asset, plan: ResolvedPlan, key: str) -> DerivedImag
             raise NotFound(f"Resource not found - {asset.public_id}") from None
     if not created:  # another process stored the same key first: keep theirs
         _discard(stored)
+    elif plan.transformation:
+        _record(plan.transformation)
     elif not Asset.objects.filter(pk=asset.pk, version_id=asset.version_id).exists():
         forget(DerivedImage.objects.filter(pk=row.pk))  # replaced or deleted meanwhile: no orphan row
         raise ApiError(f"Resource changed while rendering, try again - {asset.public_id}", 503, {"Retry-After": "1"})

@@ -1,7 +1,8 @@
 """The table of output formats: URL extension -> (MIME type, saver with our defaults).
 
 A saver writes a prepared image (sRGB or grey, 8-bit unless the format keeps more,
-alpha flattened where the format has none) to a local file path.  libvips writes
+alpha flattened where the format has none) to a local file path, with `Options`
+from ``q_`` and the delivery flags.  libvips writes
 everything but BMP, which goes through Pillow.
 """
 
@@ -23,31 +24,60 @@ MIME_TYPES = {
 ORIENTED_FORMATS = frozenset({"jpg", "png", "webp", "tiff", "heic", "avif", "jxl"})
 
 
-def _save_jpg(image: pyvips.Image, path: str) -> None:
-    image.jpegsave(path, Q=80, interlace=False, optimize_coding=True, keep="icc")
+@dataclass(frozen=True)
+class Options:
+    """How to write: from q_ and the delivery flags (defaults are ours)."""
+
+    quality: int | None = None  # None: the format's default
+    progressive: bool = False  # fl_progressive
+    strip: bool = False  # fl_strip_profile: no ICC profile either
+    keep_iptc: bool = False  # fl_keep_iptc
+    palette: bool = False  # fl_png8, or fl_lossy for PNG/GIF
 
 
-def _save_png(image: pyvips.Image, path: str) -> None:
-    image.pngsave(path, compression=6, keep="icc")
+DEFAULT = Options()
 
 
-def _save_webp(image: pyvips.Image, path: str) -> None:
-    image.webpsave(path, Q=80, effort=4, keep="icc")
+def keep(options: Options) -> int:
+    """Metadata kept: the ICC profile (unless stripped), IPTC on request; never EXIF or XMP."""
+    flags = 0 if options.strip else int(pyvips.enums.ForeignKeep.ICC)
+    if options.keep_iptc:
+        flags |= int(pyvips.enums.ForeignKeep.IPTC)
+    return flags
 
 
-def _save_avif(image: pyvips.Image, path: str) -> None:
-    image.heifsave(path, Q=50, effort=2, compression="av1", keep="icc")
+def _save_jpg(image: pyvips.Image, path: str, o: Options = DEFAULT) -> None:
+    image.jpegsave(path, Q=o.quality or 80, interlace=o.progressive, optimize_coding=True, keep=keep(o))
 
 
-def _save_gif(image: pyvips.Image, path: str) -> None:
-    image.gifsave(path, keep="none")
+def _save_png(image: pyvips.Image, path: str, o: Options = DEFAULT) -> None:
+    if o.palette:
+        image.pngsave(path, compression=9, palette=True, bitdepth=8, Q=o.quality or 90, keep=keep(o),
+                      interlace=o.progressive)
+    else:
+        image.pngsave(path, compression=6, keep=keep(o), interlace=o.progressive)
 
 
-def _save_tiff(image: pyvips.Image, path: str) -> None:
-    image.tiffsave(path, compression="deflate", predictor="horizontal", keep="icc")
+def _save_webp(image: pyvips.Image, path: str, o: Options = DEFAULT) -> None:
+    image.webpsave(path, Q=o.quality or 80, effort=4, keep=keep(o))
 
 
-def _save_bmp(image: pyvips.Image, path: str) -> None:
+def _save_avif(image: pyvips.Image, path: str, o: Options = DEFAULT) -> None:
+    image.heifsave(path, Q=o.quality or 50, effort=2, compression="av1", keep=keep(o))
+
+
+def _save_gif(image: pyvips.Image, path: str, o: Options = DEFAULT) -> None:
+    if o.palette:
+        image.gifsave(path, keep=0, interlace=o.progressive, bitdepth=6, dither=0.5)
+    else:
+        image.gifsave(path, keep=0, interlace=o.progressive)
+
+
+def _save_tiff(image: pyvips.Image, path: str, o: Options = DEFAULT) -> None:
+    image.tiffsave(path, compression="deflate", predictor="horizontal", keep=keep(o))
+
+
+def _save_bmp(image: pyvips.Image, path: str, o: Options = DEFAULT) -> None:
     from PIL import Image as PILImage
 
     array = image.numpy()
@@ -60,17 +90,18 @@ def _save_bmp(image: pyvips.Image, path: str) -> None:
 class Encoder:
     format: str
     mime: str
-    save: Callable[[pyvips.Image, str], None]
+    save: Callable[..., None]  # (image, path, Options)
     alpha: bool = True  # False: alpha is flattened onto white first
     eight_bit: bool = True  # True: 16-bit input is scaled to 8 bits first
     max_side: int | None = None
+    lossy: bool = False  # q_ changes the bytes (q_auto searches a quality for it)
 
 
 ENCODERS: dict[str, Encoder] = {
-    "jpg": Encoder("jpg", "image/jpeg", _save_jpg, alpha=False, max_side=65_535),
+    "jpg": Encoder("jpg", "image/jpeg", _save_jpg, alpha=False, max_side=65_535, lossy=True),
     "png": Encoder("png", "image/png", _save_png, eight_bit=False),
-    "webp": Encoder("webp", "image/webp", _save_webp, max_side=16_383),
-    "avif": Encoder("avif", "image/avif", _save_avif, max_side=16_384),
+    "webp": Encoder("webp", "image/webp", _save_webp, max_side=16_383, lossy=True),
+    "avif": Encoder("avif", "image/avif", _save_avif, max_side=16_384, lossy=True),
     "gif": Encoder("gif", "image/gif", _save_gif, max_side=65_535),
     "tiff": Encoder("tiff", "image/tiff", _save_tiff, eight_bit=False),
     "bmp": Encoder("bmp", "image/bmp", _save_bmp, alpha=False),

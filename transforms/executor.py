@@ -1,9 +1,12 @@
 """The only module that touches pixels: load the original, run the plan, encode.
 
 Load: from a local path when the storage has one, else streamed from the storage
-through a libvips custom source; always ``access="sequential"`` (shrink-on-load comes
-with resizing).  BMP, ICO and TGA originals are decoded by Pillow.  Steps today: apply
-the EXIF orientation.  Encode: through transforms.encode.ENCODERS.
+through a libvips custom source (``access="sequential"``).  BMP, ICO and TGA originals
+are decoded by Pillow.  When the plan starts with a resize, its geometry is computed
+from the header alone and the original is loaded already shrunk (libvips'
+``thumbnail``: JPEG/WebP/HEIF decode at a fraction of their size), then cropped and
+resized once.  Steps then run in order (transforms.run); the result is encoded through
+transforms.encode.ENCODERS, with ``q_auto`` measured by transforms.quality.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from django.core.files.storage import storages
 from assets.api.errors import ApiError, BadRequest
 from assets.imageinfo import PIL_FORMATS
 
-from .encode import ENCODERS, ORIENTED_FORMATS, Encoder
-from .plan import Plan
+from . import limits, quality
+from .encode import ENCODERS, ORIENTED_FORMATS, Encoder, Options
+from .plan import Plan, ResolvedPlan
 
 log = logging.getLogger(__name__)
 PILLOW_FORMATS = frozenset(PIL_FORMATS.values())
@@ -44,6 +48,7 @@ class MissingOriginal(ApiError):
 class Rendered:
     width: int
     height: int
+    format: str = ""
 
 
 # --- loading ------------------------------------------------------------------------
@@ -135,17 +140,100 @@ def prepare(image: pyvips.Image, encoder: Encoder) -> pyvips.Image:
     return image
 
 
-def render(asset, plan: Plan, out_path: str) -> Rendered:
+def open_thumbnail(asset, width: int, height: int, no_rotate: bool = False) -> pyvips.Image:
+    """The asset's original (first page) at exactly `width` x `height`, shrunk while
+    decoding where the format allows it."""
+    storage = storages["default"]
+    try:
+        if asset.format in PILLOW_FORMATS:
+            with storage.open(asset.storage_name, "rb") as fh:
+                return _from_pillow(fh).thumbnail_image(width, height=height, size="force").copy_memory()
+        try:
+            path = storage.path(asset.storage_name)
+        except NotImplementedError:
+            path = None
+        if path is not None and os.path.exists(path):
+            return pyvips.Image.thumbnail(path, width, height=height, size="force", no_rotate=no_rotate,
+                                          fail_on="error")
+        with storage.open(asset.storage_name, "rb") as fh:
+            source = pyvips.SourceCustom()
+            source.on_read(lambda size: fh.read(min(size, _READ_BLOCK)))
+            return pyvips.Image.thumbnail_source(source, width, height=height, size="force",
+                                                 no_rotate=no_rotate, fail_on="error").copy_memory()
+    except FileNotFoundError:
+        raise MissingOriginal(f"Resource not found - {asset.public_id}") from None
+    except pyvips.Error as exc:
+        log.error("cannot load the original of %s (%s): %s", asset, asset.storage_name, exc)
+        raise RenderError(f"Error in loading {asset.public_id}: the stored file cannot be decoded") from None
+
+
+def normalise(image: pyvips.Image) -> pyvips.Image:
+    """8-bit sRGB, 3 bands or 4 with alpha: what every step may assume."""
+    if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
+        if image.interpretation in ("multiband", "matrix", "fourier", "histogram") or image.bands in (1, 2) \
+                and image.interpretation not in ("b-w", "grey16"):
+            image = image.copy(interpretation="b-w" if image.bands <= 2 else "srgb")
+        image = image.colourspace("srgb")
+    if image.interpretation == "b-w" or image.bands < 3:
+        image = image.colourspace("srgb")
+    if image.format != "uchar":
+        image = image.cast("uchar")
+    if image.bands > 4:
+        image = image[0:4]
+    return image.copy(interpretation="srgb")
+
+
+# --- encoding -----------------------------------------------------------------------
+
+
+def encode_options(plan: ResolvedPlan, image: pyvips.Image, fmt: str) -> Options:
+    q = plan.quality
+    if isinstance(q, str) and ENCODERS[fmt].lossy:  # `image` is in memory (see render)
+        q = quality.choose(image, fmt, q.partition(":")[2])
+    progressive = plan.flag("progressive")
+    return Options(
+        quality=q if isinstance(q, int) and ENCODERS[fmt].lossy else None,
+        progressive=bool(progressive) and progressive.arg != "none",
+        strip=bool(plan.flag("strip_profile")),
+        keep_iptc=bool(plan.flag("keep_iptc")),
+        palette=bool(plan.flag("png8")) or (bool(plan.flag("lossy")) and fmt in ("png", "gif")),
+    )
+
+
+def _output_format(plan: ResolvedPlan, image: pyvips.Image) -> str:
+    if plan.alpha_format and image.hasalpha():
+        alpha = image[image.bands - 1]
+        if alpha.min() < 255:
+            return plan.alpha_format
+    return plan.format
+
+
+def render(asset, plan: Plan, out_path: str, *, signed: bool = False) -> Rendered:
     """Render `plan` for `asset` into the local file `out_path`."""
-    encoder = ENCODERS[plan.format]
+    from . import pipeline
+
+    budget = limits.Budget()
     with open_original(asset) as image:
         try:
-            image = image.autorot()
+            if plan.steps:
+                image = pipeline.run_plan(asset, image, plan, budget=budget, signed=signed)
+            else:
+                image = image.autorot()
+            fmt = _output_format(plan, image) if isinstance(plan, ResolvedPlan) else plan.format
+            encoder = ENCODERS[fmt]
             image = prepare(image, encoder)
             if encoder.max_side and max(image.width, image.height) > encoder.max_side:
-                raise BadRequest(f"Image is too large for {plan.format}: at most {encoder.max_side} pixels a side")
-            encoder.save(image, out_path)
+                raise BadRequest(f"Image is too large for {fmt}: at most {encoder.max_side} pixels a side")
+            limits.check_output(image.width, image.height)
+            if isinstance(plan.quality, str):  # measured on the pixels, then written: compute them once
+                with budget.limit(image):
+                    image = image.copy_memory()
+            options = encode_options(plan, image, fmt) if isinstance(plan, ResolvedPlan) else Options()
+            with budget.limit(image):
+                encoder.save(image, out_path, options)
         except (pyvips.Error, OSError, ValueError) as exc:
+            if budget.expired:
+                raise budget.error() from None
             log.error("rendering %s as %s failed: %s", asset, plan.format, exc)
             raise RenderError(f"Error in rendering {asset.public_id} as {plan.format}") from None
-        return Rendered(image.width, image.height)
+        return Rendered(image.width, image.height, fmt)

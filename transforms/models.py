@@ -12,9 +12,11 @@ def new_derived_id() -> str:
 
 
 class DerivedImage(models.Model):
-    """A rendered file.  ``key`` is the hash of ``version_id + transformation + format``
-    (see transforms.derived.cache_key), so an asset's new version never meets an old
-    rendering; rows of replaced versions are removed by transforms.receivers."""
+    """A rendered file.  ``key`` is the hash of the version, the plan's meaning, the format
+    and what else the pixels depend on (see transforms.derived.cache_key), so an asset's
+    new version never meets an old rendering; rows of replaced versions are removed by
+    transforms.receivers.  ``transformation`` is the URL's text (parameter order fixed,
+    named transformations not expanded)."""
 
     derived_id = models.CharField(max_length=32, unique=True, default=new_derived_id, editable=False)
     asset = models.ForeignKey("assets.Asset", on_delete=models.CASCADE, related_name="derived")
@@ -27,6 +29,8 @@ class DerivedImage(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     etag = models.CharField(max_length=32, help_text="MD5 of the rendered bytes")
+    named = models.CharField(max_length=1024, blank=True, default="", db_index=True,
+                             help_text='Named transformations used, as "|a|b|" (for invalidation)')
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

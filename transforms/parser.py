@@ -10,6 +10,13 @@ leading components that read as transformations (every comma-separated token is
 ``<known key>_<value>`` or a ``$variable``) are transformation; the rest is the
 public_id.  The SDKs add ``v1`` to any public_id with a folder, so folders that look
 like transformations stay unambiguous.
+
+A transformation string is text too: `split_transformation` gives its components,
+`split_component` a component's ``(key, value)`` pairs (every key known, none twice),
+and `join_component` / `canonical` spell them back with the parameter order fixed
+(``if`` first, then ``$variables`` as written, since later ones may use earlier ones,
+then the rest by key), so that order inside a component never changes a cache key.
+Values stay as written: what they mean is transforms.plan's business.
 """
 
 from __future__ import annotations
@@ -28,6 +35,9 @@ TRANSFORMATION_KEYS = frozenset(
     "a ac af ar b bo br c co cs d dl dn dpr du e eo f fl fn fps g h if ki l o p pg q r so sp t u vc vs w x y z"
     .split()
 )
+# The keys this server renders for images; any other known key is rejected by name.
+SUPPORTED_KEYS = frozenset("a ar b bo c co dpr e f fl g h if l o q r t u w x y z".split())
+VARIABLE_KEY = re.compile(r"^\$[A-Za-z][A-Za-z0-9]*$")
 _TOKEN = re.compile(r"^(?:([a-z]{1,3})_.*|\$[A-Za-z][A-Za-z0-9]*_.*)$", re.DOTALL)
 
 
@@ -123,3 +133,65 @@ def signed_part(public_id: str, *, fmt: str | None = None, transformation: str =
     """What a delivery signature covers for these values (escaped, version left out)."""
     name = smart_escape(public_id) + (f".{fmt}" if fmt else "")
     return "/".join(p for p in (transformation, name) if p)
+
+
+# --- transformation strings ------------------------------------------------------------
+
+Params = tuple[tuple[str, str], ...]
+
+
+def split_transformation(text: str) -> list[str]:
+    """``"c_fill,w_10/e_sepia"`` -> ``["c_fill,w_10", "e_sepia"]``; empty text -> ``[]``."""
+    if not text:
+        return []
+    components = text.split("/")
+    if any(component == "" for component in components):
+        raise BadRequest(f"Invalid transformation {text!r}: empty component")
+    return components
+
+
+def split_component(component: str) -> Params:
+    """``"w_400,c_fill"`` -> ``(("w", "400"), ("c", "fill"))``.  Raises BadRequest for a
+    token that is not ``key_value``, an unknown or unsupported key, an empty value or a
+    key given twice."""
+    params: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for token in component.split(","):
+        key, sep, value = token.partition("_")
+        if not sep or not key:
+            raise BadRequest(f"Invalid transformation parameter: {token!r}")
+        if key.startswith("$"):
+            if not VARIABLE_KEY.match(key):
+                raise BadRequest(f"Invalid variable name: {key!r}")
+        elif key not in SUPPORTED_KEYS:
+            if key in TRANSFORMATION_KEYS:
+                raise BadRequest(f"Unsupported transformation parameter: {key}")
+            raise BadRequest(f"Invalid transformation parameter: {key}")
+        if value == "":
+            raise BadRequest(f"Missing value for transformation parameter: {key}")
+        if key in seen:
+            raise BadRequest(f"Transformation parameter {key} given twice in {component!r}")
+        seen.add(key)
+        params.append((key, value))
+    return tuple(params)
+
+
+def _order(item: tuple[int, tuple[str, str]]):
+    index, (key, _) = item
+    if key == "if":
+        return (0, 0, "")
+    if key.startswith("$"):
+        return (1, index, "")
+    return (2, 0, key)
+
+
+def join_component(params) -> str:
+    """The inverse of `split_component`, parameters in canonical order."""
+    items = params.items() if isinstance(params, dict) else params
+    ordered = sorted(enumerate(items), key=_order)
+    return ",".join(f"{key}_{value}" for _, (key, value) in ordered)
+
+
+def canonical(text: str) -> str:
+    """A transformation string with the parameter order inside each component fixed."""
+    return "/".join(join_component(split_component(c)) for c in split_transformation(text))

@@ -1,7 +1,9 @@
-"""Delivery: ``GET|HEAD /<cloud>/image/<type>/[s--SIG--/][v<version>/]<public_id>[.<ext>]``.
+"""Delivery: ``GET|HEAD /<cloud>/image/<type>/[s--SIG--/][<transformation>/][v<version>/]<public_id>[.<ext>]``.
 
-Thin: parse -> check the signature -> plan -> find the asset -> ask the derived cache
-for a file -> headers.  Errors leave as Cloudinary's JSON with an ``X-Cld-Error``.
+Thin: parse -> check the signature -> plan (named transformations expanded) -> strict
+mode -> find the asset -> resolve format and quality for this request -> ask the
+derived cache for a file -> headers (``Vary`` for f_auto/q_auto, ``Content-Disposition``
+for fl_attachment).  Errors leave as Cloudinary's JSON with an ``X-Cld-Error``.
 """
 
 from __future__ import annotations
@@ -30,12 +32,23 @@ def deliver(request, cloud: str, rest: str):
             raise NotFound(f"Invalid cloud_name {cloud}")
         parsed = parser.parse(rest)
         signatures.check(request.META, parsed)
-        asset, requested = lookup.find_asset(parsed, plan.from_path(parsed))
-        resolved = requested.for_asset(asset)
-        found, fh = derived.open_file(asset, resolved)
+        signed = parsed.signature is not None
+        requested = plan.from_path(parsed)
+        _check_strict(requested, signed)
+        asset, requested = lookup.find_asset(parsed, requested)
+        resolved = requested.for_asset(asset, accept=request.META.get("HTTP_ACCEPT", ""),
+                                       save_data=request.META.get("HTTP_SAVE_DATA", "").strip().lower() == "on")
+        found, fh = derived.open_file(asset, resolved, signed=signed)
     except ApiError as exc:
         return _error(exc)
     headers = _headers(parsed, asset, found)
+    if resolved.vary:
+        headers["Vary"] = ", ".join(resolved.vary)
+    filename = f"{parsed.filename}.{found.format}"
+    if resolved.attachment:
+        name = resolved.attachment if isinstance(resolved.attachment, str) else parsed.filename
+        filename = f"{name}.{found.format}"
+        headers["Content-Disposition"] = content_disposition_header(True, filename)
     plain = _with_headers(HttpResponse(content_type=mime_type(found.format)), headers)
     conditional = get_conditional_response(
         request, etag=headers["ETag"], last_modified=int(found.last_modified.timestamp()), response=plain
@@ -46,12 +59,24 @@ def deliver(request, cloud: str, rest: str):
             return conditional
         response = plain
         response["Content-Length"] = str(found.size)
-        response["Content-Disposition"] = content_disposition_header(False, f"{parsed.filename}.{found.format}")
+        if not response.has_header("Content-Disposition"):
+            response["Content-Disposition"] = content_disposition_header(False, filename)
         return response
-    response = FileResponse(fh, content_type=mime_type(found.format), filename=f"{parsed.filename}.{found.format}")
+    response = FileResponse(fh, content_type=mime_type(found.format), filename=filename)
     if not response.has_header("Content-Length"):
         response["Content-Length"] = str(found.size)
     return _with_headers(response, headers)
+
+
+def _check_strict(requested, signed: bool) -> None:
+    """Strict transformations (transforms.named): 401 for an unsigned dynamic transformation."""
+    if not requested.transformation:
+        return
+    try:
+        from .named import check_strict
+    except ImportError:  # pragma: no cover
+        return
+    check_strict(requested.transformation, requested.named, signed=signed)
 
 
 def _headers(parsed, asset, found: derived.Deliverable) -> dict[str, str]:

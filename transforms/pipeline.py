@@ -1,0 +1,283 @@
+"""The executor's inner loop: a plan's steps run on pixels, in order.
+
+`run_plan` loads the original (shrunk on load when the first step downsizes, see
+`_first`), then runs each step: an `Action` (see transforms.steps for the order of
+its operations), a `Block` (its condition evaluated against the current image), a
+`LayerStep` (the layer loaded by transforms.ops.layers, its own component and inner
+steps run on it, then placed).  After each step the image is computed into memory
+under the render's time budget and checked against the output pixel limit, so no
+later step recomputes earlier ones and a runaway step is stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyvips
+
+from assets.api.errors import BadRequest, Unauthorized
+
+from . import limits
+from .executor import normalise, open_thumbnail
+from .geometry import Box, Geometry, Request, compute
+from .ops import resize, shape
+from .ops.registry import RenderContext
+from .params import Length, is_expr
+from .plan import Block, LayerStep
+from .steps import Action, effects
+
+PAD_MODES = ("pad", "lpad", "mpad", "fill_pad")
+
+
+@dataclass
+class State:
+    asset: Any
+    budget: limits.Budget
+    iw: int
+    ih: int
+    signed: bool = False
+    variables: dict = field(default_factory=dict)
+    ctx: RenderContext = field(default_factory=RenderContext)
+    _tags: list | None = None
+
+    def env(self, image: pyvips.Image):
+        from .expressions import Env
+
+        if self._tags is None:
+            self._tags = list(self.asset.tag_names) if self.asset is not None and self.asset.pk else []
+        context = (self.asset.context if self.asset is not None else None) or {}
+        return Env(iw=self.iw, ih=self.ih, w=image.width, h=image.height, fc=len(self.faces_original()),
+                   tags=self._tags, ctx={str(k): str(v) for k, v in context.items()}, variables=self.variables)
+
+    def faces_original(self) -> list:
+        return list(getattr(self.asset, "face_coordinates", None) or [])
+
+    def scaled_boxes(self, boxes, image: pyvips.Image) -> list[Box]:
+        """Boxes given on the original, mapped onto the current image (uniform scale)."""
+        sx, sy = image.width / self.iw, image.height / self.ih
+        return [Box(int(x * sx), int(y * sy), max(1, int(w * sx)), max(1, int(h * sy))) for x, y, w, h in boxes]
+
+
+# --- values -------------------------------------------------------------------------------
+
+
+def number(value, state: State, image: pyvips.Image) -> float | None:
+    if value is None:
+        return None
+    if is_expr(value):
+        result = value.evaluate(state.env(image))
+        if not isinstance(result, (int, float)):
+            raise BadRequest(f"Expression {value.canonical} is not a number")
+        return float(result)
+    if isinstance(value, Length):
+        return value.value
+    return float(value)
+
+
+def pixels(value, reference: float, state: State, image: pyvips.Image) -> float | None:
+    if isinstance(value, Length):
+        return value.pixels(reference)
+    return number(value, state, image)
+
+
+def _union(boxes: list[Box]) -> Box:
+    x0, y0 = min(b.x for b in boxes), min(b.y for b in boxes)
+    x1, y1 = max(b.x + b.w for b in boxes), max(b.y + b.h for b in boxes)
+    return Box(x0, y0, x1 - x0, y1 - y0)
+
+
+def focus(gravity: str, state: State, image: pyvips.Image, salient=None) -> Box | None:
+    if gravity == "auto":
+        return salient() if salient is not None else resize.salient_box(image)
+    if gravity == "custom":
+        boxes = getattr(state.asset, "custom_coordinates", None) or []
+        return state.scaled_boxes(boxes[:1], image)[0] if boxes else None
+    if gravity in ("face", "faces"):
+        faces = state.scaled_boxes(state.faces_original(), image)
+        if not faces:
+            raise BadRequest(f"g_{gravity} needs the image's faces: face detection is not available yet and "
+                             "this image has no face_coordinates")
+        return max(faces, key=lambda b: b.w * b.h) if gravity == "face" else _union(faces)
+    return None
+
+
+def request(a: Action, image: pyvips.Image, state: State, reference=None, salient=None) -> Request:
+    """The geometry request of `a` for the current `image` (values evaluated)."""
+    ref_w, ref_h = reference or (image.width, image.height)
+    w = pixels(a.width, ref_w, state, image)
+    h = pixels(a.height, ref_h, state, image)
+    ar = number(a.ar, state, image)
+    if a.dpr:
+        if w or h:
+            w, h = (w * a.dpr if w else None), (h * a.dpr if h else None)
+        elif not ar:
+            w = image.width * a.dpr
+    mode = a.crop or "scale"
+    gravity = a.gravity or ("auto" if mode == "auto" else "")
+    box = focus(gravity, state, image, salient)
+    if box is None and gravity in ("auto", "custom"):
+        gravity = "center"
+    return Request(mode, w, h, ar, gravity, pixels(a.x, image.width, state, image),
+                   pixels(a.y, image.height, state, image), number(a.zoom, state, image), box)
+
+
+def pad_colour(a: Action, image: pyvips.Image):
+    if a.background is None:
+        return resize.WHITE
+    if a.background.color is not None:
+        return a.background.color
+    return resize.auto_background(image, a.background.auto)
+
+
+# --- steps ----------------------------------------------------------------------------------
+
+
+def _settle(image: pyvips.Image, state: State) -> pyvips.Image:
+    state.budget.check()
+    try:
+        with state.budget.limit(image):
+            image = image.copy_memory()
+    except pyvips.Error:
+        if state.budget.expired:
+            raise state.budget.error() from None
+        raise
+    limits.check_output(image.width, image.height)
+    return image
+
+
+def action(image: pyvips.Image, a: Action, state: State, *, reference=None, geometry_done=False) -> pyvips.Image:
+    if a.assignments:
+        env = state.env(image)
+        for assignment in a.assignments:
+            assignment.apply(env)
+    if a.angle is not None and a.angle.auto and not geometry_done:
+        r = request(a, image, state, reference)
+        if r.width and r.height and (r.width > r.height) != (image.width > image.height):
+            image = shape.rotate(image, 90 if a.angle.auto == "auto_right" else 270)
+    if a.resizes and not geometry_done:
+        geometry = compute(image.width, image.height, request(a, image, state, reference))
+        limits.check_output(*geometry.out_size)
+        image = resize.apply(image, geometry, pad_colour(a, image) if geometry.canvas else resize.WHITE)
+    if a.effect is not None:
+        state.ctx.faces = [(b.x, b.y, b.w, b.h) for b in state.scaled_boxes(state.faces_original(), image)]
+        image = effects()[a.effect.name].apply(image, a.effect.value, state.ctx)
+    corners = False
+    if a.radius is not None:
+        corners = tuple(number(c, state, image) for c in a.radius.corners) or None
+        image = shape.round_corners(image, corners)
+    if a.border is not None:
+        image = shape.border(image, a.border.width, a.border.color, corners)
+    if a.angle is not None:
+        for op in a.angle.ops:
+            if op in ("hflip", "vflip"):
+                image = shape.flip(image, op)
+            elif not isinstance(op, str):
+                image = shape.rotate(image, number(op, state, image))
+    if a.opacity is not None:
+        image = shape.opacity(image, number(a.opacity, state, image))
+    if a.background is not None and image.hasalpha():
+        image = shape.flatten(image, pad_colour(a, image))
+    return image
+
+
+def layer(image: pyvips.Image, step: LayerStep, state: State) -> pyvips.Image:
+    from .ops import layers
+
+    if getattr(step.source, "type", "upload") != "upload" and not state.signed:
+        raise Unauthorized(f"A {step.source.type} layer needs a signed URL")
+    overlay = layers.load_source(step.source, dict(step.component), state.ctx)
+    limits.check_source(overlay.width, overlay.height, "Layer")
+    overlay = _settle(normalise(overlay), state)
+    reference = (image.width, image.height) if step.relative else None
+    overlay = _settle(action(overlay, step.own, state, reference=reference), state)
+    overlay = run(overlay, step.steps, state)
+    x = pixels(step.x, image.width, state, image) or 0.0
+    y = pixels(step.y, image.height, state, image) or 0.0
+    opacity = number(step.opacity, state, image)
+    placement = layers.Placement(step.gravity, x, y, step.tiled, step.no_overflow,
+                                 100.0 if opacity is None else opacity)
+    return normalise(layers.place(image, overlay, placement, underlay=step.underlay))
+
+
+def run(image: pyvips.Image, steps, state: State) -> pyvips.Image:
+    for step in steps:
+        if isinstance(step, Block):
+            chosen = step.then if step.condition.evaluate(state.env(image)) else step.otherwise
+            image = run(image, chosen, state)
+            continue
+        if isinstance(step, LayerStep):
+            image = layer(image, step, state)
+        else:
+            image = action(image, step, state)
+        image = _settle(image, state)
+    return image
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def _ignores_orientation(steps) -> bool:
+    return any(isinstance(s, Action) and s.angle is not None and s.angle.ignore for s in steps)
+
+
+def _first(asset, source: pyvips.Image, first: Action, state: State, no_rotate: bool):
+    """(image, True) with the first step's geometry already applied, loading the original
+    shrunk when that geometry downsizes; (None, False) when the step cannot be planned
+    from the header alone."""
+    if first.angle is not None and first.angle.auto:
+        return None, False
+    header = pyvips.Image.black(state.iw, state.ih)  # sizes only: no pixel is read
+    scratch = State(asset, state.budget, state.iw, state.ih, state.signed, dict(state.variables), state.ctx)
+    if first.assignments:
+        env = scratch.env(header)
+        for assignment in first.assignments:
+            assignment.apply(env)
+
+    def salient() -> Box:
+        side = 256
+        k = min(1.0, side / max(state.iw, state.ih))
+        small = normalise(open_thumbnail(asset, max(1, round(state.iw * k)), max(1, round(state.ih * k)), no_rotate))
+        found = resize.salient_box(small)
+        return Box(int(found.x / k), int(found.y / k), int(found.w / k), int(found.h / k))
+
+    geometry = compute(state.iw, state.ih, request(first, header, scratch, salient=salient))
+    limits.check_output(*geometry.out_size)
+    crop = geometry.crop or Box(0, 0, state.iw, state.ih)
+    sx, sy = geometry.width / crop.w, geometry.height / crop.h
+    if sx < 1 and sy < 1:
+        tw, th = max(1, round(state.iw * sx)), max(1, round(state.ih * sy))
+        image = normalise(open_thumbnail(asset, tw, th, no_rotate))
+        box = Box(min(round(crop.x * sx), max(image.width - geometry.width, 0)),
+                  min(round(crop.y * sy), max(image.height - geometry.height, 0)),
+                  min(geometry.width, image.width), min(geometry.height, image.height))
+        geometry = Geometry(box, geometry.width, geometry.height, geometry.canvas)
+    else:
+        image = normalise(source if no_rotate else source.autorot())
+    image = _settle(image, state)
+    background = pad_colour(first, image) if geometry.canvas else resize.WHITE
+    return resize.apply(image, geometry, background), True
+
+
+def run_plan(asset, source: pyvips.Image, plan, *, budget: limits.Budget, signed: bool = False) -> pyvips.Image:
+    """`source`: the original as opened by executor.open_original (header read, pixels not yet)."""
+    no_rotate = _ignores_orientation(plan.steps)
+    orientation = source.get("orientation") if source.get_typeof("orientation") else 1
+    iw, ih = source.width, source.height
+    if not no_rotate and orientation in (5, 6, 7, 8):
+        iw, ih = ih, iw
+    limits.check_source(iw, ih)
+    state = State(asset, budget, iw, ih, signed)
+    state.ctx = RenderContext(asset=asset, variables=state.variables)
+    state.ctx.signed = signed
+    state.ctx.dpr = max([s.dpr for s in plan.steps if isinstance(s, Action) and s.dpr] or [1.0])
+    steps = list(plan.steps)
+    image, done = None, False
+    if steps and isinstance(steps[0], Action) and steps[0].resizes:
+        image, done = _first(asset, source, steps[0], state, no_rotate)
+    if image is None:
+        image = _settle(normalise(source if no_rotate else source.autorot()), state)
+    if done:
+        image = _settle(action(image, steps[0], state, geometry_done=True), state)
+        steps = steps[1:]
+    return run(image, steps, state)

@@ -1,0 +1,182 @@
+"""The typed steps of a plan: what one transformation component asks for.
+
+`parse_action(params, context)` turns a component's ``(key, value)`` pairs into an
+`Action`, validating every value (transforms.params) and every combination: a
+qualifier that nothing in its component uses (``g_`` without a crop mode that places,
+``co_`` without an effect that takes a colour...) is a 400, never ignored.
+
+Inside one component the executor runs, in this order: variables, ``a_auto_*``,
+the resize/crop/pad (c, w, h, ar, dpr, g, x, y, z; b as pad colour), the effect,
+``r_``, ``bo_``, the angle, ``o_``, then ``b_`` flattening what is transparent.
+Effects are dispatched through transforms.ops.registry: an effect's declared
+qualifiers (``co``, ``x``, ``y``...) are consumed by it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from assets.api.errors import BadRequest
+
+from . import params as P
+from .ops import registry
+
+SIZE_KEYS = ("w", "h", "ar", "c", "g", "x", "y", "z", "dpr")
+PLACING_MODES = ("fill", "lfill", "fill_pad", "crop", "thumb", "auto", "pad", "lpad", "mpad")
+OFFSET_MODES = ("crop", "thumb", "pad", "lpad", "mpad")
+
+
+@dataclass(frozen=True)
+class Effect:
+    name: str
+    value: Any  # what the effect's parse returned (hashable, deterministic repr)
+    text: str  # as written, for messages
+
+    @property
+    def token(self) -> str:
+        return f"{self.name}={self.value!r}"
+
+
+@dataclass(frozen=True)
+class Action:
+    """One component's operations (see the module docstring for their order)."""
+
+    assignments: tuple = ()
+    crop: str = ""
+    width: Any = None
+    height: Any = None
+    ar: Any = None
+    dpr: float | None = None
+    gravity: str = ""
+    x: Any = None
+    y: Any = None
+    zoom: Any = None
+    effect: Effect | None = None
+    radius: P.Radius | None = None
+    angle: P.Angle | None = None
+    border: P.Border | None = None
+    background: P.Background | None = None
+    color: P.Color | None = None
+    opacity: Any = None
+
+    @property
+    def resizes(self) -> bool:
+        return bool(self.crop or self.width is not None or self.height is not None or self.ar is not None
+                    or self.dpr is not None)
+
+    @property
+    def empty(self) -> bool:
+        return self == Action()
+
+    @property
+    def token(self) -> str:
+        parts = [a.canonical for a in self.assignments]
+        for name in ("crop", "width", "height", "ar", "dpr", "gravity", "x", "y", "zoom", "effect", "radius",
+                     "angle", "border", "background", "color", "opacity"):
+            value = getattr(self, name)
+            if value is not None and value != "":
+                parts.append(f"{name}={P.token_of(value)}")
+        return ",".join(parts)
+
+
+# --- effects ------------------------------------------------------------------------------
+
+_families_loaded = False
+
+
+def effects() -> dict:
+    """The effect registry, with every family module that exists imported."""
+    global _families_loaded
+    if not _families_loaded:
+        for module in registry.FAMILIES:
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as exc:
+                if exc.name != module:
+                    raise
+        _families_loaded = True
+    return registry.EFFECTS
+
+
+def parse_effect(text: str, component: dict[str, str]) -> tuple[Effect, frozenset]:
+    name, *args = text.split(":")
+    entry = effects().get(name)
+    if entry is None:
+        raise BadRequest(f"Invalid effect: {name}")
+    qualifiers = {q: component[q] for q in entry.qualifiers if q in component}
+    value = entry.parse(tuple(args), qualifiers)
+    return Effect(entry.name, value, text), frozenset(qualifiers)
+
+
+# --- one component -------------------------------------------------------------------------
+
+
+def parse_action(params: dict[str, str], *, color_used: bool = False) -> Action:
+    """`params` without ``if``, ``l``/``u``, ``f``, ``q`` and ``fl`` (transforms.plan takes
+    those).  `color_used`: something else in the component (a text layer) takes ``co_``."""
+    values: dict[str, Any] = {}
+    used: set[str] = set()
+    if "e" in params:
+        values["effect"], consumed = parse_effect(params["e"], params)
+        used |= consumed
+    assignments = []
+    for key, value in params.items():
+        if key.startswith("$"):
+            assignments.append(_assignment(key, value))
+    values["assignments"] = tuple(assignments)
+    rest = {k: v for k, v in params.items() if k not in used and not k.startswith("$") and k != "e"}
+    parsers = {
+        "w": lambda v: P.length("w", v), "h": lambda v: P.length("h", v), "ar": P.aspect_ratio, "dpr": P.dpr,
+        "c": P.crop_mode, "g": P.gravity, "x": lambda v: P.length("x", v, positive=False),
+        "y": lambda v: P.length("y", v, positive=False), "z": lambda v: P.number("z", v, low=0.01, high=100),
+        "r": P.radius, "a": P.angle, "bo": P.border, "b": P.background, "co": P.color,
+        "o": lambda v: P.number("o", v, low=0, high=100),
+    }
+    names = {"w": "width", "h": "height", "c": "crop", "g": "gravity", "z": "zoom", "r": "radius", "a": "angle",
+             "bo": "border", "b": "background", "co": "color", "o": "opacity"}
+    for key, value in rest.items():
+        parser = parsers.get(key)
+        if parser is None:
+            raise BadRequest(f"Parameter {key} is not valid here")
+        values[names.get(key, key)] = parser(value)
+    action = Action(**values)
+    _check(action, rest, color_used)
+    return action
+
+
+def _assignment(key: str, value: str):
+    try:
+        from . import expressions
+    except ImportError:  # pragma: no cover
+        raise BadRequest(f"Variables are not supported yet: {key}") from None
+    return expressions.parse_assignment(key, value)
+
+
+def _check(a: Action, rest: dict[str, str], color_used: bool) -> None:
+    """Reject qualifiers nothing uses and combinations that contradict each other."""
+    if a.width is not None and a.height is not None and a.ar is not None:
+        raise BadRequest("ar cannot be combined with both w and h")
+    mode = a.crop
+    if mode and a.width is None and a.height is None and a.ar is None:
+        if not (mode == "crop" and a.gravity in ("custom", "face", "faces", "auto")):
+            raise BadRequest(f"c_{mode} needs w, h or ar")
+    if a.gravity:
+        if mode not in PLACING_MODES:
+            raise BadRequest(f"g_{a.gravity} needs a crop mode that crops or pads (c_fill, c_crop, c_pad...)")
+        if a.gravity == "xy_center" and mode != "crop":
+            raise BadRequest("g_xy_center is only valid with c_crop")
+        if mode in ("pad", "lpad", "mpad") and a.gravity in ("auto", "face", "faces", "custom"):
+            raise BadRequest(f"g_{a.gravity} is not valid with c_{mode}")
+    if mode == "fill_pad" and a.gravity != "auto":
+        raise BadRequest("c_fill_pad needs g_auto")
+    for key in ("x", "y"):
+        if key in rest and mode not in OFFSET_MODES:
+            raise BadRequest(f"{key}_ needs c_crop, c_thumb or a pad mode (or an effect or layer that takes it)")
+    if a.zoom is not None and mode not in ("crop", "thumb"):
+        raise BadRequest("z_ needs c_crop or c_thumb")
+    if a.color is not None and not color_used:
+        raise BadRequest("co_ is not used by anything in its component (it qualifies an effect or a text layer)")
+    if a.angle is not None and a.angle.auto and not (a.width is not None and a.height is not None):
+        raise BadRequest(f"a_{a.angle.auto} needs w and h in its component")
