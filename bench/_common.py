@@ -118,11 +118,15 @@ def raise_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def snapshot_id(ref: str) -> str:
+    return subprocess.run(["git", "rev-parse", ref], cwd=ROOT, capture_output=True, text=True,
+                          check=True, timeout=30).stdout.strip()
+
+
 def snapshot(ref: str, dest: Path) -> str:
     """Export the committed tree at `ref` into `dest` (no .git): the code a benchmark serves,
     untouched by uncommitted edits.  Returns the commit id."""
-    commit = subprocess.run(["git", "rev-parse", ref], cwd=ROOT, capture_output=True, text=True,
-                            check=True, timeout=30).stdout.strip()
+    commit = snapshot_id(ref)
     dest.mkdir(parents=True)
     archive = subprocess.Popen(["git", "archive", "--format=tar", commit], cwd=ROOT, stdout=subprocess.PIPE)
     subprocess.run(["tar", "-x", "-C", str(dest)], stdin=archive.stdout, check=True, timeout=120)
@@ -130,6 +134,29 @@ def snapshot(ref: str, dest: Path) -> str:
     if archive.wait(timeout=30) != 0:
         raise RuntimeError(f"git archive {commit} failed")
     return commit
+
+
+def create_database(admin_url: str) -> str:
+    """A fresh PostgreSQL database on the server of `admin_url` (e.g.
+    postgres://postgres@127.0.0.1:5432/postgres); returns its URL.  Drop it with drop_database."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    name = f"dam_bench_{os.getpid()}_{int(time.time())}"
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(admin_url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def drop_database(admin_url: str, url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    assert name.startswith("dam_bench_"), name  # only ever what create_database made
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # --- test data ------------------------------------------------------------------------

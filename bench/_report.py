@@ -17,6 +17,8 @@ class Results:
     date: str = ""
     machine: str = ""
     commit: str = ""
+    database: str = "SQLite"
+    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at the start and the end
     stand_in: str = ""  # why transformations could not be measured, if so
     first_render: dict[str, float] = field(default_factory=dict)  # side -> median seconds
     first_render_n: int = 0
@@ -81,8 +83,9 @@ def rows(r: Results) -> list[tuple[str, ...]]:
 def print_table(r: Results, args) -> None:
     header = ("metric", "ours", "thumbor", "bare pyvips", "goal", "met?")
     print()
-    print(f"Delivery benchmark, {r.date}; {r.machine}; our commit {r.commit[:10]}")
-    print("Our server: gunicorn sync workers, DAM_DEBUG off, SQLite, local storage; thumbor: file loader, "
+    print(f"Delivery benchmark, {r.date}; {r.machine}; our commit {r.commit[:10]}; "
+          f"load average {r.load[0]:.2f} at the start, {r.load[1]:.2f} at the end")
+    print(f"Our server: gunicorn sync workers, DAM_DEBUG off, {r.database}, local storage; thumbor: file loader, "
           "file result storage, PIL engine, q80 baseline JPEG; bare pyvips: in-process thumbnail + "
           "jpegsave_buffer(Q=80).")
     if r.stand_in:

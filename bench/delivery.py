@@ -35,8 +35,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _thumbor  # noqa: E402
-from _common import (CLOUD, HOST, children, create_api_key, free_port, make_photo, manage, memory_kb,  # noqa: E402
-                     raise_on_sigterm, server_env, snapshot, start_server, stop_server, upload_file, wait_ready)
+from _common import (CLOUD, HOST, ROOT, children, create_api_key, create_database, drop_database,  # noqa: E402
+                     free_port, make_photo, manage, memory_kb, raise_on_sigterm, server_env, snapshot, snapshot_id, start_server, stop_server,
+                     upload_file, wait_ready)
 from _load import Client, load  # noqa: E402
 from _report import Results, print_table  # noqa: E402
 
@@ -52,7 +53,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--hits", type=int, default=2000, help="cached-hit requests per side (100-20000)")
     parser.add_argument("--hits-seconds", type=float, default=10.0, help="time limit of the cached-hit run")
     parser.add_argument("--renders", type=int, default=24, help="uncached renders per side (4-200)")
-    parser.add_argument("--ref", default="HEAD", help="git ref of our server to benchmark")
+    parser.add_argument("--ref", default="HEAD", help="git ref of our server to benchmark ('worktree': this "
+                        "working tree as it is, uncommitted edits included)")
+    parser.add_argument("--postgres", metavar="ADMIN_URL", help="run our server on a throwaway PostgreSQL "
+                        "database created through ADMIN_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres) "
+                        "instead of SQLite; dropped at the end")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
     args.samples = max(3, min(args.samples, 50))
@@ -71,6 +76,7 @@ class Bench:
         self.procs: list[subprocess.Popen] = []
         self.results = Results()
         self.use_transformations = True
+        self.database_url: str | None = None
 
     def log(self, message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
@@ -84,9 +90,17 @@ class Bench:
         self.log("generating the 12 MP and 50 MP JPEGs ...")
         make_photo(self.images / "photo12.jpg", *SMALL)
         make_photo(self.images / "photo50.jpg", *LARGE)
-        self.src = self.tmp / "src"
-        self.results.commit = snapshot(self.args.ref, self.src)
+        if self.args.ref == "worktree":  # uncommitted code, e.g. to measure work in progress
+            self.src = ROOT
+            self.results.commit = snapshot_id("HEAD") + "+worktree"
+        else:
+            self.src = self.tmp / "src"
+            self.results.commit = snapshot(self.args.ref, self.src)
         self.env = server_env(str(self.tmp / "var"))
+        if self.args.postgres:
+            self.database_url = create_database(self.args.postgres)
+            self.env["DATABASE_URL"] = self.database_url
+        self.results.database = "PostgreSQL" if self.database_url else "SQLite"
         self.log(f"our server: snapshot of {self.results.commit[:10]}; migrating ...")
         manage(self.env, "migrate", "--noinput", root=self.src)
         self.key, self.secret = create_api_key(self.env, root=self.src)
@@ -134,6 +148,11 @@ class Bench:
                 self.stop(proc)
             except Exception as exc:  # keep stopping the others
                 print(f"could not stop pid {proc.pid}: {exc}", file=sys.stderr)
+        if self.database_url:
+            try:
+                drop_database(self.args.postgres, self.database_url)
+            except Exception as exc:
+                print(f"could not drop {self.database_url}: {exc}", file=sys.stderr)
         if self.args.keep:
             print(f"kept {self.tmp}")
         else:
@@ -308,12 +327,14 @@ def main() -> int:
     raise_on_sigterm()
     bench = Bench(args)
     try:
+        start_load = os.getloadavg()[0]
         bench.setup()
         bench.first_render()
         bench.throughput()
         bench.peak_rss()
         bench.results.date = datetime.date.today().isoformat()
         bench.results.machine = bench.machine()
+        bench.results.load = (start_load, os.getloadavg()[0])
         print_table(bench.results, args)
         return 0
     finally:
