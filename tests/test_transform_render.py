@@ -200,7 +200,7 @@ def test_first_resize_loads_shrunk_and_looks_the_same(client, upload):
 
 # --- delivery parameters ----------------------------------------------------------------------
 
-def test_f_auto_follows_accept(client, pic):
+def test_f_auto_follows_accept(client, pic, upload):
     avif = get(client, "f_auto", HTTP_ACCEPT="image/avif,image/webp,*/*")
     webp = get(client, "f_auto", HTTP_ACCEPT="image/webp,*/*")
     legacy = get(client, "f_auto", HTTP_ACCEPT="*/*")
@@ -209,6 +209,11 @@ def test_f_auto_follows_accept(client, pic):
     assert all("Accept" in r["Vary"] for r in (avif, webp, legacy))
     transparent = get(client, "r_max/f_auto", HTTP_ACCEPT="*/*")
     assert transparent["Content-Type"] == "image/png"  # JPEG would lose the transparency
+    rgba = pyvips.Image.new_from_buffer(halves(), "").bandjoin(255).pngsave_buffer()  # alpha, all opaque
+    upload(rgba, name="rgba.png", public_id="rgba")
+    assert get(client, "f_auto", "rgba", HTTP_ACCEPT="*/*")["Content-Type"] == "image/jpeg"
+    kept = get(client, "f_auto,fl_preserve_transparency", "rgba", HTTP_ACCEPT="*/*")
+    assert kept["Content-Type"] == "image/png"
 
 
 def test_q_auto_is_measured_and_save_data_means_eco(client, upload):
@@ -232,6 +237,25 @@ def test_flags(client, pic):
     assert png8.mode == "P"
     lossy = get(client, "fl_lossy")  # a PNG without transparency is delivered as JPEG
     assert lossy["Content-Type"] == "image/jpeg"
+
+
+def test_metadata_flags(client, upload):
+    import struct
+
+    iptc = b"\x1c\x02\x00\x00\x02\x00\x04\x1c\x02\x74\x00\x05hello\x00"
+    app13 = b"Photoshop 3.0\x00" + b"8BIM\x04\x04\x00\x00" + struct.pack(">I", len(iptc)) + iptc
+    image = pyvips.Image.new_from_buffer(make_image(40, 30, "jpg"), "").icc_transform("srgb", input_profile="srgb")
+    image = image.cast("uchar").copy()
+    image.set_type(pyvips.GValue.blob_type, "iptc-data", app13)
+    upload(image.jpegsave_buffer(keep=12), name="meta.jpg", public_id="meta")
+
+    def fields(transformation):
+        served = pyvips.Image.new_from_buffer(body(get(client, transformation, "meta", "jpg")), "")
+        return {name for name in ("icc-profile-data", "iptc-data", "exif-data") if served.get_typeof(name)}
+
+    assert fields("w_20") == {"icc-profile-data"}  # the profile stays; EXIF and IPTC do not
+    assert fields("w_20,fl_keep_iptc") == {"icc-profile-data", "iptc-data"}
+    assert fields("w_20,fl_strip_profile") == set()
 
 
 def test_format_conversions_render(client, pic):
@@ -269,6 +293,10 @@ def test_private_layer_needs_a_signed_url(client, pic, upload):
     upload(halves(20, 20), name="logo.png", public_id="secret", type="private")
     response = get(client, "l_private:secret")
     assert response.status_code == 401
+    from assets.models import Asset
+
+    derived.ensure(Asset.objects.get(public_id="pic"), "l_private:secret", "png")  # rendered server-side
+    assert get(client, "l_private:secret").status_code == 401  # the cached rendering is not served either
 
 
 def test_ensure_renders_once(pic):

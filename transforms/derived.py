@@ -14,12 +14,14 @@ run at once.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +34,7 @@ from django.db import IntegrityError, transaction
 from assets.api.errors import ApiError, NotFound
 from assets.models import Asset
 
-from . import executor
+from . import executor, limits
 from .encode import ENCODERS
 from .models import DerivedImage
 from .plan import Block, LayerStep, ResolvedPlan
@@ -165,17 +167,48 @@ _semaphores: dict[int, threading.BoundedSemaphore] = {}
 
 @contextmanager
 def _in_flight(key: str):
+    """Duplicate renders of `key` wait for the first: threads on a lock per key, processes
+    on this machine on a lock file (one of 256 stripes, so files do not pile up)."""
     with _guard:
         entry = _in_flight_locks.setdefault(key, [threading.Lock(), 0])
         entry[1] += 1
     try:
-        with entry[0]:
+        with entry[0], _process_lock(key):
             yield
     finally:
         with _guard:
             entry[1] -= 1
             if entry[1] == 0:
                 _in_flight_locks.pop(key, None)
+
+
+@contextmanager
+def _process_lock(key: str):
+    directory = os.path.join(str(getattr(settings, "VAR_DIR", tempfile.gettempdir())), "locks")
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fh = open(os.path.join(directory, f"render-{key[:2]}.lock"), "a+b")
+    except OSError:  # no lock directory: the unique row still makes renders converge
+        yield
+        return
+    # Wait at most as long as a render may take (plus the queue); then go ahead anyway.
+    deadline = time.monotonic() + limits.time_budget() + float(getattr(settings, "DAM_RENDER_QUEUE_TIMEOUT", 30))
+    locked = False
+    try:
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                locked = True
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+        yield
+    finally:
+        if locked:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
 
 
 @contextmanager

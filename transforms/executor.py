@@ -200,10 +200,19 @@ def encode_options(plan: ResolvedPlan, image: pyvips.Image, fmt: str) -> Options
     )
 
 
+def _to_srgb(image: pyvips.Image) -> pyvips.Image:
+    try:
+        converted = image.icc_transform("srgb", embedded=True)
+    except pyvips.Error:  # a broken profile: keep the values as they are
+        return image
+    return converted.cast("uchar") if converted.format != "uchar" else converted
+
+
 def _output_format(plan: ResolvedPlan, image: pyvips.Image) -> str:
+    """The plan's format, or its alpha format when the result has transparency (any alpha
+    band at all with fl_preserve_transparency; otherwise some pixel not fully opaque)."""
     if plan.alpha_format and image.hasalpha():
-        alpha = image[image.bands - 1]
-        if alpha.min() < 255:
+        if plan.flag("preserve_transparency") or image[image.bands - 1].min() < 255:
             return plan.alpha_format
     return plan.format
 
@@ -219,6 +228,9 @@ def render(asset, plan: Plan, out_path: str, *, signed: bool = False) -> Rendere
                 image = pipeline.run_plan(asset, image, plan, budget=budget, signed=signed)
             else:
                 image = image.autorot()
+            if isinstance(plan, ResolvedPlan) and plan.alpha_format and image.hasalpha():
+                with budget.limit(image):  # looked at, then written: compute the pixels once
+                    image = image.copy_memory()
             fmt = _output_format(plan, image) if isinstance(plan, ResolvedPlan) else plan.format
             encoder = ENCODERS[fmt]
             image = prepare(image, encoder)
@@ -229,6 +241,8 @@ def render(asset, plan: Plan, out_path: str, *, signed: bool = False) -> Rendere
                 with budget.limit(image):
                     image = image.copy_memory()
             options = encode_options(plan, image, fmt) if isinstance(plan, ResolvedPlan) else Options()
+            if options.strip and image.get_typeof("icc-profile-data") and image.interpretation == "srgb":
+                image = _to_srgb(image)  # without its profile the colours must already be sRGB
             with budget.limit(image):
                 encoder.save(image, out_path, options)
         except (pyvips.Error, OSError, ValueError) as exc:

@@ -90,6 +90,21 @@ class Plan:
         return next((f for f in self.flags if f.name == name), None)
 
     @property
+    def needs_signature(self) -> bool:
+        """A layer of a private or authenticated asset: only a signed URL may show it."""
+
+        def walk(steps) -> bool:
+            for step in steps:
+                if isinstance(step, LayerStep):
+                    if getattr(step.source, "type", "upload") != "upload" or walk(step.steps):
+                        return True
+                elif isinstance(step, Block) and (walk(step.then) or walk(step.otherwise)):
+                    return True
+            return False
+
+        return walk(self.steps)
+
+    @property
     def key(self) -> str:
         """The meaning, for the cache key (delivery-only flags left out)."""
         flags = ".".join(f.token for f in self.flags if f.name != "attachment")

@@ -15,7 +15,7 @@ from django.http import FileResponse, HttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header, http_date, quote_etag
 
-from assets.api.errors import ApiError, NotFound, error_response
+from assets.api.errors import ApiError, NotFound, Unauthorized, error_response
 
 from . import derived, lookup, parser, plan, signatures
 from .encode import mime_type
@@ -35,6 +35,8 @@ def deliver(request, cloud: str, rest: str):
         signed = parsed.signature is not None
         requested = plan.from_path(parsed)
         _check_strict(requested, signed)
+        if requested.needs_signature and not signed:  # checked before the cache, which may hold it
+            raise Unauthorized("A private or authenticated layer needs a signed URL")
         asset, requested = lookup.find_asset(parsed, requested)
         resolved = requested.for_asset(asset, accept=request.META.get("HTTP_ACCEPT", ""),
                                        save_data=request.META.get("HTTP_SAVE_DATA", "").strip().lower() == "on")
