@@ -143,6 +143,15 @@ def test_resolution_for_an_asset():
     assert build("fl_lossy", ext="png").for_asset(Asset()).format == "jpg"
     assert build("fl_attachment:pic").for_asset(Asset()).attachment == "pic"
 
+    class Heic:
+        format = "heic"
+
+    assert build("").for_asset(Heic()).passthrough  # served as stored
+    rendered = build("w_10").for_asset(Heic())  # transformed: in a format we can write
+    assert (rendered.format, rendered.alpha_format) == ("jpg", "png")
+    with pytest.raises(BadRequest, match="Unsupported format: heic"):
+        build("w_10", ext="heic").for_asset(Heic())
+
 
 # --- errors: every unknown or bad option is a 400 naming it ---------------------------------
 

@@ -200,12 +200,7 @@ class Angle:
 def angle(text: str) -> Angle:
     ops = []
     for part in text.split("."):
-        if part in ANGLE_WORDS:
-            ops.append(part)
-        elif NUMBER.match(part) or _expressions() is not None:
-            ops.append(number("a", part))
-        else:
-            raise BadRequest(f"Invalid value for a: {part!r}")
+        ops.append(part if part in ANGLE_WORDS else number("a", part))
     if not ops:
         raise BadRequest(f"Invalid value for a: {text!r}")
     return Angle(tuple(ops))

@@ -125,6 +125,8 @@ class Plan:
                 fmt, alpha_format = "jpg", "png"
         pixel_flags = [f for f in self.flags if f.name != "attachment"]
         needs_render = bool(self.steps or self.quality is not None or pixel_flags or alpha_format)
+        if self.format is None and needs_render and fmt not in ENCODERS:
+            fmt, alpha_format = "jpg", "png"  # an original we store but cannot write (HEIC, SVG...)
         if fmt not in ENCODERS and (fmt != asset.format or needs_render):
             raise BadRequest(f"Unsupported format: {fmt}")
         if self.flag("lossy") and fmt == "png":
