@@ -86,7 +86,11 @@ DAM_API_RATE_LIMIT = env_int("DAM_API_RATE_LIMIT", 5000)  # Admin API calls per 
 
 # --- Delivery (transforms) ------------------------------------------------------------
 DAM_MAX_CONCURRENT_RENDERS = env_int("DAM_MAX_CONCURRENT_RENDERS", 2)  # renders at once, per process
-DAM_RENDER_QUEUE_TIMEOUT = env_int("DAM_RENDER_QUEUE_TIMEOUT", 30)  # seconds waiting for a slot, then 503
+DAM_RENDER_QUEUE_TIMEOUT = env_int("DAM_RENDER_QUEUE_TIMEOUT", 30)  # seconds waiting for a slot, then 429
+DAM_MAX_SOURCE_PIXELS = env_int("DAM_MAX_SOURCE_PIXELS", DAM_MAX_IMAGE_PIXELS)  # largest original a render opens
+DAM_MAX_OUTPUT_PIXELS = env_int("DAM_MAX_OUTPUT_PIXELS", 50_000_000)  # largest image a render may produce
+DAM_RENDER_TIME_BUDGET = env_int("DAM_RENDER_TIME_BUDGET", 30)  # seconds per render, then 422
+DAM_STRICT_TRANSFORMATIONS = env_bool("DAM_STRICT_TRANSFORMATIONS", False)  # default; admins can override at runtime
 DAM_DELIVERY_MAX_AGE = env_int("DAM_DELIVERY_MAX_AGE", 31_536_000)  # URLs naming the current version
 DAM_DELIVERY_UNVERSIONED_MAX_AGE = env_int("DAM_DELIVERY_UNVERSIONED_MAX_AGE", 3600)
 DAM_DELIVERY_PRIVATE_MAX_AGE = env_int("DAM_DELIVERY_PRIVATE_MAX_AGE", 3600)  # signed private/authenticated
