@@ -71,3 +71,21 @@ def derived_totals() -> dict:
 
     totals = DerivedImage.objects.aggregate(count=Count("id"), bytes=Sum("bytes"))
     return {"count": int(totals["count"] or 0), "bytes": int(totals["bytes"] or 0)}
+
+
+def delete_derived_by_transformation(asset, transformations: list[str]) -> int:
+    """Delete the asset's renderings of these transformations (``t`` or ``t/<format>``, any
+    parameter order). Raises BadRequest for a transformation that does not parse."""
+    from django.db.models import Q
+
+    from .derived import forget
+    from .parser import canonical
+
+    match = Q(pk__in=[])
+    for text in transformations:
+        head, _, fmt = text.rpartition("/")
+        if head and fmt and "_" not in fmt and "," not in fmt:
+            match |= Q(transformation=canonical(head), format=fmt)
+        else:
+            match |= Q(transformation=canonical(text))
+    return forget(DerivedImage.objects.filter(match, asset_id=asset.pk))

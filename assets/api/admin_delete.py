@@ -67,6 +67,9 @@ class ResourcesView(ResourceListView):
         queryset = Asset.objects.filter(resource_type=resource_type)
         public_ids = base.id_list(params.get("public_ids"))
         prefix = str(params.get("prefix") or "")
+        if public_ids and params.get("transformations"):
+            return Response(delete_derived_by_transformation(
+                queryset.filter(type=type_, public_id__in=public_ids), params, public_ids))
         if public_ids:
             return Response(delete_response(queryset.filter(type=type_, public_id__in=public_ids), params,
                                             public_ids))
@@ -76,6 +79,37 @@ class ResourcesView(ResourceListView):
         if as_bool(params.get("all"), False, "all"):
             return Response(delete_response(base.of_type(queryset, type_), params))
         raise BadRequest("Missing required parameter - public_ids, prefix or all")
+
+
+def delete_derived_by_transformation(queryset, params: dict, requested: list[str]) -> dict:
+    """``delete_derived_by_transformation``: drop the named renderings, keep the originals."""
+    from transforms import derived_api
+
+    transformations = [t for t in str(params["transformations"]).split("|") if t]
+    deleted: dict[str, str] = {name: "not_found" for name in requested}
+    counts: dict[str, dict] = {}
+    with transaction.atomic():
+        for asset in queryset:
+            count = derived_api.delete_derived_by_transformation(asset, transformations)
+            deleted[asset.public_id] = "deleted"
+            counts[asset.public_id] = {"original": 0, "derived": count}
+    return {"deleted": deleted, "deleted_counts": counts, "partial": False}
+
+
+class DerivedResourcesView(base.AdminView):
+    """``DELETE derived_resources`` with ``derived_resource_ids[]``."""
+
+    def delete(self, request, cloud_name: str):
+        from transforms import derived_api
+        from transforms.models import DerivedImage
+
+        ids = [str(i) for i in base.id_list(self.params.get("derived_resource_ids"), "derived_resource_ids")]
+        if not ids:
+            raise BadRequest("Missing required parameter - derived_resource_ids")
+        with transaction.atomic():
+            found = set(DerivedImage.objects.filter(derived_id__in=ids).values_list("derived_id", flat=True))
+            derived_api.delete_derived(list(found))
+        return Response({"deleted": {i: "deleted" if i in found else "not_found" for i in ids}, "partial": False})
 
 
 class ResourcesRootView(ResourceTypesView):

@@ -25,6 +25,7 @@ admin_urlpatterns = [
     path(ADMIN + "resources/<str:resource_type>/<str:type>", admin_delete.ResourcesView.as_view(),
          name="admin-resources-type"),
     path(ADMIN + "resources/<str:resource_type>", admin_delete.ResourcesView.as_view(), name="admin-resources"),
+    path(ADMIN + "derived_resources", admin_delete.DerivedResourcesView.as_view(), name="admin-derived-resources"),
     path(ADMIN + "folders", admin_folders.RootFoldersView.as_view(), name="admin-folders"),
     path(ADMIN + "folders/<path:path>", admin_folders.FolderView.as_view(), name="admin-folder"),
     path(ADMIN + "upload_presets", admin_presets.PresetListView.as_view(), name="admin-presets"),
