@@ -147,12 +147,6 @@ def request_eager(asset, transformations: list[str], asynchronous: bool, notific
         transaction.on_commit(lambda: render_eager_batch.delay(asset_id, version_id, [c[0] for c in checked],
                                                                batch_id, notification_url, api_key))
         return items
-    from transforms import derived
-
-    if not hasattr(derived, "ensure"):  # until the engine's derived.ensure lands: recorded only
-        items = [{"transformation": sent, "status": "pending"} for sent, _, _ in checked]
-        _record(asset, [dict(i) for i in items], asynchronous, notification_url, None)
-        return items
     results = [_render_one(asset, sent, text, fmt, request) for sent, text, fmt in checked]
     _record(asset, [{**r, "status": "processed"} for r in results], asynchronous, notification_url, None)
     return results

@@ -14,10 +14,8 @@ from assets import tasks
 from assets.api.errors import BadRequest
 from assets.models import Asset
 from tests.conftest import make_image
-from transforms import derived, named
+from transforms import named
 from transforms.models import DerivedImage
-
-needs_engine = pytest.mark.skipif(not hasattr(derived, "ensure"), reason="transforms.derived.ensure not there yet")
 
 SPLITS = [
     ("c_scale,w_32", ("c_scale,w_32", None)),
@@ -62,7 +60,6 @@ def _decoded(row: DerivedImage) -> pyvips.Image:
         return pyvips.Image.new_from_buffer(fh.read(), "")
 
 
-@needs_engine
 def test_sync_eager_renders_and_reports(upload):
     named.create("thumb", "c_fill,h_10,w_10")
     response = upload(make_image(80, 60), public_id="eager_sync", eager="c_scale,w_40|t_thumb/png|c_scale,w_20/")
@@ -85,7 +82,6 @@ def test_sync_eager_renders_and_reports(upload):
     assert [e["status"] for e in asset.info["eager"]] == ["processed"] * 3
 
 
-@needs_engine
 def test_eager_renders_are_the_cache_the_delivery_uses(upload, client):
     upload(make_image(80, 60), public_id="eager_hit", eager="c_scale,w_40")
     before = DerivedImage.objects.get(asset__public_id="eager_hit")
@@ -95,7 +91,6 @@ def test_eager_renders_are_the_cache_the_delivery_uses(upload, client):
     assert response["ETag"].strip('"') == before.etag
 
 
-@needs_engine
 def test_explicit_eager_renders(upload, api_key, client):
     from tests.conftest import signed
 
@@ -107,7 +102,6 @@ def test_explicit_eager_renders(upload, api_key, client):
     assert [(e["width"], e["height"]) for e in response.json()["eager"]] == [(16, 12)]
 
 
-@needs_engine
 @pytest.mark.django_db(transaction=True)
 def test_async_eager_rendered_by_the_worker_and_notified(celery_worker, upload, http_recorder):
     notify = http_recorder.url + "/eager"

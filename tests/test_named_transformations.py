@@ -275,3 +275,69 @@ def test_api_needs_credentials_and_sends_rate_limit_headers(client, admin):
     assert client.get("/v1_1/demo/transformations").status_code == 401
     response = admin.get("transformations")
     assert response.status_code == 200 and response["X-FeatureRateLimit-Limit"]
+
+
+# --- delivery and invalidation (with the engine) ---------------------------------------------
+
+
+def _render(client, path: str):
+    import pyvips
+
+    response = client.get(path)
+    assert response.status_code == 200, response.get("X-Cld-Error")
+    return pyvips.Image.new_from_buffer(b"".join(response.streaming_content), "")
+
+
+def test_update_and_delete_remove_the_derived_images_built_with_it(upload, client,
+                                                                  django_capture_on_commit_callbacks):
+    from django.core.files.storage import storages
+
+    from tests.conftest import make_image
+    from transforms.models import DerivedImage
+
+    assert upload(make_image(80, 60), public_id="inv").status_code == 200
+    define(inner="c_scale,w_20", outer="t_inner/e_grayscale", other="c_scale,w_30")
+    assert _render(client, "/demo/image/upload/t_outer/inv.jpg").width == 20
+    assert _render(client, "/demo/image/upload/t_other/inv.jpg").width == 30
+    assert _render(client, "/demo/image/upload/c_scale,w_10/inv.jpg").width == 10
+    rows = {r.named: r for r in DerivedImage.objects.all()}
+    assert set(rows) == {"|outer|inner|", "|other|", ""}
+    stale = rows["|outer|inner|"].storage_name
+
+    with django_capture_on_commit_callbacks(execute=True):
+        named.update(named.find("inner"), definition="c_scale,w_16")  # nested: outer's renderings go too
+    assert set(DerivedImage.objects.values_list("named", flat=True)) == {"|other|", ""}
+    assert not storages["derived"].exists(stale)
+    assert _render(client, "/demo/image/upload/t_outer/inv.jpg").width == 16
+
+    named.update(named.find("other"), allowed_for_strict=False)  # not a new definition: renderings stay
+    assert DerivedImage.objects.filter(named="|other|").exists()
+    named.delete(named.find("other"))
+    assert not DerivedImage.objects.filter(named="|other|").exists()
+    response = client.get("/demo/image/upload/t_other/inv.jpg")
+    assert response.status_code == 400 and response["X-Cld-Error"] == "Unknown named transformation: other"
+
+    named.delete(named.find("c_scale,w_10"))  # a dynamic one: its renderings go with it
+    assert set(DerivedImage.objects.values_list("named", flat=True)) == {"|outer|inner|"}
+
+
+def test_named_with_a_variable_set_in_the_url(upload, client):
+    from tests.conftest import make_image
+
+    assert upload(make_image(80, 60), public_id="var").status_code == 200
+    define(sized="c_scale,w_$width")
+    assert _render(client, "/demo/image/upload/$width_24/t_sized/var.jpg").width == 24
+    assert _render(client, "/demo/image/upload/$width_12,t_sized/var.jpg").width == 12
+
+
+def test_strict_delivery(upload, client):
+    from tests.conftest import make_image
+
+    assert upload(make_image(80, 60), public_id="strict").status_code == 200
+    define(ok="c_scale,w_20")
+    named.set_strict(True)
+    response = client.get("/demo/image/upload/c_scale,w_20/strict.jpg")
+    assert response.status_code == 401
+    assert response["X-Cld-Error"] == "Transformation c_scale,w_20 is not allowed"
+    assert _render(client, "/demo/image/upload/t_ok/strict.jpg").width == 20
+    assert _render(client, "/demo/image/upload/strict.jpg").width == 80

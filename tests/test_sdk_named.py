@@ -12,12 +12,10 @@ import cloudinary.uploader
 import cloudinary.utils
 import pytest
 
-from transforms import derived, named
+from transforms import named
 from transforms.models import DerivedImage
 
 from .sdk_fixtures import fetch_image, sdk  # noqa: F401  (fixture)
-
-needs_engine = pytest.mark.skipif(not hasattr(derived, "ensure"), reason="transforms.derived.ensure not there yet")
 
 
 def url(public_id: str, **options) -> str:
@@ -57,7 +55,6 @@ def test_crud_through_the_sdk(sdk):
         cloudinary.api.create_transformation("unknown_param", "zz_3")
 
 
-@needs_engine
 def test_named_url_renders_and_follows_updates(sdk):
     sdk.upload(public_id="named_pic")
     cloudinary.api.create_transformation("my_named", {"width": 20, "height": 20, "crop": "fill"})
@@ -89,7 +86,6 @@ def test_named_url_renders_and_follows_updates(sdk):
     assert "Unknown named transformation: my_named" in response.headers["X-Cld-Error"]
 
 
-@needs_engine
 def test_delivered_dynamic_transformations_are_logged(sdk):
     sdk.upload(public_id="logged")
     response, _ = fetch_image(url("logged", width=10, crop="scale"))
@@ -98,7 +94,6 @@ def test_delivered_dynamic_transformations_are_logged(sdk):
     assert "c_scale,w_10" in [t["name"] for t in listing["transformations"]]
 
 
-@needs_engine
 def test_strict_mode(sdk):
     sdk.upload(public_id="strict_pic")
     cloudinary.api.create_transformation("strict_ok", {"width": 16, "crop": "scale"})
@@ -128,7 +123,6 @@ def test_strict_mode(sdk):
     assert response.status_code == 200
 
 
-@needs_engine
 def test_eager_on_upload(sdk):
     cloudinary.api.create_transformation("eager_named", {"width": 10, "height": 10, "crop": "fill"})
     result = sdk.upload(public_id="eager_sdk", eager=[{"width": 32, "crop": "scale"},
@@ -143,7 +137,6 @@ def test_eager_on_upload(sdk):
     assert DerivedImage.objects.count() == count
 
 
-@needs_engine
 @pytest.mark.django_db(transaction=True)
 def test_eager_async_on_upload(celery_worker, sdk):
     result = sdk.upload(public_id="eager_sdk_async", eager=[{"width": 24, "crop": "scale"}], eager_async=True)
