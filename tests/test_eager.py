@@ -53,6 +53,18 @@ def test_bad_eager_upload_is_a_400_before_any_rendering(upload):
     assert response.status_code == 400
     assert "Unknown named transformation: nope" in response.json()["error"]["message"]
     assert DerivedImage.objects.count() == 0
+    assert not Asset.objects.filter(public_id="bad_eager").exists()  # refused before anything was stored
+
+
+def test_strict_mode_serves_eager_renderings_but_renders_nothing_new(upload, client, settings):
+    response = upload(make_image(80, 60), public_id="strict_eager", eager="c_scale,w_40")
+    assert response.status_code == 200
+    settings.DAM_STRICT_TRANSFORMATIONS = True
+    stored = client.get("/demo/image/upload/c_scale,w_40/strict_eager.jpg")
+    assert stored.status_code == 200
+    assert pyvips.Image.new_from_buffer(b"".join(stored.streaming_content), "").width == 40
+    fresh = client.get("/demo/image/upload/c_scale,w_41/strict_eager.jpg")
+    assert fresh.status_code == 401 and "not allowed" in fresh["X-Cld-Error"]
 
 
 def _decoded(row: DerivedImage) -> pyvips.Image:

@@ -106,18 +106,21 @@ def from_row(row: DerivedImage) -> Deliverable:
                        row.height, row)
 
 
-def deliverable(asset: Asset, plan: ResolvedPlan, *, signed: bool = False) -> Deliverable:
-    """The file answering `plan` for `asset`, rendered and stored first if need be."""
+def deliverable(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_render=None) -> Deliverable:
+    """The file answering `plan` for `asset`, rendered and stored first if need be.
+    `before_render()` runs only when nothing is stored yet (it may refuse by raising)."""
     if plan.passthrough and (plan.format not in ENCODERS or executor.orientation(asset) == 1):
         return original(asset)  # upright (or a format we only store, e.g. HEIC: served as it is)
-    return from_row(_row(asset, plan, signed=signed))
+    return from_row(_row(asset, plan, signed=signed, before_render=before_render))
 
 
-def _row(asset: Asset, plan: ResolvedPlan, *, signed: bool = False) -> DerivedImage:
+def _row(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_render=None) -> DerivedImage:
     key = cache_key(asset, plan)
     row = DerivedImage.objects.filter(key=key).first()
     if row is not None:
         return row
+    if before_render is not None:
+        before_render()
     with _in_flight(key):
         row = DerivedImage.objects.filter(key=key).first()
         if row is None:
@@ -136,11 +139,11 @@ def ensure(asset: Asset, transformation_text: str, fmt: str | None = None) -> De
     return _row(asset, plan, signed=True)
 
 
-def open_file(asset: Asset, plan: ResolvedPlan, *, signed: bool = False):
+def open_file(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_render=None):
     """(Deliverable, open file).  A derived row whose file went missing is dropped and
     rendered again; a missing original is a 404 (and logged)."""
     for attempt in range(2):
-        found = deliverable(asset, plan, signed=signed)
+        found = deliverable(asset, plan, signed=signed, before_render=before_render)
         try:
             return found, found.open()
         except FileNotFoundError:

@@ -1,8 +1,9 @@
 """Delivery: ``GET|HEAD /<cloud>/image/<type>/[s--SIG--/][<transformation>/][v<version>/]<public_id>[.<ext>]``.
 
-Thin: parse -> check the signature -> plan (named transformations expanded) -> strict
-mode -> find the asset -> resolve format and quality for this request -> ask the
-derived cache for a file -> headers (``Vary`` for f_auto/q_auto, ``Content-Disposition``
+Thin: parse -> check the signature -> plan (named transformations expanded) -> find
+the asset -> resolve format and quality for this request -> ask the
+derived cache for a file (strict mode is checked before rendering a missing one) ->
+headers (``Vary`` for f_auto/q_auto, ``Content-Disposition``
 for fl_attachment).  Errors leave as Cloudinary's JSON with an ``X-Cld-Error``.
 """
 
@@ -34,13 +35,15 @@ def deliver(request, cloud: str, rest: str):
         signatures.check(request.META, parsed)
         signed = parsed.signature is not None
         requested = plan.from_path(parsed)
-        _check_strict(requested, signed)
         if requested.needs_signature and not signed:  # checked before the cache, which may hold it
             raise Unauthorized("A private or authenticated layer needs a signed URL")
         asset, requested = lookup.find_asset(parsed, requested)
         resolved = requested.for_asset(asset, accept=request.META.get("HTTP_ACCEPT", ""),
                                        save_data=request.META.get("HTTP_SAVE_DATA", "").strip().lower() == "on")
-        found, fh = derived.open_file(asset, resolved, signed=signed)
+        # Strict mode refuses to *render* a dynamic transformation; what is already stored
+        # (eager renderings, say) is served, as Cloudinary does.
+        found, fh = derived.open_file(asset, resolved, signed=signed,
+                                      before_render=lambda: _check_strict(requested, signed))
     except ApiError as exc:
         return _error(exc)
     headers = _headers(parsed, asset, found)

@@ -73,6 +73,7 @@ class UploadApiView(APIView):
         type_ = params.get("type") or "upload"
         if type_ not in DELIVERY_TYPES:
             raise BadRequest(f"Invalid type {type_!r}: must be one of {', '.join(DELIVERY_TYPES)}")
+        self._eager_items(params)  # a bad eager transformation is refused before anything is stored
         if chunk is not None:
             owner = credential.key if credential else f"preset-{params.get('upload_preset')}"
             path, meta = chunks.receive(owner, chunk, uploaded, lambda: public_id_for(filename_of()))
@@ -112,7 +113,7 @@ class UploadApiView(APIView):
         finally:
             incoming.close()
         asset = result.asset
-        eager = self._store_eager(asset, params)
+        eager = self._store_eager(request, asset, params, credential)
         secret = credential.secret if credential else (keys.all_secrets() or [""])[0]
         body = upload_json(asset, request, credential.key if credential else None, secret, result.existing)
         _sign_response(body, asset, secret, params)
@@ -145,13 +146,23 @@ class UploadApiView(APIView):
             return merged
         return {**defaults, **params}
 
-    def _store_eager(self, asset: Asset, params: dict):
+    @staticmethod
+    def _eager_items(params: dict) -> list[str]:
+        """The eager transformations asked for, validated (400 before anything is stored)."""
         eager = params.get("eager")
         if not eager:
-            return None
+            return []
         items = [e for e in str(eager).split("|") if e.strip()] if isinstance(eager, str) else list(eager)
+        tasks.check_eager(items)
+        return items
+
+    def _store_eager(self, request, asset: Asset, params: dict, credential):
+        items = self._eager_items(params)
+        if not items:
+            return None
         asynchronous = as_bool(params.get("eager_async"), False)
-        return tasks.request_eager(asset, items, asynchronous, params.get("eager_notification_url"))
+        return tasks.request_eager(asset, items, asynchronous, params.get("eager_notification_url"),
+                                   request=request, api_key=credential.key if credential else None)
 
     def _notify(self, request, params: dict, body: dict, credential, notification_type: str):
         url = params.get("notification_url")
@@ -179,7 +190,7 @@ class UploadApiView(APIView):
                 asset.save(update_fields=changed + ["updated_at"])
         if as_bool(params.get("invalidate"), False):
             transaction.on_commit(lambda: signals.asset_replaced.send(Asset, asset=asset))
-        eager = self._store_eager(asset, params)
+        eager = self._store_eager(request, asset, params, credential)
         body = upload_json(asset, request, credential.key, credential.secret)
         _sign_response(body, asset, credential.secret, params)
         if eager is not None:
