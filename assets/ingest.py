@@ -118,7 +118,7 @@ def open_source(file_value, uploaded=None) -> Incoming:
 
         out, size, name = fetch_to_tempfile(text)
         return Incoming(out.name, size, name, out)
-    raise BadRequest(f"Invalid file parameter: expected an upload, an http(s) URL or a data URI")
+    raise BadRequest("Invalid file parameter: expected an upload, an http(s) URL or a data URI")
 
 
 # --- public ids -------------------------------------------------------------------

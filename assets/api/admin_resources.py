@@ -13,7 +13,7 @@ by public_id when a prefix is given. The cursor is opaque and stable under inser
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q, Sum
 from django.db.models.fields.json import KeyTransform
 from rest_framework.response import Response
@@ -23,7 +23,7 @@ from ..models import Asset, AssetVersion
 from . import admin_base as base
 from .admin_base import AdminView
 from .errors import BadRequest, NotFound
-from .params import as_bool, as_context, as_coordinates, as_list
+from .params import apply_metadata, as_bool
 from .serialize import iso, resource_json
 
 
@@ -192,20 +192,7 @@ def update_asset(asset: Asset, params: dict) -> None:
     if folder not in (None, "") and ingest.validate_folder(str(folder)) != asset.folder:
         raise BadRequest("asset_folder cannot be changed here: an asset's folder follows its public_id; "
                          "rename the asset instead")
-    changed = []
-    with transaction.atomic():
-        if params.get("tags") is not None:
-            ingest.set_tags(asset, as_list(params.get("tags")))
-        if params.get("context") is not None:
-            asset.context = as_context(params.get("context"))
-            changed.append("context")
-        for field in ("face_coordinates", "custom_coordinates"):
-            value = as_coordinates(params.get(field))
-            if value is not None:
-                setattr(asset, field, value)
-                changed.append(field)
-        if changed:
-            asset.save(update_fields=changed + ["updated_at"])
+    apply_metadata(asset, params)
 
 
 class ResourceView(AdminView):

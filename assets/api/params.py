@@ -140,3 +140,26 @@ def as_coordinates(value) -> list[list[int]] | None:
     if any(len(b) != 4 or b[2] < 0 or b[3] < 0 for b in boxes):
         raise BadRequest(f"Invalid coordinates: {value!r}; expected x,y,width,height")
     return boxes
+
+
+def apply_metadata(asset, params: dict) -> None:
+    """Tags, context, face and custom coordinates given in `params` replace the asset's
+    (the Upload API's ``explicit`` and the Admin API's update share this)."""
+    from django.db import transaction
+
+    from .. import ingest
+
+    changed = []
+    with transaction.atomic():
+        if params.get("tags") is not None:
+            ingest.set_tags(asset, as_list(params.get("tags")))
+        if params.get("context") is not None:
+            asset.context = as_context(params.get("context"))
+            changed.append("context")
+        for field in ("face_coordinates", "custom_coordinates"):
+            value = as_coordinates(params.get(field))
+            if value is not None:
+                setattr(asset, field, value)
+                changed.append(field)
+        if changed:
+            asset.save(update_fields=changed + ["updated_at"])

@@ -17,7 +17,7 @@ from .. import chunks, ingest, keys, signals, signing, tasks
 from ..models import Asset, AssetTag, UploadPreset
 from . import auth
 from .errors import BadRequest, Conflict, NotFound
-from .params import as_bool, as_context, as_coordinates, as_list, collect
+from .params import apply_metadata, as_bool, as_context, as_coordinates, as_list, collect
 from .serialize import resource_json, upload_json
 
 RESOURCE_TYPES = ("image", "auto")
@@ -174,20 +174,7 @@ class UploadApiView(APIView):
 
     def do_explicit(self, request, params: dict, credential):
         asset = _get_asset(params.get("public_id"), params.get("type"))
-        changed = []
-        with transaction.atomic():
-            if params.get("tags") is not None:
-                ingest.set_tags(asset, as_list(params.get("tags")))
-            if params.get("context") is not None:
-                asset.context = as_context(params.get("context"))
-                changed.append("context")
-            for field in ("face_coordinates", "custom_coordinates"):
-                value = as_coordinates(params.get(field))
-                if value is not None:
-                    setattr(asset, field, value)
-                    changed.append(field)
-            if changed:
-                asset.save(update_fields=changed + ["updated_at"])
+        apply_metadata(asset, params)
         if as_bool(params.get("invalidate"), False):
             transaction.on_commit(lambda: signals.asset_replaced.send(Asset, asset=asset))
         eager = self._store_eager(request, asset, params, credential)
@@ -334,7 +321,7 @@ def delete_assets(queryset) -> list[str]:
             AssetVersion.objects.filter(asset=asset).exclude(storage_name="").values_list("storage_name", flat=True))
         kept = backups.keep_backups(asset)  # backed-up versions outlive the asset, for restore
         files = [n for n in files if n not in kept]
-        asset_pk, public_id, type_ = asset.pk, asset.public_id, asset.type
+        public_id = asset.public_id
         signals.asset_deleted.send(Asset, asset=asset)  # derived rows go with it, before the cascade
         asset.delete()
         deleted.append(public_id)
