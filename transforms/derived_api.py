@@ -52,6 +52,10 @@ def derived_for_asset(asset, request=None) -> list[dict]:
     return out
 
 
+def count_for_asset(asset) -> int:
+    return DerivedImage.objects.filter(asset_id=asset.pk, version_id=asset.version_id).count()
+
+
 def delete_derived(ids) -> int:
     """Delete derived renderings by their ``id`` (files go on commit). Returns how many."""
     from .derived import forget

@@ -10,22 +10,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import importlib
-import importlib.util
-import inspect
 import json
 import logging
 from datetime import datetime, timezone
 
-from django.apps import apps
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import CharField, Count, F, Func, Q, Sum
+from django.db import connection
+from django.db.models import CharField, F, Func, Q
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.views import APIView
 
-from .. import signals
-from ..models import Asset
 from . import auth
 from .errors import BadRequest
 from .params import as_int, collect
@@ -174,69 +168,3 @@ def page(queryset, limit: int):
     """The first ``limit`` rows and whether more follow."""
     rows = list(queryset[: limit + 1])
     return rows[:limit], len(rows) > limit
-
-
-# --- hooks into the transforms app (optional until delivery lands) --------------------
-
-_DERIVED_MODULE = "transforms.derived_api"
-
-
-def _derived_api():
-    try:
-        if importlib.util.find_spec(_DERIVED_MODULE) is None:
-            return None
-        return importlib.import_module(_DERIVED_MODULE)
-    except Exception:  # a broken sibling module must not break the Admin API
-        log.exception("could not import %s", _DERIVED_MODULE)
-        return None
-
-
-def _accepts_request(function) -> bool:
-    try:
-        return "request" in inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def derived_for_asset(asset, request=None) -> list[dict]:
-    """``transforms.derived_api.derived_for_asset(asset[, request])``, or [] before it exists."""
-    function = getattr(_derived_api(), "derived_for_asset", None)
-    if function is None:
-        return []
-    try:
-        rows = function(asset, request=request) if _accepts_request(function) else function(asset)
-        return list(rows or [])
-    except Exception:
-        log.exception("derived_for_asset failed for %s", asset.pk)
-        return []
-
-
-def drop_derived(asset) -> int:
-    """Remove an asset's derived images now (``delete_derived_for_asset``), else on commit by signal."""
-    function = getattr(_derived_api(), "delete_derived_for_asset", None)
-    if function is not None:
-        try:
-            return int(function(asset) or 0)
-        except Exception:
-            log.exception("delete_derived_for_asset failed for %s", asset.pk)
-    count = len(derived_for_asset(asset))
-    transaction.on_commit(lambda: signals.asset_replaced.send(Asset, asset=asset))
-    return count
-
-
-def derived_totals() -> dict:
-    """``{"count": n, "bytes": b}`` of derived images: ``derived_api.derived_totals()`` if it
-    exists, else an aggregate over the transforms app's DerivedImage rows, else zeros."""
-    function = getattr(_derived_api(), "derived_totals", None)
-    try:
-        if function is not None:
-            totals = function() or {}
-        else:
-            model = apps.get_model("transforms", "DerivedImage")
-            totals = model.objects.aggregate(count=Count("id"), bytes=Sum("bytes"))
-        return {"count": int(totals.get("count") or 0), "bytes": int(totals.get("bytes") or 0)}
-    except LookupError:
-        return {"count": 0, "bytes": 0}
-    except Exception:
-        log.exception("derived_totals failed")
-        return {"count": 0, "bytes": 0}

@@ -15,6 +15,8 @@ from __future__ import annotations
 from django.db import transaction
 from rest_framework.response import Response
 
+from transforms import derived_api
+
 from .. import backups
 from ..models import Asset
 from . import admin_base as base
@@ -42,9 +44,9 @@ def delete_response(queryset, params: dict, requested: list[str] | None = None, 
         for asset in rows:
             name = getattr(asset, key)
             if keep_original:
-                counts[name] = {"original": 0, "derived": base.drop_derived(asset)}
+                counts[name] = {"original": 0, "derived": derived_api.delete_derived_for_asset(asset)}
             else:
-                derived = len(base.derived_for_asset(asset))
+                derived = derived_api.count_for_asset(asset)
                 delete_assets(Asset.objects.filter(pk=asset.pk))
                 counts[name] = {"original": 1, "derived": derived}
             deleted[name] = "deleted"
@@ -83,8 +85,6 @@ class ResourcesView(ResourceListView):
 
 def delete_derived_by_transformation(queryset, params: dict, requested: list[str]) -> dict:
     """``delete_derived_by_transformation``: drop the named renderings, keep the originals."""
-    from transforms import derived_api
-
     transformations = [t for t in str(params["transformations"]).split("|") if t]
     deleted: dict[str, str] = {name: "not_found" for name in requested}
     counts: dict[str, dict] = {}
@@ -100,7 +100,6 @@ class DerivedResourcesView(base.AdminView):
     """``DELETE derived_resources`` with ``derived_resource_ids[]``."""
 
     def delete(self, request, cloud_name: str):
-        from transforms import derived_api
         from transforms.models import DerivedImage
 
         ids = [str(i) for i in base.id_list(self.params.get("derived_resource_ids"), "derived_resource_ids")]

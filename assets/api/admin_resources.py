@@ -18,6 +18,8 @@ from django.db.models import Q, Sum
 from django.db.models.fields.json import KeyTransform
 from rest_framework.response import Response
 
+from transforms import derived_api
+
 from .. import ingest
 from ..models import Asset, AssetVersion
 from . import admin_base as base
@@ -166,7 +168,7 @@ def detail_json(asset: Asset, request, params: dict) -> dict:
     data = resource_json(asset, request)
     data["context"] = data.get("context", {})
     data["backup_bytes"] = backup_bytes(asset)
-    data["derived"] = base.derived_for_asset(asset, request)
+    data["derived"] = derived_api.derived_for_asset(asset, request)
     if as_bool(params.get("versions"), False, "versions"):
         data["versions"] = versions_json(asset)
     faces = asset.face_coordinates or []
