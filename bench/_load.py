@@ -87,9 +87,9 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def load(port: int, paths, concurrency: int, time_limit: float) -> Run:
+def load(port: int, paths, concurrency: int, time_limit: float, expect: int = 200) -> Run:
     """GET every path in `paths` from `concurrency` threads, each path once, in order;
-    stops early (the rest unsent) at `time_limit` seconds."""
+    stops early (the rest unsent) at `time_limit` seconds.  Answers other than `expect` are errors."""
     paths = list(paths)
     run = Run()
     lock = threading.Lock()
@@ -106,7 +106,7 @@ def load(port: int, paths, concurrency: int, time_limit: float) -> Run:
                     return
                 outcome = client.get(paths[index])
                 with lock:
-                    if outcome.status == 200:
+                    if outcome.status == expect:
                         run.latencies.append(outcome.seconds)
                         run.bytes += len(outcome.body)
                     else:
@@ -122,3 +122,32 @@ def load(port: int, paths, concurrency: int, time_limit: float) -> Run:
     run.wall = time.perf_counter() - started
     run.client_cpu = _cpu() - cpu
     return run
+
+
+def merge(runs: list[Run]) -> Run:
+    """Runs made one after the other, as one: their walls add up."""
+    total = Run()
+    for run in runs:
+        total.latencies += run.latencies
+        total.errors += run.errors
+        total.wall += run.wall
+        total.client_cpu += run.client_cpu
+        total.bytes += run.bytes
+    return total
+
+
+def alternate(jobs: dict[str, tuple[int, list[str]]], concurrency: int, time_limit: float, rounds: int,
+              expect: dict[str, int] | None = None) -> dict[str, Run]:
+    """`jobs`: side -> (port, paths).  Each side's paths are cut into `rounds` slices run in
+    turns (a, b, b, a, a, b...), so a load that others put on the machine meanwhile falls on
+    both sides alike.  `time_limit` is per slice; `expect`: side -> status (default 200)."""
+    expect = expect or {}
+    slices = {side: [paths[i::rounds] for i in range(rounds)] for side, (_, paths) in jobs.items()}
+    done: dict[str, list[Run]] = {side: [] for side in jobs}
+    sides = list(jobs)
+    for i in range(rounds):
+        for side in (sides if i % 2 == 0 else sides[::-1]):
+            if slices[side][i]:
+                done[side].append(load(jobs[side][0], slices[side][i], concurrency, time_limit,
+                                        expect.get(side, 200)))
+    return {side: merge(runs) for side, runs in done.items()}

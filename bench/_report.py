@@ -23,6 +23,7 @@ class Results:
     first_render: dict[str, float] = field(default_factory=dict)  # side -> median seconds
     first_render_n: int = 0
     hits: dict[str, Run] = field(default_factory=dict)
+    floor: dict[str, Run] = field(default_factory=dict)  # the cheapest answer: our 404, thumbor's healthcheck
     uncached: dict[str, Run] = field(default_factory=dict)
     rss: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)  # (side, case) -> kB before, peak
 
@@ -63,6 +64,10 @@ def rows(r: Results) -> list[tuple[str, ...]]:
         out.append(("(b) cached hits, concurrency 8, 2 processes", _run_cell(ours, "req/s"),
                     _run_cell(theirs, "req/s"), "-", f">= {HITS_GOAL:.0f}x thumbor ({ratio:.2f}x)",
                     _met(ratio >= HITS_GOAL and not (ours.errors or theirs.errors))))
+    if r.floor:
+        out.append(("(b) for scale: cheapest answer (ours: 404, thumbor: /healthcheck), concurrency 8",
+                    _run_cell(r.floor.get("ours"), "req/s"), _run_cell(r.floor.get("thumbor"), "req/s"), "-",
+                    "-", "-"))
     if r.uncached:
         ours, theirs = r.uncached.get("ours"), r.uncached.get("thumbor")
         ratio = ours.rate / theirs.rate if ours and theirs and theirs.rate else float("nan")
@@ -96,7 +101,7 @@ def print_table(r: Results, args) -> None:
     print("|" + "|".join("---" for _ in header) + "|")
     for row in rows(r):
         print("| " + " | ".join(row) + " |")
-    for kind, runs in (("hits", r.hits), ("uncached", r.uncached)):
+    for kind, runs in (("hits", r.hits), ("floor", r.floor), ("uncached", r.uncached)):
         for side, run in runs.items():
             print(f"  {kind} {side}: {run.ok} ok in {run.wall:.2f} s, client CPU {run.client_cpu:.2f} s, "
                   f"{run.bytes / max(run.ok, 1) / 1024:.1f} KiB/response")

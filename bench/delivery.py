@@ -36,15 +36,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _thumbor  # noqa: E402
 from _common import (CLOUD, HOST, ROOT, children, create_api_key, create_database, drop_database,  # noqa: E402
-                     free_port, make_photo, manage, memory_kb, raise_on_sigterm, server_env, snapshot, snapshot_id, start_server, stop_server,
-                     upload_file, wait_ready)
-from _load import Client, load  # noqa: E402
+                     free_port, make_photo, manage, memory_kb, raise_on_sigterm, server_env, snapshot,
+                     snapshot_id, start_server, stop_server, upload_file, wait_ready)
+from _load import Client, alternate  # noqa: E402
 from _report import Results, print_table  # noqa: E402
 
 SMALL = (4000, 3000)  # 12 MP
 LARGE = (8660, 5774)  # 50 MP
 FILL = (400, 300)
 PHASE_LIMIT = 300.0  # seconds, per measurement loop
+ROUNDS = 4  # (b), (c): each side's requests in alternating slices, so others' load hits both alike
 
 
 def parse_args() -> argparse.Namespace:
@@ -256,14 +257,21 @@ class Bench:
         stored = [p for p in (self.tmp / "thumbor-results").rglob("*") if p.is_file()]
         if not stored:
             raise RuntimeError("thumbor's result storage stayed empty: its hits would be renders")
-        for name, url in hit_urls.items():
-            self.log(f"(b) {name}: cached hits at concurrency 8 ...")
-            self.results.hits[name] = load(ports[name], [url] * self.args.hits, 8, self.args.hits_seconds)
-        for name in ("ours", "thumbor"):
-            self.log(f"(c) {name}: {self.args.renders} uncached renders at concurrency 4 ...")
-            fill = self.ours_fill if name == "ours" else self.thumbor_fill
-            urls = [fill("photo12", 500 + i, FILL[1]) for i in range(self.args.renders)]
-            self.results.uncached[name] = load(ports[name], urls, 4, PHASE_LIMIT)
+        n, seconds = self.args.hits, self.args.hits_seconds / ROUNDS
+        self.log(f"(b) cached hits at concurrency 8, {n} per side in {ROUNDS} alternating rounds ...")
+        self.results.hits = alternate({side: (ports[side], [url] * n) for side, url in hit_urls.items()},
+                                      8, seconds, ROUNDS)
+        # For scale: the cheapest answer each server gives (ours: a 404 for an unknown public_id).
+        self.log("(b) floors: our 404, thumbor's /healthcheck ...")
+        self.results.floor = alternate({"ours": (ours_port, [f"/{CLOUD}/image/upload/bench/missing.jpg"] * n),
+                                        "thumbor": (thumbor_port, ["/healthcheck"] * n)},
+                                       8, seconds, ROUNDS, expect={"ours": 404})
+        self.log(f"(c) {self.args.renders} uncached renders per side at concurrency 4, {ROUNDS} alternating rounds ...")
+        widths = range(500, 500 + self.args.renders)
+        self.results.uncached = alternate({
+            "ours": (ours_port, [self.ours_fill("photo12", w, FILL[1]) for w in widths]),
+            "thumbor": (thumbor_port, [self.thumbor_fill("photo12", w, FILL[1]) for w in widths]),
+        }, 4, PHASE_LIMIT / ROUNDS, ROUNDS)
         self.stop(ours)
         self.stop(thumbor)
 
