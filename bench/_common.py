@@ -73,7 +73,8 @@ def start_server(env: dict, port: int, workers: int, log_path: Path, root: Path 
                "--timeout", str(int(REQUEST_TIMEOUT)), "--graceful-timeout", "10", "--log-level", "warning"]
     log = open(log_path, "ab")
     try:
-        return subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # one process group: stop_server ends it whole
     finally:
         log.close()
 
@@ -100,14 +101,34 @@ def wait_ready(proc: subprocess.Popen, base: str, log_path: Path) -> None:
 
 
 def stop_server(proc: subprocess.Popen) -> None:
-    """SIGTERM (gunicorn's master and thumbor stop their children on it), then SIGKILL."""
+    """SIGTERM to the server's whole process group (it was started in its own session:
+    thumbor's forked processes outlive their parent otherwise), then SIGKILL."""
+    def signal_group(sig) -> None:
+        try:
+            os.killpg(proc.pid, sig)  # the group id is the leader's pid
+        except (ProcessLookupError, PermissionError):
+            pass
+
     if proc.poll() is None:
-        proc.terminate()
+        signal_group(signal.SIGTERM)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            signal_group(signal.SIGKILL)
             proc.wait(timeout=10)
+    # children left in the group after their parent went (e.g. forks that ignored SIGTERM)
+    deadline = time.monotonic() + 10
+    while _group_alive(proc.pid) and time.monotonic() < deadline:
+        signal_group(signal.SIGTERM if time.monotonic() < deadline - 5 else signal.SIGKILL)
+        time.sleep(0.2)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
 
 
 def raise_on_sigterm() -> None:

@@ -76,7 +76,8 @@ def start(thumbor: Path, conf: Path, port: int, processes: int, log_path: Path) 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAM_", "DJANGO_", "VIRTUAL_ENV", "PYTHON"))}
     log = open(log_path, "ab")
     try:
-        return subprocess.Popen(command, cwd=str(conf.parent), env=env, stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(command, cwd=str(conf.parent), env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # its forks share the group: stop_server ends them too
     finally:
         log.close()
 
