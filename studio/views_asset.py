@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from assets import backups, ingest
-from assets.api.admin_base import derived_for_asset
 from assets.models import Asset, AssetVersion, DeletedBackup
+from transforms.derived_api import derived_for_asset
 
 from . import links
 from .forms import ContextForm, TagsForm
