@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views, views_admin, views_asset, views_library
+from . import views, views_admin, views_asset, views_library, views_named, views_studio
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,6 +20,14 @@ urlpatterns = [
     path("assets/<str:asset_id>/context/", views_asset.edit_context, name="asset-context"),
     path("assets/<str:asset_id>/restore/", views_asset.restore, name="asset-restore"),
     path("assets/<str:asset_id>/derived/delete/", views_asset.delete_derived, name="asset-derived-delete"),
+    # Studio editor and named transformations
+    path("studio/", views_studio.studio_home, name="studio-home"),
+    path("studio/<str:asset_id>/", views_studio.studio, name="studio"),
+    path("studio/<str:asset_id>/save/", views_studio.save_named, name="studio-save"),
+    path("transformations/", views_named.named_list, name="named"),
+    path("transformations/<str:name>/", views_named.named_edit, name="named-edit"),
+    path("transformations/<str:name>/strict/", views_named.named_strict, name="named-strict"),
+    path("transformations/<str:name>/delete/", views_named.named_delete, name="named-delete"),
     # Administration (admin role)
     path("admin/users/", views_admin.users, name="users"),
     path("admin/users/<int:user_id>/", views_admin.user_edit, name="user-edit"),

@@ -16,6 +16,7 @@ ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screens"
 WIDTHS = (1280, 390)
+_SHARED: dict = {}
 
 
 @pytest.fixture(scope="session")
@@ -30,10 +31,19 @@ def browser():
     # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests make
     # between browser steps are still plain synchronous calls.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
+    # Every test module imports this fixture, so pytest holds one session fixture per module;
+    # they share one Playwright (a second sync_playwright() in the same thread is refused).
+    if not _SHARED:
+        playwright = sync_playwright().start()
+        _SHARED.update(playwright=playwright, users=0,
+                       chromium=playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True))
+    _SHARED["users"] += 1
+    yield _SHARED["chromium"]
+    _SHARED["users"] -= 1
+    if _SHARED["users"] == 0:
+        _SHARED["chromium"].close()
+        _SHARED["playwright"].stop()
+        _SHARED.clear()
 
 
 @pytest.fixture

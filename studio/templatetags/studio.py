@@ -24,3 +24,12 @@ def filesize(value) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return ""
+
+
+@register.filter
+def get(mapping, key):
+    """``{{ values|get:field.name }}``: a dict's value, or "" when absent."""
+    if not mapping:
+        return ""
+    value = mapping.get(key, "")
+    return "" if value is None else value

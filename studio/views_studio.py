@@ -1,0 +1,175 @@
+"""The Studio editor: ``/studio/<asset_id>/?t=<transformation>``.
+
+The chain lives in the ``t`` query parameter (bookmarkable); every change is a form
+that posts the current chain plus one action (add, update, remove or move a step) and
+is answered with a redirect to the new chain (for htmx: the new page and HX-Push-Url).
+The preview is an <img> of the chain's delivery URL; the delivery view renders it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from assets.api.errors import BadRequest, Conflict
+from assets.links import base_url
+from assets.models import Asset
+from transforms import named
+
+from . import chain as chains
+from . import links, steps
+from .roles import has_role, requires
+
+RECENT = 12
+QUERY_SAFE = ",/:$!*'()@"  # readable ?t= (these need no escaping in a query string)
+
+
+def studio_url(asset, chain: str = "", **extra) -> str:
+    params = {"t": chain} if chain else {}
+    params.update({k: v for k, v in extra.items() if v not in (None, "")})
+    return reverse("studio", args=[asset.asset_id]) + ("?" + urlencode(params, safe=QUERY_SAFE) if params else "")
+
+
+def recent_assets(limit: int = RECENT):
+    return list(Asset.objects.filter(resource_type="image").order_by("-created_at", "-id")[:limit])
+
+
+@requires("viewer")
+@require_GET
+def studio_home(request):
+    """The newest asset in the Studio (or a page saying there is none yet)."""
+    latest = recent_assets(1)
+    if latest:
+        return redirect(studio_url(latest[0], request.GET.get("t", "")))
+    return render(request, "studio/studio_empty.html")
+
+
+def _index(value, size: int) -> int | None:
+    try:
+        index = int(value)
+    except (TypeError, ValueError):
+        return None
+    return index if 0 <= index < size else None
+
+
+def _context(request, asset, chain: str, **extra) -> dict:
+    parsed = steps.parse(chain)
+    text = steps.text(parsed)
+    error, bad_step = chains.validate(text)
+    path, signed = chains.delivery_path(asset, text)
+    url = base_url(request) + path
+    edit = _index(request.GET.get("edit"), len(parsed)) if "edit_index" not in extra else extra.pop("edit_index")
+    recent = recent_assets()
+    if asset not in recent:
+        recent = [asset, *recent[: RECENT - 1]]
+    secret = links.signing_secret()
+    return {
+        "asset": asset,
+        "chain": text,
+        "steps": parsed,
+        "edit": edit,
+        "error": error,
+        "bad_step": bad_step,
+        "preview": path,
+        "url": url,
+        "code": chains.snippets(asset, text, url, signed),
+        "palette": steps.PALETTE,
+        "kinds": steps.KINDS,
+        "picker": [{"asset": a, "src": links.path(a, links.THUMB, secret),
+                    "href": studio_url(a, text)} for a in recent],
+        "can_edit": has_role(request.user, "editor"),
+        "here": studio_url(asset, text),
+        "here_path": reverse("studio", args=[asset.asset_id]),
+        **extra,
+    }
+
+
+def _page(request, asset, chain: str, status: int = 200, **extra):
+    context = _context(request, asset, chain, **extra)
+    response = render(request, "studio/studio.html", context, status=status)
+    if request.htmx and status == 200:
+        response["HX-Push-Url"] = context["here"]
+    return response
+
+
+@requires("viewer")
+@require_http_methods(["GET", "POST"])
+def studio(request, asset_id: str):
+    asset = get_object_or_404(Asset, asset_id=asset_id)
+    if request.method == "GET":
+        other = request.GET.get("asset")
+        if other and other != asset.asset_id:  # the picker's form (no JavaScript)
+            target = get_object_or_404(Asset, asset_id=other)
+            return redirect(studio_url(target, request.GET.get("t", "")))
+        return _page(request, asset, request.GET.get("t", ""))
+    chain = request.POST.get("t", "")
+    parsed = steps.parse(chain)
+    action = request.POST.get("action", "")
+    index = _index(request.POST.get("index"), len(parsed))
+    if action in ("remove", "up", "down") and index is not None:
+        if action == "remove":
+            del parsed[index]
+        else:
+            other = index - 1 if action == "up" else index + 1
+            if 0 <= other < len(parsed):
+                parsed[index], parsed[other] = parsed[other], parsed[index]
+    elif action in ("add", "update"):
+        kind = request.POST.get("kind", "")
+        step, errors = steps.from_form(kind, request.POST)
+        if step is not None:
+            candidate = list(parsed)
+            at = len(candidate) if action == "add" or index is None else index
+            candidate[at:at + (action == "update" and index is not None)] = [step]
+            message = _step_error(candidate, at)
+            if message:
+                errors = {"__all__": message}
+            else:
+                parsed = candidate
+        if errors:
+            form = {"kind": kind, "values": {k: request.POST.get(k, "") for k in request.POST},
+                    "errors": errors}
+            return _page(request, asset, chain, status=422, form=form,
+                         edit_index=index if action == "update" else None)
+    return _done(request, asset, steps.text(parsed))
+
+
+def _step_error(candidate: list, at: int) -> str:
+    """The engine's message when the chain up to and including the new step does not read."""
+    try:
+        named.validate_text(steps.text(candidate[: at + 1]))
+    except BadRequest as exc:
+        return exc.message
+    return ""
+
+
+def _done(request, asset, chain: str):
+    if request.htmx:
+        return _page(request, asset, chain)
+    return redirect(studio_url(asset, chain), permanent=False)
+
+
+@requires("editor")
+@require_POST
+def save_named(request, asset_id: str):
+    asset = get_object_or_404(Asset, asset_id=asset_id)
+    chain = steps.text(steps.parse(request.POST.get("t", "")))
+    name = request.POST.get("name", "")
+    allowed = request.POST.get("allowed_for_strict") == "on"
+    if not name.strip():
+        problem = "Give the transformation a name."
+    elif not chain:
+        problem = "Add at least one step before saving."
+    else:
+        try:
+            named.create(name, chain, allowed_for_strict=allowed)
+        except (BadRequest, Conflict) as exc:
+            problem = exc.message
+        else:
+            messages.success(request, f"Saved as t_{name}.")
+            return redirect(reverse("named") + f"?created={name}")
+    return _page(request, asset, chain, status=422, save_error=problem, save_name=request.POST.get("name", ""),
+                 save_allowed=allowed)
