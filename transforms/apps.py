@@ -7,3 +7,4 @@ class TransformsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401  (connects the derived-cache receivers)
+        from .ai import receivers as ai_receivers  # noqa: F401  (cut-outs follow their asset)

@@ -86,6 +86,10 @@ def dependencies(asset: Asset, steps) -> list[str]:
                     found.append("custom:" + json.dumps(asset.custom_coordinates))
                 if step.gravity in ("face", "faces"):
                     found.append("faces:" + json.dumps(asset.face_coordinates))
+                if step.effect is not None and step.effect.name == "background_removal":
+                    from .ai import bgremoval
+
+                    found.append(bgremoval.dependency(asset, step.effect.value))
 
     walk(steps)
     return list(dict.fromkeys(found))

@@ -221,8 +221,13 @@ def render(asset, plan: Plan, out_path: str, *, signed: bool = False) -> Rendere
     """Render `plan` for `asset` into the local file `out_path`."""
     from . import pipeline
 
+    from .ai import bgremoval
+
     budget = limits.Budget()
-    with open_original(asset) as image:
+    cutout = bgremoval.open_cutout(asset, plan)  # plans starting with e_background_removal (423 until stored)
+    if cutout is not None:
+        plan = bgremoval.pixel_plan(plan)
+    with cutout if cutout is not None else open_original(asset) as image:
         try:
             if plan.steps:
                 image = pipeline.run_plan(asset, image, plan, budget=budget, signed=signed)

