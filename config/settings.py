@@ -114,6 +114,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "assets.middleware.RequestIdMiddleware",
+    # GET/HEAD of /<cloud>/image/...: straight to the delivery view (no sessions, auth, csrf...)
+    "transforms.middleware.DeliveryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -153,7 +155,8 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets readers proceed during a write; IMMEDIATE transactions take the write
     # lock up front so concurrent writers queue instead of failing with "locked".
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections persist (DAM_DB_CONN_MAX_AGE, as for PostgreSQL): opening one costs more
+    # than a cached delivery, and WAL readers never block the writer.
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",

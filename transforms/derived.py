@@ -16,25 +16,28 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import io
 import json
 import logging
 import os
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
+import uuid
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import storages
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from assets.api.errors import ApiError, NotFound
 from assets.models import Asset
 
-from . import executor, limits
+from . import executor, limits, rows
 from .encode import ENCODERS
 from .models import DerivedImage
 from .plan import Block, LayerStep, ResolvedPlan
@@ -56,8 +59,11 @@ class Deliverable:
     width: int
     height: int
     derived: DerivedImage | None = None
+    data: bytes | None = None  # the bytes just rendered: served without reading them back
 
     def open(self):
+        if self.data is not None:
+            return io.BytesIO(self.data)
         return storages[self.storage].open(self.name, "rb")
 
 
@@ -107,7 +113,7 @@ def original(asset: Asset) -> Deliverable:
 
 def from_row(row: DerivedImage) -> Deliverable:
     return Deliverable("derived", row.storage_name, row.format, row.etag, row.created_at, row.bytes, row.width,
-                       row.height, row)
+                       row.height, row, getattr(row, "rendered_bytes", None))
 
 
 def deliverable(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_render=None) -> Deliverable:
@@ -120,13 +126,13 @@ def deliverable(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, befor
 
 def _row(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_render=None) -> DerivedImage:
     key = cache_key(asset, plan)
-    row = DerivedImage.objects.filter(key=key).first()
+    row = rows.get(DerivedImage, key=key)
     if row is not None:
         return row
     if before_render is not None:
         before_render()
     with _in_flight(key):
-        row = DerivedImage.objects.filter(key=key).first()
+        row = rows.get(DerivedImage, key=key)
         if row is None:
             row = _render_and_store(asset, plan, key, signed=signed)
     return row
@@ -257,31 +263,42 @@ def _record(transformation: str) -> None:
 
 
 def _render_and_store(asset: Asset, plan: ResolvedPlan, key: str, *, signed: bool = False) -> DerivedImage:
-    with tempfile.TemporaryDirectory(prefix="dam-render-") as tmp:
-        out = os.path.join(tmp, "out")
+    # Encoded into memory, hashed, written once into the derived storage and served from
+    # the same bytes; only a result too large for memory goes through a temporary file.
+    spill = os.path.join(tempfile.gettempdir(), f"dam-render-{uuid.uuid4().hex}")
+    try:
         with render_slot():
-            rendered = executor.render(asset, plan, out, signed=signed)
+            rendered = executor.render(asset, plan, spill, signed=signed, to_memory=True)
         fmt = rendered.format or plan.format
         name = f"{asset.version_id[:2]}/{asset.version_id}/{key[:20]}.{fmt}"
-        with open(out, "rb") as fh:
-            stored = storages["derived"].save(name, File(fh, name=name))
-        size, etag = os.path.getsize(out), _md5(out)
+        if rendered.data is not None:
+            data = rendered.data
+            stored = storages["derived"].save(name, ContentFile(data, name=name))
+            size, etag = len(data), hashlib.md5(data, usedforsecurity=False).hexdigest()
+        else:
+            data = None
+            with open(spill, "rb") as fh:
+                stored = storages["derived"].save(name, File(fh, name=name))
+            size, etag = os.path.getsize(spill), _md5(spill)
+    finally:
+        if os.path.exists(spill):
+            os.unlink(spill)
     fields = dict(asset=asset, version_id=asset.version_id, transformation=plan.transformation, format=fmt,
                   storage_name=stored, bytes=size, width=rendered.width, height=rendered.height, etag=etag,
                   named="".join(f"|{name}" for name in plan.named) + "|" if plan.named else "")
-    try:
-        with transaction.atomic():
-            row, created = DerivedImage.objects.get_or_create(key=key, defaults=fields)
-    except IntegrityError:  # the asset went away while we rendered
+    try:  # one INSERT; a savepoint only inside a caller's transaction (an error must not break it)
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            row = DerivedImage.objects.create(key=key, **fields)
+    except IntegrityError:  # another process stored the same key first (keep theirs), or the asset went away
         _discard(stored)
-        row, created = DerivedImage.objects.filter(key=key).first(), False
+        row = rows.get(DerivedImage, key=key)
         if row is None:
             raise NotFound(f"Resource not found - {asset.public_id}") from None
-    if not created:  # another process stored the same key first: keep theirs
-        _discard(stored)
-    elif plan.transformation:
+        return row
+    if plan.transformation:
         _record(plan.transformation)
     elif not Asset.objects.filter(pk=asset.pk, version_id=asset.version_id).exists():
         forget(DerivedImage.objects.filter(pk=row.pk))  # replaced or deleted meanwhile: no orphan row
         raise ApiError(f"Resource changed while rendering, try again - {asset.public_id}", 503, {"Retry-After": "1"})
+    row.rendered_bytes = data  # served from memory by this request (Deliverable.open)
     return row

@@ -1,13 +1,14 @@
 """The table of output formats: URL extension -> (MIME type, saver with our defaults).
 
 A saver writes a prepared image (sRGB or grey, 8-bit unless the format keeps more,
-alpha flattened where the format has none) to a local file path, with `Options`
-from ``q_`` and the delivery flags.  libvips writes
-everything but BMP, which goes through Pillow.
+alpha flattened where the format has none) to a local file path, or returns the
+bytes when the path is None, with `Options` from ``q_`` and the delivery flags.
+libvips writes everything but BMP, which goes through Pillow.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,51 +47,65 @@ def keep(options: Options) -> int:
     return flags
 
 
-def _save_jpg(image: pyvips.Image, path: str, o: Options = DEFAULT) -> None:
-    image.jpegsave(path, Q=o.quality or 80, interlace=o.progressive, optimize_coding=True, keep=keep(o))
+def _write(image: pyvips.Image, saver: str, path: str | None, **options) -> bytes | None:
+    """libvips' `saver` into the file `path`, or into memory (returned) when path is None."""
+    if path is None:
+        return getattr(image, saver + "_buffer")(**options)
+    getattr(image, saver)(path, **options)
+    return None
 
 
-def _save_png(image: pyvips.Image, path: str, o: Options = DEFAULT) -> None:
+def _save_jpg(image: pyvips.Image, path: str | None, o: Options = DEFAULT) -> bytes | None:
+    return _write(image, "jpegsave", path, Q=o.quality or 80, interlace=o.progressive, optimize_coding=True,
+                  keep=keep(o))
+
+
+def _save_png(image: pyvips.Image, path: str | None, o: Options = DEFAULT) -> bytes | None:
     if o.palette:
-        image.pngsave(path, compression=9, palette=True, bitdepth=8, Q=o.quality or 90, keep=keep(o),
-                      interlace=o.progressive)
+        return _write(image, "pngsave", path, compression=9, palette=True, bitdepth=8, Q=o.quality or 90,
+                      keep=keep(o), interlace=o.progressive)
     else:
-        image.pngsave(path, compression=6, keep=keep(o), interlace=o.progressive)
+        return _write(image, "pngsave", path, compression=6, keep=keep(o), interlace=o.progressive)
 
 
-def _save_webp(image: pyvips.Image, path: str, o: Options = DEFAULT) -> None:
-    image.webpsave(path, Q=o.quality or 80, effort=4, keep=keep(o))
+def _save_webp(image: pyvips.Image, path: str | None, o: Options = DEFAULT) -> bytes | None:
+    return _write(image, "webpsave", path, Q=o.quality or 80, effort=4, keep=keep(o))
 
 
-def _save_avif(image: pyvips.Image, path: str, o: Options = DEFAULT) -> None:
-    image.heifsave(path, Q=o.quality or 50, effort=2, compression="av1", keep=keep(o))
+def _save_avif(image: pyvips.Image, path: str | None, o: Options = DEFAULT) -> bytes | None:
+    return _write(image, "heifsave", path, Q=o.quality or 50, effort=2, compression="av1", keep=keep(o))
 
 
-def _save_gif(image: pyvips.Image, path: str, o: Options = DEFAULT) -> None:
+def _save_gif(image: pyvips.Image, path: str | None, o: Options = DEFAULT) -> bytes | None:
     if o.palette:
-        image.gifsave(path, keep=0, interlace=o.progressive, bitdepth=6, dither=0.5)
+        return _write(image, "gifsave", path, keep=0, interlace=o.progressive, bitdepth=6, dither=0.5)
     else:
-        image.gifsave(path, keep=0, interlace=o.progressive)
+        return _write(image, "gifsave", path, keep=0, interlace=o.progressive)
 
 
-def _save_tiff(image: pyvips.Image, path: str, o: Options = DEFAULT) -> None:
-    image.tiffsave(path, compression="deflate", predictor="horizontal", keep=keep(o))
+def _save_tiff(image: pyvips.Image, path: str | None, o: Options = DEFAULT) -> bytes | None:
+    return _write(image, "tiffsave", path, compression="deflate", predictor="horizontal", keep=keep(o))
 
 
-def _save_bmp(image: pyvips.Image, path: str, o: Options = DEFAULT) -> None:
+def _save_bmp(image: pyvips.Image, path: str | None, o: Options = DEFAULT) -> bytes | None:
     from PIL import Image as PILImage
 
     array = image.numpy()
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
+    if path is None:
+        out = io.BytesIO()
+        PILImage.fromarray(array).save(out, "BMP")
+        return out.getvalue()
     PILImage.fromarray(array).save(path, "BMP")
+    return None
 
 
 @dataclass(frozen=True)
 class Encoder:
     format: str
     mime: str
-    save: Callable[..., None]  # (image, path, Options)
+    save: Callable[..., bytes | None]  # (image, path or None for bytes, Options)
     alpha: bool = True  # False: alpha is flattened onto white first
     eight_bit: bool = True  # True: 16-bit input is scaled to 8 bits first
     max_side: int | None = None

@@ -49,6 +49,12 @@ class Rendered:
     width: int
     height: int
     format: str = ""
+    data: bytes | None = None  # the encoded bytes, when they were written to memory
+
+
+# Results up to this many pixels are encoded into memory (hashed, stored and served from
+# the same bytes); larger ones go to the file `out_path` so memory stays bounded.
+MEMORY_PIXELS = 16_000_000
 
 
 # --- loading ------------------------------------------------------------------------
@@ -217,8 +223,9 @@ def _output_format(plan: ResolvedPlan, image: pyvips.Image) -> str:
     return plan.format
 
 
-def render(asset, plan: Plan, out_path: str, *, signed: bool = False) -> Rendered:
-    """Render `plan` for `asset` into the local file `out_path`."""
+def render(asset, plan: Plan, out_path: str, *, signed: bool = False, to_memory: bool = False) -> Rendered:
+    """Render `plan` for `asset` into the local file `out_path`; with `to_memory`, a result
+    of at most MEMORY_PIXELS is returned as `Rendered.data` instead (nothing written)."""
     from . import pipeline
 
     from .ai import bgremoval
@@ -248,11 +255,12 @@ def render(asset, plan: Plan, out_path: str, *, signed: bool = False) -> Rendere
             options = encode_options(plan, image, fmt) if isinstance(plan, ResolvedPlan) else Options()
             if options.strip and image.get_typeof("icc-profile-data") and image.interpretation == "srgb":
                 image = _to_srgb(image)  # without its profile the colours must already be sRGB
+            in_memory = to_memory and image.width * image.height <= MEMORY_PIXELS
             with budget.limit(image):
-                encoder.save(image, out_path, options)
+                data = encoder.save(image, None if in_memory else out_path, options)
         except (pyvips.Error, OSError, ValueError) as exc:
             if budget.expired:
                 raise budget.error() from None
             log.error("rendering %s as %s failed: %s", asset, plan.format, exc)
             raise RenderError(f"Error in rendering {asset.public_id} as {plan.format}") from None
-        return Rendered(image.width, image.height, fmt)
+        return Rendered(image.width, image.height, fmt, data if in_memory else None)

@@ -10,12 +10,14 @@ from __future__ import annotations
 from assets.api.errors import BadRequest, NotFound
 from assets.models import Asset
 
+from . import rows
 from .parser import DeliveryPath
 from .plan import Plan, without_format
 
 
 def _get(type_: str, public_id: str) -> Asset | None:
-    return Asset.objects.filter(resource_type="image", type=type_, public_id=public_id).first()
+    # (type, public_id) is unique: one row, no ordering (transforms.rows: SQL compiled once)
+    return rows.get(Asset, resource_type="image", type=type_, public_id=public_id)
 
 
 def find_asset(parsed: DeliveryPath, plan: Plan) -> tuple[Asset, Plan]:

@@ -9,6 +9,7 @@ for fl_attachment).  Errors leave as Cloudinary's JSON with an ``X-Cld-Error``.
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from django.conf import settings
@@ -31,10 +32,9 @@ def deliver(request, cloud: str, rest: str):
     try:
         if cloud != settings.DAM_CLOUD_NAME:
             raise NotFound(f"Invalid cloud_name {cloud}")
-        parsed = parser.parse(rest)
+        parsed, requested = _parse(rest)
         signatures.check(request.META, parsed)
         signed = parsed.signature is not None
-        requested = plan.from_path(parsed)
         if requested.needs_signature and not signed:  # checked before the cache, which may hold it
             raise Unauthorized("A private or authenticated layer needs a signed URL")
         asset, requested = lookup.find_asset(parsed, requested)
@@ -71,6 +71,21 @@ def deliver(request, cloud: str, rest: str):
     if not response.has_header("Content-Length"):
         response["Content-Length"] = str(found.size)
     return _with_headers(response, headers)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_pure(rest: str):
+    parsed = parser.parse(rest)
+    return parsed, plan.from_path(parsed)
+
+
+def _parse(rest: str):
+    """(DeliveryPath, Plan) of the URL text.  Both are a pure function of the text unless it
+    names a transformation (``t_``, read from the database): those are remembered per process."""
+    if "t_" in rest:
+        parsed = parser.parse(rest)
+        return parsed, plan.from_path(parsed)
+    return _parse_pure(rest)
 
 
 def _check_strict(requested, signed: bool) -> None:

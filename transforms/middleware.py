@@ -1,0 +1,44 @@
+"""A short way through Django for delivery URLs.
+
+``GET``/``HEAD /<cloud>/image/...`` needs none of the middleware the site's pages need
+(sessions, authentication, CSRF, messages, htmx): it reads only the path and a few
+headers.  Placed right after ``RequestIdMiddleware``, this sends such requests straight
+to the delivery view and gives the answer the headers the skipped security middleware
+would have added, so delivery answers the same with or without it.  Other methods (a
+``POST`` meets CSRF as before) and every other path go through the whole stack.
+
+The URL is matched with the delivery route's own pattern (transforms.urls), so the
+short way and the URLconf never disagree about what is a delivery URL.
+"""
+
+from __future__ import annotations
+
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.security import SecurityMiddleware
+
+from .urls import DELIVERY
+
+_METHODS = frozenset(("GET", "HEAD"))
+
+
+class DeliveryMiddleware:
+    def __init__(self, get_response):
+        from .views import deliver
+
+        self.get_response = get_response
+        self.deliver = deliver
+        self.security = SecurityMiddleware(get_response)
+        self.frame_options = XFrameOptionsMiddleware(get_response)
+
+    def __call__(self, request):
+        if request.method in _METHODS:
+            match = DELIVERY.match(request.path_info[1:])
+            if match is not None:
+                request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware checks it (DisallowedHost: 400)
+                redirect = self.security.process_request(request)  # SECURE_SSL_REDIRECT
+                if redirect is not None:
+                    return redirect
+                response = self.deliver(request, match["cloud"], match["rest"])
+                response = self.security.process_response(request, response)
+                return self.frame_options.process_response(request, response)
+        return self.get_response(request)
