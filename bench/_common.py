@@ -66,8 +66,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def gunicorn_description(root: Path = ROOT) -> str:
+    """What the production configuration (`root`/gunicorn.conf.py, read by gunicorn from its
+    working directory) makes of each worker, e.g. "gunicorn gthread workers, 4 threads each"."""
+    conf = root / "gunicorn.conf.py"
+    if not conf.exists():
+        return "gunicorn sync workers"
+    found: dict = {}
+    exec(compile(conf.read_text(), str(conf), "exec"), found)  # our own file: the tree being measured
+    kind, threads = found.get("worker_class", "sync"), int(found.get("threads", 1))
+    return f"gunicorn {kind} workers" + (f", {threads} threads each" if kind == "gthread" else "")
+
+
 def start_server(env: dict, port: int, workers: int, log_path: Path, root: Path = ROOT) -> subprocess.Popen:
-    """gunicorn config.wsgi:application as in the Procfile (sync workers)."""
+    """gunicorn config.wsgi:application as in the Procfile, from `root` (so gunicorn reads the
+    production settings in `root`/gunicorn.conf.py: worker class, threads, keep-alive)."""
     gunicorn = Path(sys.executable).with_name("gunicorn")
     command = [str(gunicorn), "config.wsgi:application", "--bind", f"{HOST}:{port}", "--workers", str(workers),
                "--timeout", str(int(REQUEST_TIMEOUT)), "--graceful-timeout", "10", "--log-level", "warning"]

@@ -1,6 +1,7 @@
 """A small HTTP load client for the benchmarks: one keep-alive ``http.client``
 connection per thread (reconnecting when the server closes it, as gunicorn's sync
-workers do), bounded by a request count and a wall-clock limit.
+workers do; gthread workers keep it alive), bounded by a request count and a wall-clock
+limit.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ class Results:
     machine: str = ""
     commit: str = ""
     database: str = "SQLite"
+    server: str = "gunicorn"  # how our server ran (worker class, threads: from the served tree's gunicorn.conf.py)
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at the start and the end
     stand_in: str = ""  # why transformations could not be measured, if so
     first_render: dict[str, float] = field(default_factory=dict)  # side -> median seconds
@@ -90,7 +91,7 @@ def print_table(r: Results, args) -> None:
     print()
     print(f"Delivery benchmark, {r.date}; {r.machine}; our commit {r.commit[:10]}; "
           f"load average {r.load[0]:.2f} at the start, {r.load[1]:.2f} at the end")
-    print(f"Our server: gunicorn sync workers, DAM_DEBUG off, {r.database}, local storage; thumbor: file loader, "
+    print(f"Our server: {r.server}, DAM_DEBUG off, {r.database}, local storage; thumbor: file loader, "
           "file result storage, PIL engine, q80 baseline JPEG; bare pyvips: in-process thumbnail + "
           "jpegsave_buffer(Q=80).")
     if r.stand_in:

@@ -3,8 +3,8 @@
     .venv/bin/python bench/delivery.py [--samples 15] [--hits 2000] [--hits-seconds 10]
                                        [--renders 24] [--ref HEAD] [--keep]
 
-Our server runs as in production (gunicorn ``config.wsgi:application``, sync workers,
-DAM_DEBUG off) from a snapshot of the committed tree at ``--ref``, on a fresh temporary
+Our server runs as in production (gunicorn ``config.wsgi:application`` with the tree's
+gunicorn.conf.py, DAM_DEBUG off) from a snapshot of the committed tree at ``--ref``, on a fresh temporary
 DAM_VAR_DIR.  thumbor (from PyPI, in its own virtualenv made once under
 ~/.cache/dam-bench/thumbor-venv) runs with the file loader and file result storage.
 Both get the same number of processes in each measurement and only listen on 127.0.0.1.
@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _thumbor  # noqa: E402
 from _common import (CLOUD, HOST, ROOT, children, create_api_key, create_database, drop_database,  # noqa: E402
-                     free_port, make_photo, manage, memory_kb, raise_on_sigterm, server_env, snapshot,
-                     snapshot_id, start_server, stop_server, upload_file, wait_ready)
+                     free_port, gunicorn_description, make_photo, manage, memory_kb, raise_on_sigterm, server_env,
+                     snapshot, snapshot_id, start_server, stop_server, upload_file, wait_ready)
 from _load import Client, alternate  # noqa: E402
 from _report import Results, print_table  # noqa: E402
 
@@ -102,6 +102,7 @@ class Bench:
             self.database_url = create_database(self.args.postgres)
             self.env["DATABASE_URL"] = self.database_url
         self.results.database = "PostgreSQL" if self.database_url else "SQLite"
+        self.results.server = gunicorn_description(self.src)
         self.log(f"our server: snapshot of {self.results.commit[:10]}; migrating ...")
         manage(self.env, "migrate", "--noinput", root=self.src)
         self.key, self.secret = create_api_key(self.env, root=self.src)
