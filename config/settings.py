@@ -269,6 +269,7 @@ LOGGING = {
 # A cache outside the repository, shared by every clone (CI runs in a fresh clone).
 DAM_MODEL_DIR = Path(env("DAM_MODEL_DIR", str(Path.home() / ".cache" / "dam" / "models")))
 DAM_ISNET_MODEL = Path(env("DAM_ISNET_MODEL", str(DAM_MODEL_DIR / "isnet-medium.onnx")))  # background removal
+DAM_NANODET_MODEL = Path(env("DAM_NANODET_MODEL", str(DAM_MODEL_DIR / "nanodet-m-416.onnx")))  # hints_(...)
 DAM_AI_THREADS = env_int("DAM_AI_THREADS", 2)  # onnxruntime intra-op threads per inference
 DAM_BG_REMOVAL_MAX_PIXELS = env_int("DAM_BG_REMOVAL_MAX_PIXELS", 2048 * 2048)  # larger inputs are scaled down
 DAM_BG_REMOVAL_RETRY_AFTER = env_int("DAM_BG_REMOVAL_RETRY_AFTER", 3)  # Retry-After (s) of the 423 answer

