@@ -365,3 +365,94 @@ def test_on_the_fly_423_then_200_and_chained_transformations_reuse_the_cutout(ce
     assert not Cutout.objects.exists()
     assert not storages["derived"].exists(name)
     assert client.get(url).status_code == 423  # the new version gets its own
+
+
+# --- legacy: background_removal=cloudinary_ai on upload or update --------------------------
+
+
+@pytest.mark.parametrize("value,canonical", [
+    ("cloudinary_ai", ""),
+    ("cloudinary_ai:fine_edges", "fineedges_y"),
+    ("cloudinary_ai:dog:cat:fine_edges", "hints_(cat;dog);fineedges_y"),
+])
+def test_legacy_parameter(value, canonical):
+    from transforms.ai import legacy
+
+    assert legacy.parse_param(value).canonical == canonical
+
+
+@pytest.mark.parametrize("value", ["pixelz", "cloudinary_ai:unicorn", "cloudinary_ai:fine"])
+def test_bad_legacy_parameter_is_a_400_before_storing(upload, value):
+    from assets.models import Asset
+
+    response = upload(pyvips.Image.new_from_array(scene(64, 48)).write_to_buffer(".png"), name="s.png",
+                      public_id="bg_bad_legacy", background_removal=value)
+    assert response.status_code == 400 and "background_removal" in response.json()["error"]["message"]
+    assert not Asset.objects.filter(public_id="bg_bad_legacy").exists()
+
+
+def test_legacy_confidence():
+    from transforms.ai import legacy
+
+    assert legacy.confidence(np.zeros((4, 4), np.uint8)) == 0.0
+    crisp = np.zeros((4, 4), np.uint8)
+    crisp[1:3, 1:3] = 255
+    assert legacy.confidence(crisp) == 1.0
+    assert 0 < legacy.confidence(np.full((4, 4), 200, np.uint8)) < 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_legacy_removal_on_upload_replaces_the_asset_and_notifies(celery_worker, upload, http_recorder, client,
+                                                                   api_key):
+    from assets import signing
+    from assets.models import Asset, AssetVersion
+    from tests.admin_client import Admin
+
+    jpg = pyvips.Image.new_from_array(scene()).write_to_buffer(".jpg", Q=95)
+    response = upload(jpg, name="legacy.jpg", public_id="bg_legacy", background_removal="cloudinary_ai",
+                      notification_url=f"{http_recorder.url}/hook")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["info"] == {"background_removal": {"cloudinary_ai": {"status": "pending"}}}
+    assert body["format"] == "jpg"
+
+    deadline = time.monotonic() + 180
+    info = None
+    while info is None and time.monotonic() < deadline:
+        for hit in http_recorder.wait_for(len(http_recorder.requests) + 1, timeout=5):
+            payload = json.loads(hit["body"])
+            if payload.get("notification_type") == "info":
+                info, signed_hit = payload, hit
+    assert info is not None, open(celery_worker.log_path).read()[-4000:]
+    timestamp = signed_hit["headers"]["X-Cld-Timestamp"]
+    assert signed_hit["headers"]["X-Cld-Signature"] == signing.notification_signature(
+        signed_hit["body"].decode(), timestamp, api_key.secret)
+    assert (info["info_kind"], info["info_status"]) == ("cloudinary_ai", "complete")
+    assert info["version"] > body["version"] and info["public_id"] == "bg_legacy"
+    assert info["url"].endswith(f"/v{info['version']}/bg_legacy.png") and info["secure_url"]
+    assert 0 < info["info_data"]["confidence_score"] <= 1
+
+    asset = Asset.objects.get(public_id="bg_legacy")
+    assert (asset.format, asset.version) == ("png", info["version"])
+    versions = AssetVersion.objects.filter(asset=asset)
+    assert versions.count() == 2 and all(v.backed_up and v.storage_name for v in versions)  # both kept
+    delivered = _rgba(client.get(f"/{CLOUD}/image/upload/bg_legacy.png"))
+    assert delivered.shape == (240, 320, 4)
+    assert centre(delivered)[..., 3].min() > 230 and all(c[..., 3].max() < 13 for c in corners(delivered))
+
+    detail = Admin(client, api_key).get("resources/image/upload/bg_legacy").json()
+    removal = detail["info"]["background_removal"]["cloudinary_ai"]
+    assert removal["status"] == "complete" and removal["data"]["confidence_score"] == info["info_data"][
+        "confidence_score"]
+
+
+def test_legacy_removal_through_the_admin_api_update(client, api_key, upload):
+    from tests.admin_client import Admin
+
+    upload(pyvips.Image.new_from_array(scene(64, 48)).write_to_buffer(".png"), name="s.png", public_id="bg_update")
+    admin = Admin(client, api_key)
+    bad = admin.post("resources/image/upload/bg_update", {"background_removal": "cloudinary_ai:unicorn"})
+    assert bad.status_code == 400
+    response = admin.post("resources/image/upload/bg_update", {"background_removal": "cloudinary_ai:fine_edges"})
+    assert response.status_code == 200
+    assert response.json()["info"] == {"background_removal": {"cloudinary_ai": {"status": "pending"}}}

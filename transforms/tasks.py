@@ -11,3 +11,13 @@ def remove_background(cutout_id: int) -> str:
     from .ai import bgremoval
 
     return bgremoval.compute(cutout_id)
+
+
+@shared_task(acks_late=True)
+def remove_background_legacy(asset_id: str, version_id: str, options: str, notification_url: str | None = None,
+                             api_key: str | None = None) -> str:
+    """``background_removal=cloudinary_ai`` on upload/update: replace the asset with the
+    cut-out PNG and notify (transforms.ai.legacy)."""
+    from .ai import legacy
+
+    return legacy.run(asset_id, version_id, options, notification_url, api_key)

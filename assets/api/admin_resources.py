@@ -176,6 +176,8 @@ def detail_json(asset: Asset, request, params: dict) -> dict:
         data["faces"] = faces
     if as_bool(params.get("coordinates"), False, "coordinates"):
         data["coordinates"] = {"faces": faces, "custom": asset.custom_coordinates or []}
+    if (asset.info or {}).get("background_removal"):  # status and confidence of the legacy add-on
+        data["info"] = {"background_removal": asset.info["background_removal"]}
     return data
 
 
@@ -210,8 +212,15 @@ class ResourceView(AdminView):
 
             return restore_response(request, resource_type, type, self.params)
         asset = get_asset(resource_type, type, public_id)
+        removal = self.params.get("background_removal")
+        if removal:  # legacy: the asset is replaced by the cut-out PNG once a worker is done
+            from transforms.ai import legacy
+
+            legacy.check(removal)
         update_asset(asset, self.params)
         asset.refresh_from_db()
+        if removal:
+            legacy.request(asset, removal, self.params.get("notification_url"), self.credential.key)
         return Response(detail_json(asset, request, self.params))
 
 

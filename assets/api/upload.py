@@ -74,6 +74,10 @@ class UploadApiView(APIView):
         if type_ not in DELIVERY_TYPES:
             raise BadRequest(f"Invalid type {type_!r}: must be one of {', '.join(DELIVERY_TYPES)}")
         self._eager_items(params)  # a bad eager transformation is refused before anything is stored
+        if params.get("background_removal"):
+            from transforms.ai import legacy
+
+            legacy.check(params["background_removal"])  # 400/503 before anything is stored
         if chunk is not None:
             owner = credential.key if credential else f"preset-{params.get('upload_preset')}"
             path, meta = chunks.receive(owner, chunk, uploaded, lambda: public_id_for(filename_of()))
@@ -113,6 +117,7 @@ class UploadApiView(APIView):
         finally:
             incoming.close()
         asset = result.asset
+        self._background_removal(asset, params, credential)
         eager = self._store_eager(request, asset, params, credential)
         secret = credential.secret if credential else (keys.all_secrets() or [""])[0]
         body = upload_json(asset, request, credential.key if credential else None, secret, result.existing)
@@ -163,6 +168,15 @@ class UploadApiView(APIView):
         asynchronous = as_bool(params.get("eager_async"), False)
         return tasks.request_eager(asset, items, asynchronous, params.get("eager_notification_url"),
                                    request=request, api_key=credential.key if credential else None)
+
+    @staticmethod
+    def _background_removal(asset: Asset, params: dict, credential) -> None:
+        """Legacy ``background_removal=cloudinary_ai[...]``: pending now, replaced by a worker."""
+        if params.get("background_removal"):
+            from transforms.ai import legacy
+
+            legacy.request(asset, params["background_removal"], params.get("notification_url"),
+                           credential.key if credential else None)
 
     def _notify(self, request, params: dict, body: dict, credential, notification_type: str):
         url = params.get("notification_url")
