@@ -36,15 +36,6 @@ def assets(upload):
     return {"photo": photo, "framed": framed, "shape": shape}
 
 
-@pytest.fixture(autouse=True)
-def _engine_renders_effects(client, assets):
-    """Until the engine's plan dispatches e_ (contract 1) delivery answers "not supported
-    yet": skip then, and only then."""
-    probe = get(client, "e_grayscale")
-    if probe.status_code == 400 and "not supported yet" in probe.headers.get("X-Cld-Error", ""):
-        pytest.skip(f"the engine does not render effects yet: {probe.headers['X-Cld-Error']}")
-
-
 def get(client, transformation: str, public_id: str = "photo", ext: str = "png"):
     return client.get(f"/{CLOUD}/image/upload/{transformation}/{public_id}.{ext}")
 

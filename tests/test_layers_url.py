@@ -42,15 +42,8 @@ def assets(upload):
         assert response.status_code == 200, response.content
 
 
-def _skip_until_engine(status: int, error: str | None) -> None:
-    """Skip while the engine still answers that transformations/layers are not supported."""
-    if status == 400 and "not supported yet" in (error or ""):
-        pytest.skip(f"engine: {error}")
-
-
 def get(client, transformation: str, public_id: str = "base", ext: str = "png"):
     response = client.get(f"/{CLOUD}/image/upload/{transformation}/{public_id}.{ext}")
-    _skip_until_engine(response.status_code, response.headers.get("X-Cld-Error"))
     return response
 
 
@@ -156,7 +149,6 @@ def sdk_assets(sdk):  # noqa: F811 (fixture)
 
 def fetch_pixels(url: str) -> np.ndarray:
     response, image = fetch_image(url)
-    _skip_until_engine(response.status_code, response.headers.get("X-Cld-Error"))
     assert response.status_code == 200, (url, response.status_code, response.headers.get("X-Cld-Error"))
     return image.numpy()
 
@@ -190,7 +182,6 @@ def test_sdk_signed_private_layer(sdk_assets):
     unsigned = cloudinary.CloudinaryImage("base").build_url(**options)
     assert "l_private:secret" in unsigned
     response, _ = fetch_image(unsigned)
-    _skip_until_engine(response.status_code, response.headers.get("X-Cld-Error"))
     assert response.status_code == 401
     signed = cloudinary.CloudinaryImage("base").build_url(sign_url=True, **options)
     assert box(fetch_pixels(signed), RED) == (0, 0, 20, 20)
