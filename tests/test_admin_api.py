@@ -13,6 +13,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 
+from assets.api.admin_base import encode_cursor
 from assets.models import Asset, AssetVersion
 from tests.admin_client import admin, basic, put_image  # noqa: F401  (fixtures)
 from tests.conftest import CLOUD
@@ -76,6 +77,8 @@ def test_rate_limit_gives_420_with_headers(admin, settings):
 
 @pytest.mark.parametrize("method, path, params, status", [
     ("get", "resources/image", {"next_cursor": "not-a-cursor"}, 400),
+    ("get", "transformations", {"next_cursor": encode_cursor("transformations", "abc")}, 400),
+    ("get", "upload_presets", {"next_cursor": encode_cursor("preset", ["x"])}, 400),
     ("get", "resources/image", {"max_results": "0"}, 400),
     ("get", "resources/image", {"max_results": "501"}, 400),
     ("get", "resources/image", {"max_results": "ten"}, 400),

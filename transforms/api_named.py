@@ -104,29 +104,23 @@ class TransformationsView(AdminView):
         queryset = Transformation.objects.order_by("id")
         if params.get("named") not in (None, ""):
             queryset = queryset.filter(named=as_bool(params.get("named"), False, "named"))
-        after = base.decode_cursor(params.get("next_cursor"), "transformations")
-        if after is not None:
-            queryset = queryset.filter(id__gt=int(after))
-        rows, more = base.page(queryset, limit)
+        rows, cursor = base.keyset_page(queryset, params, "transformations", "id", limit)
         body = {"transformations": [summary(r) for r in rows]}
-        if more and rows:
-            body["next_cursor"] = base.encode_cursor("transformations", rows[-1].id)
+        if cursor:
+            body["next_cursor"] = cursor
         return Response(body)
 
     def _detail(self, request, row: Transformation):
         params = self.params
         limit = base.max_results(params)
         queryset = named.derived_queryset(row).select_related("asset").order_by("id")
-        after = base.decode_cursor(params.get("next_cursor"), "transformation-derived")
-        if after is not None:
-            queryset = queryset.filter(id__gt=int(after))
-        rows, more = base.page(queryset, limit)
+        rows, cursor = base.keyset_page(queryset, params, "transformation-derived", "id", limit)
         body = summary(row)
         body["used"] = row.used or bool(rows)
         body["info"] = info(row.text)
         body["derived"] = derived_json(rows, request)
-        if more and rows:
-            body["next_cursor"] = base.encode_cursor("transformation-derived", rows[-1].id)
+        if cursor:
+            body["next_cursor"] = cursor
         return Response(body)
 
     def post(self, request, cloud_name: str, name: str | None = None):

@@ -70,11 +70,9 @@ class TagsView(AdminView):
         prefix = str(params.get("prefix") or "")
         if prefix:
             names = names.filter(base.prefix_q("name", prefix))
-        after = base.decode_cursor(params.get("next_cursor"), "tag")
-        if after is not None:
-            names = names.filter(name__gt=str(after))
-        rows, more = base.page(names.order_by("name").values_list("name", flat=True).distinct(), limit)
+        names = names.order_by("name").values_list("name", flat=True).distinct()
+        rows, cursor = base.keyset_page(names, params, "tag", "name", limit, flat=True)
         body = {"tags": list(rows)}
-        if more and rows:
-            body["next_cursor"] = base.encode_cursor("tag", rows[-1])
+        if cursor:
+            body["next_cursor"] = cursor
         return Response(body)

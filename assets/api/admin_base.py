@@ -15,6 +15,7 @@ import logging
 from datetime import datetime, timezone
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import CharField, F, Func, Q
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -168,3 +169,22 @@ def page(queryset, limit: int):
     """The first ``limit`` rows and whether more follow."""
     rows = list(queryset[: limit + 1])
     return rows[:limit], len(rows) > limit
+
+
+def keyset_page(queryset, params: dict, kind: str, field: str, limit: int, *, flat: bool = False):
+    """One page of `queryset` (already ordered by `field`) after ``params["next_cursor"]``:
+    (rows, the cursor for the next page or None).  `flat`: rows are the field's values."""
+    after = decode_cursor(params.get("next_cursor"), kind)
+    if after is not None:
+        target = queryset.model._meta.get_field(field)
+        try:
+            if isinstance(after, (list, dict, bool)):
+                raise ValueError(after)
+            after = target.to_python(after)
+        except (ValueError, TypeError, ValidationError):
+            raise BadRequest("Invalid next_cursor") from None
+        queryset = queryset.filter(**{f"{field}__gt": after})
+    rows, more = page(queryset, limit)
+    if not (more and rows):
+        return rows, None
+    return rows, encode_cursor(kind, rows[-1] if flat else getattr(rows[-1], field))

@@ -32,12 +32,7 @@ def delete_response(queryset, params: dict, requested: list[str] | None = None, 
     """Delete what ``queryset`` selects, at most DELETE_CAP per call, in Cloudinary's answer shape."""
     as_bool(params.get("invalidate"), False, "invalidate")  # accepted: derived files go with the asset
     keep_original = as_bool(params.get("keep_original"), False, "keep_original")
-    after = base.decode_cursor(params.get("next_cursor"), "del")
-    if after is not None:
-        if not isinstance(after, int):
-            raise BadRequest("Invalid next_cursor")
-        queryset = queryset.filter(id__gt=after)
-    rows, more = base.page(queryset.order_by("id"), DELETE_CAP)
+    rows, cursor = base.keyset_page(queryset.order_by("id"), params, "del", "id", DELETE_CAP)
     deleted: dict[str, str] = {}
     counts: dict[str, dict] = {}
     with transaction.atomic():
@@ -53,9 +48,9 @@ def delete_response(queryset, params: dict, requested: list[str] | None = None, 
     for name in requested or []:
         if name not in deleted:
             deleted[name] = "not_found"
-    body = {"deleted": deleted, "deleted_counts": counts, "partial": more}
-    if more and rows:
-        body["next_cursor"] = base.encode_cursor("del", rows[-1].id)
+    body = {"deleted": deleted, "deleted_counts": counts, "partial": cursor is not None}
+    if cursor:
+        body["next_cursor"] = cursor
     return body
 
 

@@ -59,13 +59,11 @@ def assets_under(path: str):
 def list_folders(queryset, params: dict) -> dict:
     limit = base.max_results(params, default=settings.DAM_API_MAX_RESULTS)
     total = queryset.count()
-    after = base.decode_cursor(params.get("next_cursor"), "folder")
-    if after is not None:
-        queryset = queryset.filter(path__gt=str(after))
-    rows, more = base.page(queryset.order_by("path").values_list("path", flat=True), limit)
+    rows, cursor = base.keyset_page(queryset.order_by("path").values_list("path", flat=True), params, "folder",
+                                    "path", limit, flat=True)
     return {
         "folders": [folder_json(p) for p in rows],
-        "next_cursor": base.encode_cursor("folder", rows[-1]) if more and rows else None,
+        "next_cursor": cursor,
         "total_count": total,
     }
 

@@ -56,14 +56,10 @@ class PresetListView(AdminView):
     def get(self, request, cloud_name: str):
         params = self.params
         limit = base.max_results(params)
-        queryset = UploadPreset.objects.order_by("name")
-        after = base.decode_cursor(params.get("next_cursor"), "preset")
-        if after is not None:
-            queryset = queryset.filter(name__gt=str(after))
-        rows, more = base.page(queryset, limit)
+        rows, cursor = base.keyset_page(UploadPreset.objects.order_by("name"), params, "preset", "name", limit)
         body = {"presets": [preset_json(p) for p in rows]}
-        if more and rows:
-            body["next_cursor"] = base.encode_cursor("preset", rows[-1].name)
+        if cursor:
+            body["next_cursor"] = cursor
         return Response(body)
 
     def post(self, request, cloud_name: str):
