@@ -8,7 +8,9 @@ DAM_BG_REMOVAL_MAX_PIXELS, 2048x2048, scaled down first keeping the aspect); fro
 on every URL starting with it renders from the stored cut-out (`pixel_plan` drops the
 effect from the steps the pipeline runs) without running the model again, and the
 derived-cache key names the cut-out (`dependency`).  A new version of the asset drops
-its cut-outs (transforms.ai.receivers).
+its cut-outs (transforms.ai.receivers).  The Background Removal Refiner's mask of the
+asset (refiners.background) is applied to the stored cut-out and its revision enters the
+key (refiners.resolve).
 """
 
 from __future__ import annotations
@@ -196,10 +198,12 @@ def dependency(asset, options: Options) -> str:
     """What the derived-cache key records of the cut-out (its id and etag once stored)."""
     from transforms.models import Cutout
 
+    from refiners import resolve
+
     row = _row_for(asset, options)
     if row is None or row.status != Cutout.DONE:
         return "cutout:pending"
-    return f"cutout:{row.pk}:{row.etag}"
+    return f"cutout:{row.pk}:{row.etag}" + resolve.background_removal(asset)  # + the refiner's mask revision
 
 
 def _retry_after() -> dict:
@@ -240,10 +244,13 @@ def _enqueue(cutout_id: int) -> None:
 
 
 @contextmanager
-def _open_png(row):
+def _open_png(row, mask=None):
+    """The stored cut-out, with the refiner's mask (refiners.background) applied."""
+    from refiners import background
+
     with storages["derived"].open(row.storage_name, "rb") as fh:
         data = fh.read()
-    yield pyvips.Image.new_from_buffer(data, "", access="sequential")
+    yield background.apply(pyvips.Image.new_from_buffer(data, "", access="sequential"), mask)
 
 
 def open_cutout(asset, plan):
@@ -257,7 +264,9 @@ def open_cutout(asset, plan):
     row = request(asset, options)
     if row.status == Cutout.DONE:
         if storages["derived"].exists(row.storage_name):
-            return _open_png(row)
+            from refiners import resolve
+
+            return _open_png(row, resolve.background_mask(asset))
         log.warning("cut-out file %s is missing; computing it again", row.storage_name)
         Cutout.objects.filter(pk=row.pk).delete()
         row = request(asset, options)

@@ -1,0 +1,25 @@
+"""Masks follow their asset: a new version drops the masks of the old ones (and their
+files after commit); a deleted asset's go with it (cascade, then post_delete)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+
+from assets import signals
+
+from . import background
+from .models import BackgroundMask
+
+
+@receiver(post_delete, sender=BackgroundMask, dispatch_uid="refiners.mask_file_cleanup")
+def _delete_file(sender, instance: BackgroundMask, **kwargs):
+    name = instance.storage_name
+    if name:
+        transaction.on_commit(lambda: background._discard(name))
+
+
+@receiver(signals.asset_replaced, dispatch_uid="refiners.asset_replaced")
+def _on_replaced(sender, asset, **kwargs):
+    background.drop_other_versions(asset)
