@@ -94,6 +94,7 @@ def check_eager(items) -> list[tuple[str, str, str | None]]:
         if not text:
             raise BadRequest(f"Invalid eager transformation {sent!r}: no transformation")
         named.validate_text(text)
+        _require_models(text, fmt)
         if fmt is not None:
             from transforms.encode import ENCODERS, canonical_format
 
@@ -101,6 +102,62 @@ def check_eager(items) -> list[tuple[str, str, str | None]]:
                 raise BadRequest(f"Invalid eager format {fmt!r} in {sent!r}")
         checked.append((sent, text, fmt))
     return checked
+
+
+def _removal_options(text: str, fmt: str | None):
+    """The e_background_removal options when the (validated) transformation starts with it."""
+    from transforms.ai import bgremoval
+    from transforms.plan import from_text
+
+    return bgremoval.options_of(from_text(text, fmt))
+
+
+def _require_models(text: str, fmt: str | None) -> None:
+    """A transformation starting with e_background_removal needs the model files: a clear 503
+    naming ``manage.py fetch_models`` before anything is stored or queued."""
+    options = _removal_options(text, fmt)
+    if options is None:
+        return
+    from transforms.ai import models
+
+    models.require(models.ISNET)
+    if options.hints:
+        models.require(models.NANODET)
+
+
+def prepare_cutout(asset, text: str, fmt: str | None = None) -> str | None:
+    """For an eager transformation starting with e_background_removal: make sure the asset
+    version's cut-out exists, computing it here and now when it does not (instead of the
+    423-and-queue of a delivery: eager renders must come back rendered).  The model runs in
+    this process, one inference at a time per process (transforms.ai.models.run), in the
+    request for a synchronous eager and in the worker for ``eager_async``.  Returns what
+    happened ("done already", "done"; None when the transformation does not remove the
+    background); raises ApiError when the removal failed (422) or the asset changed (503)."""
+    from django.core.files.storage import storages
+
+    from transforms.ai import bgremoval
+    from transforms.models import Cutout
+
+    from .api.errors import ApiError
+
+    options = _removal_options(text, fmt)
+    if options is None:
+        return None
+    _require_models(text, fmt)
+    row, _ = Cutout.objects.get_or_create(version_id=asset.version_id, options=options.canonical,
+                                          defaults={"asset": asset})
+    if row.status == Cutout.DONE:
+        if row.storage_name and storages["derived"].exists(row.storage_name):
+            return "done already"
+        log.warning("cut-out file %s is missing; computing it again", row.storage_name)
+        Cutout.objects.filter(pk=row.pk).update(status=Cutout.PENDING)
+    outcome = bgremoval.compute(row.pk)
+    row = Cutout.objects.filter(pk=row.pk).first()
+    if row is not None and row.status == Cutout.DONE:
+        return outcome
+    if row is not None and row.status == Cutout.FAILED:
+        raise ApiError(f"Background removal failed for {asset.public_id}: {row.error}", 422)
+    raise ApiError(f"Resource changed while rendering, try again - {asset.public_id}", 503, {"Retry-After": "1"})
 
 
 def eager_result(asset, sent: str, text: str, row, request=None) -> dict:
@@ -115,6 +172,7 @@ def eager_result(asset, sent: str, text: str, row, request=None) -> dict:
 def _render_one(asset, sent: str, text: str, fmt: str | None, request=None) -> dict:
     from transforms import derived
 
+    prepare_cutout(asset, text, fmt)  # e_background_removal: the cut-out first, computed here
     row = derived.ensure(asset, text, fmt)
     return eager_result(asset, sent, text, row, request)
 
@@ -126,7 +184,8 @@ def request_eager(asset, transformations: list[str], asynchronous: bool, notific
 
     Synchronously (the default), each is rendered now through the derived cache and the
     ``eager`` list carries what Cloudinary reports: transformation, width, height, bytes,
-    format, url, secure_url.  With ``eager_async`` one task renders them all in a worker
+    format, url, secure_url.  One starting with e_background_removal has its cut-out
+    computed first, in this process (`prepare_cutout`), so it too comes back rendered.  With ``eager_async`` one task renders them all in a worker
     (``render_eager_batch``, queued on commit) and the list says ``"status": "processing"``
     with the batch_id; ``eager_notification_url`` then gets a ``notification_type: eager``
     POST once they are done.  Every item is validated first: a bad one is a 400 before
