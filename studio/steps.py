@@ -1,7 +1,8 @@
 """The Studio's steps: a transformation chain as a list of self-contained actions.
 
-A step is one palette action (resize, effect, radius, border, rotation, image or text
-overlay, format and quality) made of one or more URL components, or a ``raw`` step
+A step is one palette action (AI background removal, resize, effect, radius, border,
+rotation, image or text overlay, format and quality) made of one or more URL
+components, or a ``raw`` step
 that keeps syntax the palette has no form for exactly as written.  The chain itself
 is only its transformation text (the ``t`` query parameter of the Studio page), so
 ``parse`` and ``text`` are inverse functions:  ``text(parse(t)) == canonical(t)`` for
@@ -17,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from assets.api.errors import BadRequest
+from transforms.ai import bgremoval
 from transforms.parser import join_component, split_component
 from transforms.text import decode_text, text_token
 
@@ -43,6 +45,8 @@ class Field:
     number: bool = False  # must read as a number when given
     placeholder: str = ""
     help: str = ""
+    multiple: bool = False  # choices as checkboxes, any number of them (value: ";"-joined, sorted)
+    check: bool = False  # one checkbox: "y" when ticked, "" otherwise
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,13 @@ class Kind:
 
 _PLACE = (Field("g", "Gravity", GRAVITIES[1:]), Field("x", "Offset x", number=True, placeholder="0"),
           Field("y", "Offset y", number=True, placeholder="0"))
+BG_HINTS = tuple(sorted(bgremoval.HINTS))
+BG_REMOVAL = "bgremoval"
 KINDS: dict[str, Kind] = {k.name: k for k in (
+    Kind(BG_REMOVAL, "Background removal (AI)", (
+        Field("hints", "Keep only these objects (optional)", BG_HINTS, multiple=True,
+              help="None ticked: keep the main subject. Always the first step: it is added at the top of the chain."),
+        Field("fine_edges", "Fine edges (hair and fur)", check=True))),
     Kind("resize", "Resize and crop", (
         Field("c", "Crop mode", CROP_MODES), Field("w", "Width", number=True, placeholder="e.g. 400"),
         Field("h", "Height", number=True, placeholder="e.g. 300"),
@@ -152,6 +162,8 @@ def _single(p: dict) -> Step | None:
         return Step("resize", dict(p))
     if keys == {"e"}:
         name, _, arg = p["e"].partition(":")
+        if name == bgremoval.NAME:
+            return _bg_removal(arg)
         return Step("effect", {"effect": name, "arg": arg}) if name in EFFECTS else None
     if keys == {"r"}:
         return Step("radius", dict(p))
@@ -168,6 +180,24 @@ def _single(p: dict) -> Step | None:
     if keys and keys <= {"f", "q"}:
         return Step("format", dict(p))
     return None
+
+
+def _bg_removal(arg: str) -> Step | None:
+    try:
+        options = bgremoval.parse((arg,) if arg else (), {})
+    except BadRequest:
+        return None  # kept raw; the engine's message shows at the step
+    return Step(BG_REMOVAL, {"hints": ";".join(options.hints), "fine_edges": "y" if options.fine_edges else ""})
+
+
+def is_bg_removal(step: Step) -> bool:
+    """Whether a step's first component applies e_background_removal (palette or raw)."""
+    first = step.text.split("/", 1)[0]
+    try:
+        effect = dict(split_component(first)).get("e", "")
+    except BadRequest:
+        return False
+    return effect.partition(":")[0] == bgremoval.NAME
 
 
 def _parse_layer(parts: list[str], i: int, own: dict) -> tuple[Step, int]:
@@ -218,11 +248,15 @@ def from_form(kind_name: str, data) -> tuple[Step | None, dict]:
     kind = KINDS.get(kind_name)
     if kind is None:
         return None, {"__all__": f"Unknown step type {kind_name!r}."}
-    values = {f.name: (data.get(f.name) or "").strip() for f in kind.fields}
+    values = {f.name: _value(f, data) for f in kind.fields}
     errors: dict[str, str] = {}
     for f in kind.fields:
         value = values[f.name]
-        if f.required and not value:
+        if f.multiple:
+            unknown = [v for v in value.split(";") if v and v not in f.choices]
+            if unknown:
+                errors[f.name] = f"Unknown choice {unknown[0]!r}: choose from {', '.join(f.choices)}."
+        elif f.required and not value:
             errors[f.name] = f"{f.label} is required."
         elif value and f.number and not _NUMBER.match(value):
             errors[f.name] = f"{f.label} must be a number."
@@ -239,6 +273,17 @@ def from_form(kind_name: str, data) -> tuple[Step | None, dict]:
             else:
                 return Step(kind.name, values, step_text), {}
     return None, errors
+
+
+def _value(f: Field, data) -> str:
+    """A field's submitted value as text (checkbox groups: the ticked values, sorted, ";"-joined)."""
+    if f.multiple:
+        many = data.getlist(f.name) if hasattr(data, "getlist") else [data.get(f.name) or ""]
+        picked = {v.strip() for item in many for v in (item or "").replace(",", ";").split(";") if v.strip()}
+        return ";".join(sorted(picked))
+    if f.check:
+        return "y" if (data.get(f.name) or "").strip().lower() in ("y", "on", "true", "1", "yes") else ""
+    return (data.get(f.name) or "").strip()
 
 
 def _component(pairs) -> str:
@@ -280,7 +325,14 @@ def _text(v: dict) -> str:
     return _component([("l", layer[2:]), ("co", v["color"])]) + "/" + _apply(v)
 
 
+def _bgremoval(v: dict) -> str:
+    hints = tuple(h for h in v["hints"].split(";") if h)
+    options = bgremoval.Options(hints, v["fine_edges"] == "y")
+    return f"e_{bgremoval.NAME}" + (f":{options.canonical}" if options.canonical else "")
+
+
 BUILD = {
+    BG_REMOVAL: _bgremoval,
     "resize": _resize,
     "effect": _effect,
     "radius": lambda v: f"r_{v['r']}",

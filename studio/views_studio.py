@@ -34,6 +34,18 @@ def studio_url(asset, chain: str = "", **extra) -> str:
     return reverse("studio", args=[asset.asset_id]) + ("?" + urlencode(params, safe=QUERY_SAFE) if params else "")
 
 
+def refine_url(asset, chain: str) -> str:
+    return reverse("refine-background", args=[asset.asset_id]) + "?" + urlencode({"t": chain}, safe=QUERY_SAFE)
+
+
+def mask_revision(asset) -> int:
+    """The asset's current background-removal mask revision (0: none)."""
+    from refiners import background
+
+    mask = background.current(asset)
+    return mask.revision if mask is not None else 0
+
+
 def recent_assets(limit: int = RECENT):
     return list(Asset.objects.filter(resource_type="image").order_by("-created_at", "-id")[:limit])
 
@@ -62,6 +74,7 @@ def _context(request, asset, chain: str, **extra) -> dict:
     error, bad_step = chains.validate(text)
     path, signed = chains.delivery_path(asset, text)
     url = base_url(request) + path
+    refinable = bool(parsed) and steps.is_bg_removal(parsed[0])
     edit = _index(request.GET.get("edit"), len(parsed)) if "edit_index" not in extra else extra.pop("edit_index")
     recent = recent_assets()
     if asset not in recent:
@@ -75,6 +88,11 @@ def _context(request, asset, chain: str, **extra) -> dict:
         "error": error,
         "bad_step": bad_step,
         "preview": path,
+        # the delivery URL does not change when the refiner's mask does (and it may be cached
+        # as immutable): the mask revision in the query string makes the browser fetch it again
+        "preview_src": path + (f"?r={mask_revision(asset)}" if refinable else ""),
+        "refinable": refinable,
+        "refine_url": refine_url(asset, text) if refinable else "",
         "url": url,
         "code": chains.snippets(asset, text, url, signed),
         "palette": steps.PALETTE,
@@ -123,6 +141,10 @@ def studio(request, asset_id: str):
         if step is not None:
             candidate = list(parsed)
             at = len(candidate) if action == "add" or index is None else index
+            if kind == steps.BG_REMOVAL and action == "add":
+                # it must be the first component: added at the top, replacing an earlier one
+                candidate = [s for s in candidate if not steps.is_bg_removal(s)]
+                at = 0
             candidate[at:at + (action == "update" and index is not None)] = [step]
             message = _step_error(candidate, at)
             if message:
@@ -130,7 +152,7 @@ def studio(request, asset_id: str):
             else:
                 parsed = candidate
         if errors:
-            form = {"kind": kind, "values": {k: request.POST.get(k, "") for k in request.POST},
+            form = {"kind": kind, "values": {k: ";".join(request.POST.getlist(k)) for k in request.POST},
                     "errors": errors}
             return _page(request, asset, chain, status=422, form=form,
                          edit_index=index if action == "update" else None)

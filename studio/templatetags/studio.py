@@ -33,3 +33,9 @@ def get(mapping, key):
         return ""
     value = mapping.get(key, "")
     return "" if value is None else value
+
+
+@register.filter
+def split(value, sep: str = ";") -> list[str]:
+    """``{{ values|get:"hints"|split:";" }}``: the non-empty parts of a text."""
+    return [part for part in str(value or "").split(sep) if part]
