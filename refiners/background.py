@@ -203,9 +203,14 @@ def apply(cutout_image: pyvips.Image, mask: BackgroundMask | None) -> pyvips.Ima
     if mask is None:
         return cutout_image
     m = mask_image(mask, cutout_image.width, cutout_image.height)
-    if m is None:
-        return cutout_image
-    image = cutout_image if cutout_image.hasalpha() else cutout_image.bandjoin(255)
+    return cutout_image if m is None else combine(cutout_image, m)
+
+
+def combine(cutout_image: pyvips.Image, m: pyvips.Image) -> pyvips.Image:
+    """`cutout_image` (RGBA) with its alpha A changed by the one-band mask `m` of its size:
+    m < 128 -> A*m/128, m > 128 -> A+(255-A)*(m-128)/127, m == 128 -> A."""
+    has_alpha = cutout_image.bands in (2, 4) or cutout_image.hasalpha()
+    image = cutout_image if has_alpha else cutout_image.bandjoin(255)
     colour, alpha = image.extract_band(0, n=image.bands - 1), image.extract_band(image.bands - 1)
     a, mf = alpha.cast("float"), m.cast("float")
     lowered = a * mf / KEEP

@@ -173,15 +173,15 @@ def options_of(plan) -> Options | None:
 def pixel_plan(plan):
     """The plan the pipeline runs on the stored cut-out: the effect taken out of the first
     component (its other parameters stay; an empty action keeps the shrink-on-load of the
-    original out of the way when that component resizes)."""
+    original out of the way when the first remaining step resizes, be it that component
+    or the next one)."""
     from transforms.steps import Action
 
     first, rest = plan.steps[0], tuple(plan.steps[1:])
     first = replace(first, effect=None)
-    if first.empty:
-        steps = rest
-    else:
-        steps = ((Action(), first) if first.resizes else (first,)) + rest
+    steps = rest if first.empty else (first,) + rest
+    if steps and isinstance(steps[0], Action) and steps[0].resizes:
+        steps = (Action(),) + steps
     return replace(plan, steps=steps)
 
 
