@@ -55,6 +55,11 @@ class Kind:
     title: str
     fields: tuple[Field, ...]
 
+    @property
+    def add_label(self) -> str:
+        """The palette button: "Add resize and crop", "Add background removal (AI)"."""
+        return "Add " + self.title[:1].lower() + self.title[1:]
+
 
 _PLACE = (Field("g", "Gravity", GRAVITIES[1:]), Field("x", "Offset x", number=True, placeholder="0"),
           Field("y", "Offset y", number=True, placeholder="0"))

@@ -51,6 +51,8 @@
   before.width = W; before.height = H;
   var beforeCtx = before.getContext("2d");
   var rgb = null, matte = null;
+  stage.style.width = W + "px";
+  stage.style.height = H + "px";
 
   // --- the mask and the composite --------------------------------------------------------
 
