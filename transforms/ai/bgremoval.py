@@ -361,7 +361,9 @@ def compute(cutout_id: int) -> str:
         result = cut_out(image, options)
         with tempfile.TemporaryDirectory(prefix="dam-cutout-") as tmp:
             out = os.path.join(tmp, "cutout.png")
-            result.pngsave(out, compression=6)
+            # An intermediate read back by renders, never served as is: fast deflate (at 2048x2048
+            # 0.15 s instead of 0.30 s at level 6, +30% bytes; bench/bg_removal.py).
+            result.pngsave(out, compression=1)
             digest = hashlib.md5(usedforsecurity=False)
             with open(out, "rb") as fh:
                 digest.update(fh.read())
