@@ -1,7 +1,7 @@
 """Delivery benchmark: our server vs thumbor vs bare pyvips, side by side, in one go.
 
     .venv/bin/python bench/delivery.py [--samples 15] [--hits 2000] [--hits-seconds 10]
-                                       [--renders 24] [--ref HEAD] [--keep]
+                                       [--renders 24] [--ref HEAD] [--only abcd] [--keep]
 
 Our server runs as in production (gunicorn ``config.wsgi:application`` with the tree's
 gunicorn.conf.py, DAM_DEBUG off) from a snapshot of the committed tree at ``--ref``, on a fresh temporary
@@ -59,8 +59,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--postgres", metavar="ADMIN_URL", help="run our server on a throwaway PostgreSQL "
                         "database created through ADMIN_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres) "
                         "instead of SQLite; dropped at the end")
+    parser.add_argument("--only", default="abcd", help="which measurements to run, e.g. 'a' or 'bc' "
+                        "(default: all of abcd)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
+    args.only = set(args.only.lower()) & set("abcd")
+    if not args.only:
+        parser.error("--only names none of a, b, c, d")
     args.samples = max(3, min(args.samples, 50))
     args.hits = max(100, min(args.hits, 20000))
     args.hits_seconds = max(2.0, min(args.hits_seconds, 60.0))
@@ -259,20 +264,23 @@ class Bench:
         if not stored:
             raise RuntimeError("thumbor's result storage stayed empty: its hits would be renders")
         n, seconds = self.args.hits, self.args.hits_seconds / ROUNDS
-        self.log(f"(b) cached hits at concurrency 8, {n} per side in {ROUNDS} alternating rounds ...")
-        self.results.hits = alternate({side: (ports[side], [url] * n) for side, url in hit_urls.items()},
-                                      8, seconds, ROUNDS)
-        # For scale: the cheapest answer each server gives (ours: a 404 for an unknown public_id).
-        self.log("(b) floors: our 404, thumbor's /healthcheck ...")
-        self.results.floor = alternate({"ours": (ours_port, [f"/{CLOUD}/image/upload/bench/missing.jpg"] * n),
-                                        "thumbor": (thumbor_port, ["/healthcheck"] * n)},
-                                       8, seconds, ROUNDS, expect={"ours": 404})
-        self.log(f"(c) {self.args.renders} uncached renders per side at concurrency 4, {ROUNDS} alternating rounds ...")
-        widths = range(500, 500 + self.args.renders)
-        self.results.uncached = alternate({
-            "ours": (ours_port, [self.ours_fill("photo12", w, FILL[1]) for w in widths]),
-            "thumbor": (thumbor_port, [self.thumbor_fill("photo12", w, FILL[1]) for w in widths]),
-        }, 4, PHASE_LIMIT / ROUNDS, ROUNDS)
+        if "b" in self.args.only:
+            self.log(f"(b) cached hits at concurrency 8, {n} per side in {ROUNDS} alternating rounds ...")
+            self.results.hits = alternate({side: (ports[side], [url] * n) for side, url in hit_urls.items()},
+                                          8, seconds, ROUNDS)
+            # For scale: the cheapest answer each server gives (ours: a 404 for an unknown public_id).
+            self.log("(b) floors: our 404, thumbor's /healthcheck ...")
+            self.results.floor = alternate({"ours": (ours_port, [f"/{CLOUD}/image/upload/bench/missing.jpg"] * n),
+                                            "thumbor": (thumbor_port, ["/healthcheck"] * n)},
+                                           8, seconds, ROUNDS, expect={"ours": 404})
+        if "c" in self.args.only:
+            self.log(f"(c) {self.args.renders} uncached renders per side at concurrency 4, "
+                     f"{ROUNDS} alternating rounds ...")
+            widths = range(500, 500 + self.args.renders)
+            self.results.uncached = alternate({
+                "ours": (ours_port, [self.ours_fill("photo12", w, FILL[1]) for w in widths]),
+                "thumbor": (thumbor_port, [self.thumbor_fill("photo12", w, FILL[1]) for w in widths]),
+            }, 4, PHASE_LIMIT / ROUNDS, ROUNDS)
         self.stop(ours)
         self.stop(thumbor)
 
@@ -338,9 +346,12 @@ def main() -> int:
     try:
         start_load = os.getloadavg()[0]
         bench.setup()
-        bench.first_render()
-        bench.throughput()
-        bench.peak_rss()
+        if "a" in args.only:
+            bench.first_render()
+        if args.only & {"b", "c"}:
+            bench.throughput()
+        if "d" in args.only:
+            bench.peak_rss()
         bench.results.date = datetime.date.today().isoformat()
         bench.results.machine = bench.machine()
         bench.results.load = (start_load, os.getloadavg()[0])

@@ -116,15 +116,20 @@ def from_row(row: DerivedImage) -> Deliverable:
                        row.height, row, getattr(row, "rendered_bytes", None))
 
 
-def deliverable(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_render=None) -> Deliverable:
+def deliverable(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_render=None,
+                log_after_response: bool = False) -> Deliverable:
     """The file answering `plan` for `asset`, rendered and stored first if need be.
-    `before_render()` runs only when nothing is stored yet (it may refuse by raising)."""
+    `before_render()` runs only when nothing is stored yet (it may refuse by raising).
+    `log_after_response`: a render's entry in the log of delivered transformations is
+    written after the current response has been sent (transforms.named), not before."""
     if plan.passthrough and (plan.format not in ENCODERS or executor.orientation(asset) == 1):
         return original(asset)  # upright (or a format we only store, e.g. HEIC: served as it is)
-    return from_row(_row(asset, plan, signed=signed, before_render=before_render))
+    return from_row(_row(asset, plan, signed=signed, before_render=before_render,
+                         log_after_response=log_after_response))
 
 
-def _row(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_render=None) -> DerivedImage:
+def _row(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_render=None,
+         log_after_response: bool = False) -> DerivedImage:
     key = cache_key(asset, plan)
     row = rows.get(DerivedImage, key=key)
     if row is not None:
@@ -134,7 +139,7 @@ def _row(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_rende
     with _in_flight(key):
         row = rows.get(DerivedImage, key=key)
         if row is None:
-            row = _render_and_store(asset, plan, key, signed=signed)
+            row = _render_and_store(asset, plan, key, signed=signed, log_after_response=log_after_response)
     return row
 
 
@@ -149,11 +154,13 @@ def ensure(asset: Asset, transformation_text: str, fmt: str | None = None) -> De
     return _row(asset, plan, signed=True)
 
 
-def open_file(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_render=None):
+def open_file(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_render=None,
+              log_after_response: bool = False):
     """(Deliverable, open file).  A derived row whose file went missing is dropped and
     rendered again; a missing original is a 404 (and logged)."""
     for attempt in range(2):
-        found = deliverable(asset, plan, signed=signed, before_render=before_render)
+        found = deliverable(asset, plan, signed=signed, before_render=before_render,
+                            log_after_response=log_after_response)
         try:
             return found, found.open()
         except FileNotFoundError:
@@ -254,15 +261,17 @@ def _discard(name: str) -> None:
         log.warning("could not delete derived file %s", name, exc_info=True)
 
 
-def _record(transformation: str) -> None:
-    try:
-        from .named import record_dynamic
-    except ImportError:  # pragma: no cover
-        return
-    record_dynamic(transformation)
+def _record(transformation: str, after_response: bool = False) -> None:
+    from . import named
+
+    if after_response:
+        named.record_dynamic_after_response(transformation)
+    else:
+        named.record_dynamic(transformation)
 
 
-def _render_and_store(asset: Asset, plan: ResolvedPlan, key: str, *, signed: bool = False) -> DerivedImage:
+def _render_and_store(asset: Asset, plan: ResolvedPlan, key: str, *, signed: bool = False,
+                      log_after_response: bool = False) -> DerivedImage:
     # Encoded into memory, hashed, written once into the derived storage and served from
     # the same bytes; only a result too large for memory goes through a temporary file.
     spill = os.path.join(tempfile.gettempdir(), f"dam-render-{uuid.uuid4().hex}")
@@ -296,7 +305,7 @@ def _render_and_store(asset: Asset, plan: ResolvedPlan, key: str, *, signed: boo
             raise NotFound(f"Resource not found - {asset.public_id}") from None
         return row
     if plan.transformation:
-        _record(plan.transformation)
+        _record(plan.transformation, after_response=log_after_response)
     elif not Asset.objects.filter(pk=asset.pk, version_id=asset.version_id).exists():
         forget(DerivedImage.objects.filter(pk=row.pk))  # replaced or deleted meanwhile: no orphan row
         raise ApiError(f"Resource changed while rendering, try again - {asset.public_id}", 503, {"Retry-After": "1"})

@@ -10,7 +10,9 @@ The engine calls, in this order, for every delivery request:
 - ``check_strict(text, names, signed)``: in strict mode, an unsigned URL must be made
   only of named transformations allowed for strict (or be a dynamic transformation
   explicitly allowed with ``allowed_for_strict``); otherwise 401.
-- ``record_dynamic(text)`` when it renders a derived image for the first time.
+- ``record_dynamic(text)`` when it renders a derived image for the first time (a
+  delivery request calls ``record_dynamic_after_response(text)``: the row is written
+  once the answer has been sent, see below).
 
 A ``t_`` parameter may share its component with other parameters, as the SDKs write
 ``transformation="x", width=100`` (``t_x,w_100``): the named components come first, then
@@ -25,9 +27,12 @@ deleting one removes every derived image whose ``named`` field lists it.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import threading
 
 from django.conf import settings
+from django.core.signals import request_finished, request_started
 from django.db import IntegrityError, transaction
 
 from assets.api.errors import BadRequest, Conflict, NotFound, Unauthorized
@@ -297,6 +302,56 @@ def record_dynamic(transformation_text: str) -> None:
         Transformation.objects.filter(key=key, used=False).update(used=True)
     except Exception:  # the log must never break a delivery
         log.exception("could not record the delivered transformation %r", transformation_text)
+
+
+# A first render's answer does not wait for its log row: the delivery queues the text
+# (record_dynamic_after_response) and the row is written when the response is closed,
+# i.e. after the server has sent it (Django's request_finished, sent by the response's
+# close(), which gunicorn and granian call after the body, also on a graceful shutdown).
+# Within the process, every request that is not a delivery (the Admin API's
+# GET /transformations, the Studio) first writes what is queued, waiting for a write in
+# progress, so a listing made after an answer arrived always shows it; an exit flushes
+# what is left (atexit).  Another process may list it a few milliseconds later.
+
+_pending: dict[str, None] = {}  # texts waiting for their row, in order (a set that keeps order)
+_pending_lock = threading.Lock()
+_flush_lock = threading.Lock()  # held while queued texts are written
+
+
+def record_dynamic_after_response(transformation_text: str) -> None:
+    """record_dynamic(`transformation_text`) once the current response has been sent."""
+    with _pending_lock:
+        _pending[transformation_text] = None
+
+
+def flush_log() -> int:
+    """Write every queued log entry now (waiting for a flush in progress); returns how many."""
+    with _flush_lock:
+        with _pending_lock:
+            texts = list(_pending)
+            _pending.clear()
+        for text in texts:
+            record_dynamic(text)
+        return len(texts)
+
+
+def _flush_after_response(sender=None, **kwargs) -> None:
+    if _pending:
+        flush_log()  # the connection stays open until the next request_started checks it
+
+
+def _flush_before_request(sender=None, environ=None, **kwargs) -> None:
+    if _pending or _flush_lock.locked():
+        from .urls import DELIVERY
+
+        path = (environ or {}).get("PATH_INFO", "")
+        if DELIVERY.match(path[1:]) is None:  # deliveries never read the log: they do not wait
+            flush_log()
+
+
+request_finished.connect(_flush_after_response, dispatch_uid="transforms.named.flush_after_response")
+request_started.connect(_flush_before_request, dispatch_uid="transforms.named.flush_before_request")
+atexit.register(flush_log)
 
 
 # --- lookups and changes (the Admin API and the Studio) -------------------------------------------

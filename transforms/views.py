@@ -13,6 +13,7 @@ import functools
 import logging
 
 from django.conf import settings
+from django.db import connections
 from django.http import FileResponse, HttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header, http_date, quote_etag
@@ -21,6 +22,7 @@ from assets.api.errors import ApiError, NotFound, Unauthorized, error_response
 
 from . import derived, lookup, parser, plan, signatures
 from .encode import mime_type
+from .memo import ENVIRON_KEY, Candidate
 
 log = logging.getLogger(__name__)
 ALLOWED_METHODS = ("GET", "HEAD")
@@ -43,12 +45,15 @@ def deliver(request, cloud: str, rest: str):
         # Strict mode refuses to *render* a dynamic transformation; what is already stored
         # (eager renderings, say) is served, as Cloudinary does.
         found, fh = derived.open_file(asset, resolved, signed=signed,
-                                      before_render=lambda: _check_strict(requested, signed))
+                                      before_render=lambda: _check_strict(requested, signed),
+                                      log_after_response=True)
     except ApiError as exc:
         return _error(exc)
     headers = _headers(parsed, asset, found)
     if resolved.vary:
         headers["Vary"] = ", ".join(resolved.vary)
+    if parsed.signature is None and asset.type == "upload" and asset.public_id == parsed.public_id:
+        _offer_to_memo(request, asset, resolved, found, headers["ETag"])
     filename = f"{parsed.filename}.{found.format}"
     if resolved.attachment:
         name = resolved.attachment if isinstance(resolved.attachment, str) else parsed.filename
@@ -86,6 +91,24 @@ def _parse(rest: str):
         parsed = parser.parse(rest)
         return parsed, plan.from_path(parsed)
     return _parse_pure(rest)
+
+
+def _offer_to_memo(request, asset, resolved, found: derived.Deliverable, etag: str) -> None:
+    """Tell transforms.memo (the WSGI wrapper in config.wsgi) what this answer was built
+    from, when that is all it depends on: the asset row (found by its own public_id) and
+    the derived row, or the original.  An answer whose rendering reads anything else
+    (layers, tags or context, coordinates, a cut-out) is never remembered."""
+    if found.derived is not None:
+        if derived.dependencies(asset, resolved.steps):
+            return
+        extra = {"derived_id": found.derived.pk}
+    else:
+        connection = connections[asset._state.db or "default"]
+        extra = {"updated_at": connection.ops.adapt_datetimefield_value(asset.updated_at), "asset_etag": asset.etag}
+    request.META[ENVIRON_KEY] = Candidate(
+        alias=asset._state.db or "default", asset_id=asset.pk, type=asset.type, public_id=asset.public_id,
+        version=asset.version, version_id=asset.version_id, vary=tuple(resolved.vary), etag=etag, size=found.size,
+        **extra)
 
 
 def _check_strict(requested, signed: bool) -> None:
