@@ -34,12 +34,15 @@ def salient_matte(rgb: np.ndarray) -> np.ndarray:
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"salient_matte needs HxWx3 RGB, got {rgb.shape}")
     height, width = rgb.shape[:2]
-    small = _resize(np.ascontiguousarray(rgb, dtype=np.uint8), SIDE, SIDE).astype(np.float32)
-    tensor = ((small - 128.0) / 256.0).transpose(2, 0, 1)[None]
-    (out,) = models.run(models.ISNET, ["output"], {"input": np.ascontiguousarray(tensor)})
-    matte = np.ascontiguousarray(out[0, 0], dtype=np.float32)
-    matte = _resize(matte, width, height).astype(np.float32)
-    return np.clip(matte, 0.0, 1.0)
+    small = _resize(np.ascontiguousarray(rgb, dtype=np.uint8), SIDE, SIDE)
+    tensor = np.ascontiguousarray(small.transpose(2, 0, 1)[None], dtype=np.float32)  # one pass, then in place
+    tensor -= 128.0
+    tensor *= 1.0 / 256.0
+    (out,) = models.run(models.ISNET, ["output"], {"input": tensor})
+    matte = _resize(np.ascontiguousarray(out[0, 0], dtype=np.float32), width, height)
+    if matte.dtype != np.float32 or not matte.flags.writeable:
+        matte = matte.astype(np.float32)
+    return np.clip(matte, 0.0, 1.0, out=matte)
 
 
 def _numba_cache() -> None:
