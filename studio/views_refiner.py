@@ -18,6 +18,7 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
+from django.http.request import RawPostDataException
 from django.core.files.storage import storages
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -41,7 +42,12 @@ NEEDS_REMOVAL = ("The Background Removal Refiner works on a transformation that 
 
 
 def _chain(request) -> str:
-    raw = request.POST.get("t") if request.method == "POST" and "t" in request.POST else request.GET.get("t", "")
+    raw = request.GET.get("t", "")
+    if request.method == "POST" and request.content_type != "application/json":
+        try:
+            raw = request.POST.get("t", raw)
+        except (RequestDataTooBig, RawPostDataException):  # answered by _save
+            pass
     return steps.text(steps.parse(raw or ""))
 
 
@@ -116,6 +122,8 @@ def refine_background(request, asset_id: str):
     asset = get_object_or_404(Asset, asset_id=asset_id)
     chain = _chain(request)
     try:
+        if asset.resource_type != "image":
+            raise BadRequest(f"{asset.public_id} is not an image: background removal works on images only.")
         options = options_of(chain)
     except BadRequest as exc:
         if request.method == "POST" and _wants_json(request):
@@ -150,8 +158,17 @@ def _payload(request) -> tuple[object, object]:
 def _save(request, asset, chain: str, options):
     try:
         strokes, base = _payload(request)
+        now = background.current(asset)
+        if (str(base if base is not None else "").strip() == str(now.revision if now else 0)
+                and strokes == (now.strokes if now else [])):
+            message = (f"No changes: the mask stays at revision {now.revision}." if now else
+                       "No changes: there is no mask to save.")
+            if _wants_json(request):
+                return JsonResponse(background.as_dict(now, asset))
+            messages.info(request, message)
+            return redirect(studio_url(asset, chain))
         mask = background.save(asset, strokes, user=request.user, base_revision=base)
-    except RequestDataTooBig:
+    except (RequestDataTooBig, RawPostDataException):
         problem = ("The strokes are too large to send in one request: update the transformation with fewer, "
                    "shorter strokes.")
         if _wants_json(request):

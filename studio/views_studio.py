@@ -38,12 +38,11 @@ def refine_url(asset, chain: str) -> str:
     return reverse("refine-background", args=[asset.asset_id]) + "?" + urlencode({"t": chain}, safe=QUERY_SAFE)
 
 
-def mask_revision(asset) -> int:
-    """The asset's current background-removal mask revision (0: none)."""
+def current_mask(asset):
+    """The asset's current background-removal mask (refiners.background), or None."""
     from refiners import background
 
-    mask = background.current(asset)
-    return mask.revision if mask is not None else 0
+    return background.current(asset)
 
 
 def recent_assets(limit: int = RECENT):
@@ -75,6 +74,7 @@ def _context(request, asset, chain: str, **extra) -> dict:
     path, signed = chains.delivery_path(asset, text)
     url = base_url(request) + path
     refinable = bool(parsed) and steps.is_bg_removal(parsed[0])
+    mask = current_mask(asset) if refinable else None
     edit = _index(request.GET.get("edit"), len(parsed)) if "edit_index" not in extra else extra.pop("edit_index")
     recent = recent_assets()
     if asset not in recent:
@@ -90,8 +90,9 @@ def _context(request, asset, chain: str, **extra) -> dict:
         "preview": path,
         # the delivery URL does not change when the refiner's mask does (and it may be cached
         # as immutable): the mask revision in the query string makes the browser fetch it again
-        "preview_src": path + (f"?r={mask_revision(asset)}" if refinable else ""),
+        "preview_src": path + (f"?r={mask.revision if mask else 0}" if refinable else ""),
         "refinable": refinable,
+        "mask": mask,
         "refine_url": refine_url(asset, text) if refinable else "",
         "url": url,
         "code": chains.snippets(asset, text, url, signed),

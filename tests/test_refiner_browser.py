@@ -174,6 +174,7 @@ def test_paint_a_stroke_and_the_delivered_image_changes(page, editor, disc, cele
     page.get_by_role("button", name="Update Transformation").click()
     page.wait_for_url(re.compile(r".*/studio/[^/]+/\?t=e_background_removal$"))
     assert "Background removal refined (revision 1, 1 stroke)" in page.get_by_role("status").inner_text()
+    assert page.locator("#refined").inner_text() == "Refined: revision 1, 1 stroke."
     mask = background.current(disc)
     assert mask.revision == 1 and len(mask.strokes) == 1 and mask.strokes[0]["tool"] == "remove"
     assert mask.created_by == editor
@@ -197,6 +198,17 @@ def test_paint_a_stroke_and_the_delivered_image_changes(page, editor, disc, cele
     page.get_by_role("button", name="Undo").click()
     assert np.array_equal(canvas_alpha(page), model)
     assert page.locator("#refiner-count").inner_text() == "0 strokes · unsaved changes"
+    page.get_by_role("button", name="Restore").click()
+    drag(page, [(0.1, 0.1), (0.2, 0.2)])
+    page.get_by_role("button", name="Remove", exact=True).click()
+    drag(page, [(0.5, 0.8)])
+    assert page.locator("#refiner-count").inner_text() == "2 strokes · unsaved changes"
+    page.get_by_role("button", name="Reset").click()  # all strokes gone, and undoable
+    assert np.array_equal(canvas_alpha(page), model)
+    assert page.locator("#refiner-count").inner_text() == "0 strokes · unsaved changes"
+    page.get_by_role("button", name="Undo").click()
+    assert page.locator("#refiner-count").inner_text() == "2 strokes · unsaved changes"
+    assert canvas_alpha(page)[int(H * 0.15), int(W * 0.15)] == 255  # the restored corner is back
 
 
 def test_the_refiner_waits_for_the_cutout_then_opens(page, editor, disc):

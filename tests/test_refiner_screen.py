@@ -229,6 +229,12 @@ def test_update_transformation_saves_a_revision_and_the_delivery_uses_it(login, 
     studio = client.get(response["Location"]).content.decode()
     assert "Background removal refined (revision 1, 1 stroke)" in unescape(studio)
     assert "/refine/disc.png?r=1" in studio  # the preview is fetched again
+    assert "Refined: revision 1, 1 stroke." in studio
+
+    # the same list again: no new revision (nothing re-rendered for nothing)
+    response = client.post(screen_url(disc), {"t": CHAIN, "strokes": json.dumps([ACROSS]), "base_revision": "1"})
+    assert studio_chain(response) == CHAIN and background.current(disc).revision == 1
+    assert "No changes: the mask stays at revision 1." in unescape(client.get(response["Location"]).content.decode())
 
     after = delivered_alpha(client, disc)
     assert after[60, 60:100].max() < 5  # painted out along the stroke

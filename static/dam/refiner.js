@@ -368,6 +368,10 @@
     update.textContent = "Saving…";
   });
 
+  window.addEventListener("pageshow", function (e) {  // back from the Studio (page cache): usable again
+    if (e.persisted && ready) { update.disabled = false; update.textContent = "Update Transformation"; }
+  });
+
   // --- loading -----------------------------------------------------------------------------
 
   function load(img, url) {
