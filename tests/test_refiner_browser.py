@@ -38,6 +38,17 @@ CANVAS_ALPHA = """() => {
 }"""
 
 
+# synthetic touch pointer events on the refiner's view: [[type, pointerId, clientX, clientY], ...]
+TOUCH = """events => {
+    const view = document.getElementById('refiner-view');
+    for (const [type, id, x, y] of events) {
+        view.dispatchEvent(new PointerEvent(type, {pointerId: id, pointerType: 'touch', isPrimary: id % 10 === 1,
+                                                   clientX: x, clientY: y, button: 0, buttons: type === 'pointerup' ? 0 : 1,
+                                                   bubbles: true, cancelable: true}));
+    }
+}"""
+
+
 @pytest.fixture
 def editor(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -226,6 +237,26 @@ def test_the_refiner_waits_for_the_cutout_then_opens(page, editor, disc):
     assert page.locator("#refiner-canvas").evaluate("c => [c.width, c.height]") == [W, H]
     assert page.locator("#refiner-count").inner_text() == "0 strokes"
     screenshot(page, "refiner-open")
+
+    # touch: one finger paints, two fingers pinch to zoom (and paint nothing)
+    model = canvas_alpha(page)
+    box = page.locator("#refiner-canvas").bounding_box()
+    at = lambda fx, fy: (box["x"] + fx * box["width"], box["y"] + fy * box["height"])  # noqa: E731
+    page.evaluate(TOUCH, [["pointerdown", 11, *at(0.3, 0.5)], ["pointermove", 11, *at(0.5, 0.5)],
+                          ["pointermove", 11, *at(0.7, 0.5)], ["pointerup", 11, *at(0.7, 0.5)]])
+    painted = canvas_alpha(page)
+    assert painted[H // 2, int(W * 0.35):int(W * 0.65)].max() < 5 and model[H // 2, W // 2] > 200
+    assert page.locator("#refiner-count").inner_text() == "1 stroke · unsaved changes"
+    width = box["width"]
+    page.evaluate(TOUCH, [["pointerdown", 21, *at(0.4, 0.3)], ["pointermove", 21, *at(0.41, 0.3)],
+                          ["pointerdown", 22, *at(0.6, 0.3)], ["pointermove", 22, *at(0.8, 0.3)],
+                          ["pointermove", 21, *at(0.2, 0.3)], ["pointerup", 22, *at(0.8, 0.3)],
+                          ["pointerup", 21, *at(0.2, 0.3)]])
+    zoomed = page.locator("#refiner-canvas").bounding_box()["width"]
+    assert zoomed == pytest.approx(width * 0.6 / 0.19, rel=0.02)  # fingers 0.19 -> 0.6 of the width apart
+    # the first finger had begun a stroke: dropped when the second came
+    assert np.array_equal(canvas_alpha(page), painted)
+    assert page.locator("#refiner-count").inner_text() == "1 stroke · unsaved changes"
 
     Cutout.objects.filter(pk=row.pk).update(status=Cutout.FAILED, error="the model gave up")
     page.reload()

@@ -280,13 +280,56 @@
     brush.hidden = e.pointerType === "touch";
   }
 
+  // Two fingers pinch to zoom (and move the image); a stroke the first finger began is dropped.
+  var touches = {}, pinch = null;
+
+  function capture(id) {
+    try { view.setPointerCapture(id); } catch (err) { /* not an active pointer (synthetic event) */ }
+  }
+
+  function touchList() { return Object.keys(touches).map(function (k) { return touches[k]; }); }
+
+  function startPinch() {
+    var t = touchList(), r = view.getBoundingClientRect();
+    if (painting) {  // the first finger's stroke was the start of a pinch
+      strokes = history.length ? history.pop() : strokes.slice(0, -1);
+      painting = null;
+      redrawAll();
+    }
+    if (panning) { panning = null; view.classList.remove("panning"); }
+    var mx = (t[0].x + t[1].x) / 2 - r.left, my = (t[0].y + t[1].y) / 2 - r.top;
+    pinch = { d: Math.hypot(t[0].x - t[1].x, t[0].y - t[1].y) || 1, ix: (mx - tx) / z, iy: (my - ty) / z, z: z };
+  }
+
+  function movePinch() {
+    var t = touchList(), r = view.getBoundingClientRect();
+    var mx = (t[0].x + t[1].x) / 2 - r.left, my = (t[0].y + t[1].y) / 2 - r.top;
+    var nz = Math.min(32, Math.max(minZoom(), pinch.z * Math.hypot(t[0].x - t[1].x, t[0].y - t[1].y) / pinch.d));
+    z = nz;
+    tx = mx - pinch.ix * nz;
+    ty = my - pinch.iy * nz;
+    fitted = false;
+    place();
+  }
+
   view.addEventListener("pointerdown", function (e) {
-    if (!ready || painting || panning) return;
+    if (!ready) return;
+    if (e.pointerType === "touch") {
+      touches[e.pointerId] = { x: e.clientX, y: e.clientY };
+      if (touchList().length === 2) {
+        e.preventDefault();
+        capture(e.pointerId);
+        startPinch();
+        return;
+      }
+      if (pinch) return;
+    }
+    if (painting || panning) return;
     view.focus({ preventScroll: true });
     if (tool === "pan" || spaceDown || e.button === 1) {
       e.preventDefault();
       panning = { id: e.pointerId, x: e.clientX, y: e.clientY, tx: tx, ty: ty };
-      view.setPointerCapture(e.pointerId);
+      capture(e.pointerId);
       view.classList.add("panning");
       return;
     }
@@ -299,11 +342,16 @@
     remember();
     var p = imagePoint(e);
     painting = { id: e.pointerId, stroke: startStroke(p) };
-    view.setPointerCapture(e.pointerId);
+    capture(e.pointerId);
     paintRect(painting.stroke, p, p);
   });
 
   view.addEventListener("pointermove", function (e) {
+    if (touches[e.pointerId]) touches[e.pointerId] = { x: e.clientX, y: e.clientY };
+    if (pinch) {
+      if (touches[e.pointerId] && touchList().length >= 2) movePinch();
+      return;
+    }
     moveBrush(e);
     if (panning && e.pointerId === panning.id) {
       tx = panning.tx + e.clientX - panning.x;
@@ -317,6 +365,10 @@
   });
 
   function finish(e) {
+    if (touches[e.pointerId]) {
+      delete touches[e.pointerId];
+      if (pinch && !touchList().length) pinch = null;  // until every finger is up: no stroke from the last one
+    }
     if (panning && e.pointerId === panning.id) {
       panning = null;
       view.classList.remove("panning");
