@@ -233,10 +233,13 @@ def _expand(components: list[str], stack: tuple, cache: dict, used: list[str]) -
 
 
 def strict_enabled() -> bool:
-    """A RuntimeSetting row wins over settings.DAM_STRICT_TRANSFORMATIONS (default off)."""
-    row = RuntimeSetting.objects.filter(name=STRICT_SETTING).values_list("value", flat=True).first()
-    if row is not None:
-        return bool(row)
+    """A RuntimeSetting row wins over settings.DAM_STRICT_TRANSFORMATIONS (default off).
+    Read before every first render: one row by its unique name, SQL compiled once."""
+    from . import rows
+
+    row = rows.get(RuntimeSetting, name=STRICT_SETTING)
+    if row is not None and row.value is not None:
+        return bool(row.value)
     return bool(getattr(settings, "DAM_STRICT_TRANSFORMATIONS", False))
 
 
