@@ -37,6 +37,7 @@ from .roles import requires
 from .views_studio import refine_url, studio_url
 
 LAYERS = {"matte": ("png", "image/png"), "original": ("jpg", "image/jpeg")}
+MISSING = "the stored cut-out file is missing; open the Studio preview, which computes it again"
 NEEDS_REMOVAL = ("The Background Removal Refiner works on a transformation that starts with e_background_removal: "
                  "add \u201cBackground removal (AI)\u201d from the palette first.")
 
@@ -102,7 +103,7 @@ def _screen(request, asset, chain: str, options, *, status: int = 200, problem: 
         "state": state,
         "cutout": row,
         "failure": (row.error if row is not None and state == "failed" else "")
-                   or ("The stored cut-out file is missing." if state == "missing" else ""),
+                   or (MISSING if state == "missing" else ""),
         "problem": problem,
         "revision": mask.revision if mask else 0,
         "strokes": mask.strokes if mask else [],
@@ -206,8 +207,7 @@ def status(request, asset_id: str):
     except ApiError as exc:
         row, state, problem = None, "failed", exc.message
     else:
-        problem = row.error if state == "failed" else ("The stored cut-out file is missing." if state == "missing"
-                                                       else "")
+        problem = row.error if state == "failed" else (MISSING if state == "missing" else "")
     here = refine_url(asset, chain)
     if state == "done":
         if not request.htmx:

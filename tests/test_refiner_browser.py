@@ -42,9 +42,9 @@ CANVAS_ALPHA = """() => {
 TOUCH = """events => {
     const view = document.getElementById('refiner-view');
     for (const [type, id, x, y] of events) {
-        view.dispatchEvent(new PointerEvent(type, {pointerId: id, pointerType: 'touch', isPrimary: id % 10 === 1,
-                                                   clientX: x, clientY: y, button: 0, buttons: type === 'pointerup' ? 0 : 1,
-                                                   bubbles: true, cancelable: true}));
+        view.dispatchEvent(new PointerEvent(type, {
+            pointerId: id, pointerType: 'touch', isPrimary: id % 10 === 1, clientX: x, clientY: y, button: 0,
+            buttons: type === 'pointerup' ? 0 : 1, bubbles: true, cancelable: true}));
     }
 }"""
 

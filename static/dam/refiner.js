@@ -122,6 +122,7 @@
   function place() {
     stage.style.transform = "translate(" + tx + "px," + ty + "px) scale(" + z + ")";
     stage.classList.toggle("pixelated", z >= 3);
+    stage.style.backgroundSize = (16 / z) + "px " + (16 / z) + "px";  // the checkerboard keeps its screen size
     zoomOut.textContent = Math.round(z * 100) + "%";
   }
 
