@@ -1,5 +1,6 @@
 """Where one delivery request spends its time: cProfile of a first render and of cached
-hits, in-process (Django's test client, production settings, a throwaway DAM_VAR_DIR).
+hits, in-process (production settings, a throwaway DAM_VAR_DIR): through Django's test
+client, then hits through config.wsgi (transforms.memo in front, as production serves them).
 
     .venv/bin/python bench/profile_delivery.py [--url-part c_fill,w_400,h_300] [--hits 200] [--top 20]
 
@@ -114,8 +115,38 @@ def main() -> int:
         for _ in range(args.hits):
             get()
         hits.disable()
-        print(f"\ncached hit without profiler: {plain * 1000:.2f} ms per request (in-process, one thread)")
-        show(hits, "cached hits", args.top, args.hits)
+        print(f"\ncached hit through Django (test client) without profiler: {plain * 1000:.2f} ms per request "
+              "(in-process, one thread)")
+        show(hits, "cached hits through Django", args.top, args.hits)
+
+        # What production serves a repeated request with: config.wsgi's transforms.memo in front of Django.
+        from config.wsgi import application
+
+        def wsgi_get():
+            environ = {"REQUEST_METHOD": "GET", "PATH_INFO": url, "QUERY_STRING": "", "SCRIPT_NAME": "",
+                       "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1",
+                       "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr}
+            seen = []
+            result = application(environ, lambda status, headers, exc_info=None: seen.append(status))
+            body = b"".join(result)
+            if hasattr(result, "close"):
+                result.close()
+            if not seen[0].startswith("200") or not body:
+                raise SystemExit(f"GET {url} through config.wsgi: {seen[0]}")
+
+        wsgi_get()  # remembered by this one
+        start = time.perf_counter()
+        for _ in range(args.hits):
+            wsgi_get()
+        memo = (time.perf_counter() - start) / args.hits
+        hits = cProfile.Profile()
+        hits.enable()
+        for _ in range(args.hits):
+            wsgi_get()
+        hits.disable()
+        print(f"\ncached hit through config.wsgi (transforms.memo) without profiler: {memo * 1000:.3f} ms per "
+              "request (in-process, one thread)")
+        show(hits, "cached hits through config.wsgi", args.top, args.hits)
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
