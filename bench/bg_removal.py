@@ -22,7 +22,9 @@ contacted; every wait is bounded.
    hardly touches.
 2. End to end through the real app: gunicorn (the Procfile's command) and a Celery worker
    (the Procfile's, ``--concurrency 2``); upload (not timed), GET the e_background_removal
-   URL (423), poll every 0.1 s, time to the first 200.
+   URL (423), poll every 0.1 s, time to the first 200.  And an upload with
+   ``eager=e_background_removal/png`` (synchronous: the cut-out is computed in the
+   request), timed until its response.
 3. Throughput: ``--count`` 2048-px cut-outs queued at once through the worker pool at
    concurrency 2 (the Procfile's on this 2-core machine) and 1, in cut-outs per minute;
    the peak RSS (VmHWM) of the pool's processes, and of a bare run in its own process.
@@ -130,7 +132,7 @@ class Bench:
             self.env["CELERY_BROKER_URL"] = args.broker
         self.env["DAM_LOG_LEVEL"] = "WARNING"
         self.inputs: dict[tuple[str, int], Path] = {}
-        self.results: dict = {"inproc": {}, "e2e": {}, "throughput": {}, "rss": {}}
+        self.results: dict = {"inproc": {}, "e2e": {}, "eager": {}, "throughput": {}, "rss": {}}
         self.server = self.worker = None
         self.key = self.secret = ""
         self.base = ""
@@ -338,6 +340,37 @@ class Bench:
                     time.sleep(POLL)
         return [done[u] for u in urls]
 
+    def eager_upload(self, path: Path) -> float:
+        """A signed upload with ``eager=e_background_removal/png`` (synchronous: the cut-out is
+        computed in the request); seconds until the response, which must report the rendering."""
+        import requests
+
+        from _common import sign
+
+        self.uploaded += 1
+        params = {"public_id": f"bench/eager-{self.uploaded:03d}", "eager": "e_background_removal/png",
+                  "timestamp": str(int(time.time()))}
+        data = {**params, "signature": sign(params, self.secret), "api_key": self.key}
+        started = time.perf_counter()
+        response = requests.post(f"{self.base}/v1_1/{CLOUD}/image/upload", data=data,
+                                 files={"file": (path.name, path.read_bytes(), "image/jpeg")}, timeout=CUTOUT_TIMEOUT)
+        elapsed = time.perf_counter() - started
+        eager = response.json().get("eager") if response.status_code == 200 else None
+        if not eager or not eager[0].get("bytes"):
+            raise RuntimeError(f"eager upload of {path.name}: {response.status_code} {response.text[:300]}")
+        return elapsed
+
+    def eager_uploads(self) -> None:
+        for size in SIZES:
+            times = []
+            for i in range(self.args.runs):
+                photo, path = self.sample(i, size)
+                times.append(self.eager_upload(path))
+                self.log(f"  sync eager upload {size}px {photo}: answered after {times[-1]:.2f} s")
+            self.results["eager"][size] = times
+        self.results["rss"]["web"] = sorted((memory_kb(pid).get("VmHWM", 0) for pid in children(self.server.pid)),
+                                            reverse=True)
+
     def first_request(self, url: str) -> None:
         import requests
 
@@ -409,6 +442,7 @@ class Bench:
             self.first_request(url)
         self.wait_all(warm, started)
         self.end_to_end()
+        self.eager_uploads()
         self.throughput(2)
         self.stop_worker()
         self.start_worker(1)
@@ -462,6 +496,10 @@ def rows(r: dict, runs: int) -> list[tuple[str, ...]]:
     for size, times in r["e2e"].items():
         out.append((f"end to end {size} px: upload, GET -> 423, poll, first 200 (median of {len(times)}; "
                     f"min-max {min(times):.2f}-{max(times):.2f} s)", _s(statistics.median(times)), "-", "-", "-"))
+    for size, times in r["eager"].items():
+        out.append((f"upload with eager=e_background_removal/png at {size} px, synchronous: the model runs in "
+                    f"the request (median of {len(times)}; min-max {min(times):.2f}-{max(times):.2f} s)",
+                    _s(statistics.median(times)), "-", "-", "-"))
     for concurrency, got in r["throughput"].items():
         out.append((f"throughput, {got['count']} cut-outs at 2048 px, worker concurrency {concurrency}",
                     f"{got['per_minute']:.1f} cut-outs/min ({got['wall']:.1f} s)", "-", "-", "-"))
@@ -472,6 +510,9 @@ def rows(r: dict, runs: int) -> list[tuple[str, ...]]:
                      f"{', each child; sum ' + _mb(sum(peaks)) if len(peaks) > 1 else ''})")
             bare = _mb(r["rss"]["bare"]) if concurrency == 1 and r["rss"].get("bare") else "-"
             out.append((label, " / ".join(_mb(kb) for kb in peaks), bare, "-", "-"))
+    if r["rss"].get("web"):
+        out.append(("peak RSS of the gunicorn workers after the synchronous eager uploads (each)",
+                    " / ".join(_mb(kb) for kb in r["rss"]["web"]), "-", "-", "-"))
     return out
 
 
