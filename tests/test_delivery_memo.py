@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import io
 import sys
+import threading
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -334,3 +336,53 @@ def test_the_log_of_a_first_render_is_written_after_the_answer(stack, pic, clien
     result.close()
     assert list(Transformation.objects.filter(named=False).values_list("name", flat=True)) == ["c_scale,w_33"]
     assert named.flush_log() == 0
+
+
+class SlowChecks(DeliveryMemo):
+    """The real check, then a pause the test controls (to hold a check 'in flight')."""
+
+    def __init__(self, app):
+        super().__init__(app)
+        self.queries = 0
+        self.hold = threading.Event()
+        self.holding = threading.Event()
+
+    def _still_valid(self, entry):
+        result = super()._still_valid(entry)
+        self.queries += 1
+        if self.queries == 1:
+            self.holding.set()
+            self.hold.wait(10)
+        return result
+
+
+def test_concurrent_hits_share_checks_and_still_see_every_earlier_change(pic):
+    memo = SlowChecks(ChunkedBodyMiddleware(WSGIHandler()))
+    url = f"{BASE}/c_scale,w_44/shop/pic.jpg"
+    assert call(memo, url).status == 200
+    entry = next(iter(memo.entries.values()))
+    results = {}
+
+    def hit(name):
+        try:
+            results[name] = memo._checked(entry)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=hit, args=("arrived before the change",))
+    first.start()
+    assert memo.holding.wait(10)  # its check has read the rows and is still in flight
+    derived.forget(DerivedImage.objects.all())  # committed now
+    later = [threading.Thread(target=hit, args=(f"arrived after {i}",)) for i in range(3)]
+    for thread in later:
+        thread.start()
+    time.sleep(0.3)  # they wait for a check that begins after they arrived
+    assert memo.queries == 1 and len(results) == 0
+    memo.hold.set()
+    for thread in [first, *later]:
+        thread.join(10)
+    assert results == {"arrived before the change": True, "arrived after 0": False, "arrived after 1": False,
+                       "arrived after 2": False}
+    assert memo.queries == 2  # one check answered the three later hits
+    answer = call(memo, url)
+    assert answer.status == 200 and geometry(answer.body) == (44, 33)

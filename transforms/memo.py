@@ -36,6 +36,8 @@ through Django.  Each answer gets its own ``X-Request-Id`` as RequestIdMiddlewar
 Memory: at most ``DAM_DELIVERY_MEMO_BYTES`` of bodies per process (default 32 MiB; 0
 turns the memo off), least recently used first out; an answer larger than a sixteenth of
 that is never remembered.  Any database error on a hit falls back to the full path.
+Concurrent hits of one answer share its checks (`_Checks`): each still sees every change
+committed before it arrived, with fewer round trips to a database server under load.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from django.db import DatabaseError, connections
 from django.utils.http import parse_etags
 
 ENVIRON_KEY = "dam.memo"
+CHECK_WAIT = 10.0  # seconds a hit waits for another's check before going through Django
 DEFAULT_BYTES = 32 * 1024 * 1024
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")  # assets.middleware.RequestIdMiddleware's rule
 _CONDITIONS_NOT_HANDLED = ("HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
@@ -85,6 +88,22 @@ class Candidate:
     asset_etag: str = ""
 
 
+class _Checks:
+    """An answer's checks, shared by concurrent hits: a hit waits for a check that began
+    after it arrived (so it sees every change committed before it arrived), and one check
+    answers every hit that arrived before the check began.  Hits of a hot URL then share
+    queries instead of queueing one each on the database."""
+
+    __slots__ = ("cond", "started", "finished", "running", "result")
+
+    def __init__(self):
+        self.cond = threading.Condition(threading.Lock())
+        self.started = 0  # checks begun
+        self.finished = 0  # number of the latest check done; `result` is its answer
+        self.running = False
+        self.result = False
+
+
 @dataclass
 class _Entry:
     status: str
@@ -94,6 +113,7 @@ class _Entry:
     alias: str
     sql: str
     params: tuple
+    checks: _Checks
 
 
 def _environ_name(header: str) -> str:
@@ -187,7 +207,7 @@ class DeliveryMemo:
                 entry = self.entries.get((key, values, True))
                 if entry is None:
                     return None
-        if not self._still_valid(entry):
+        if not self._checked(entry):
             self._forget((key, values, False), (key, values, True))
             return None
         with self.lock:
@@ -196,6 +216,31 @@ class DeliveryMemo:
             except KeyError:  # evicted meanwhile: still a valid answer
                 pass
         return entry
+
+    def _checked(self, entry: _Entry) -> bool:
+        checks = entry.checks
+        with checks.cond:
+            need = checks.started + 1  # the first check to begin after this request arrived
+            while True:
+                if checks.finished >= need:
+                    return checks.result
+                if not checks.running:
+                    checks.running = True
+                    checks.started += 1
+                    mine = checks.started
+                    break
+                if not checks.cond.wait(timeout=CHECK_WAIT):
+                    return False  # the database is slow: the full path answers
+        result = False
+        try:
+            result = self._still_valid(entry)
+        finally:
+            with checks.cond:
+                checks.running = False
+                checks.finished = mine
+                checks.result = result
+                checks.cond.notify_all()
+        return result
 
     def _still_valid(self, entry: _Entry) -> bool:
         connection = connections[entry.alias]
@@ -261,7 +306,7 @@ class DeliveryMemo:
         kept = [(name, value) for name, value in headers if name.lower() != "x-request-id"]
         sql, params = self._check(c)
         values = tuple(environ.get(_environ_name(name)) for name in c.vary)
-        entry = _Entry(status, kept, body, c.etag, c.alias, sql, params)
+        entry = _Entry(status, kept, body, c.etag, c.alias, sql, params, _Checks())
         with self.lock:
             if self.vary.get(key, c.vary) != c.vary:  # the answer's Vary changed: forget the older ones
                 stale = [k for k in self.entries if k[0] == key]
