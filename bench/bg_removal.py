@@ -18,8 +18,8 @@ contacted; every wait is bounded.
    (x-128)/256, NCHW), ``session.run``, the matte resized back (bilinear) and composed with
    the RGB into an RGBA array.  Overhead = median over pairs of ours/bare - 1; and, since
    the model's own time swings up to 2x with other load on the machine, also the time each
-   side spends outside ``session.run`` (ours - bare, over bare's total), which that noise
-   hardly touches.
+   side spends outside ``session.run``: (ours - bare) over the fastest bare run, a
+   conservative figure that noise hardly moves.
 2. End to end through the real app: gunicorn (the Procfile's command) and a Celery worker
    (the Procfile's, ``--concurrency 2``); upload (not timed), GET the e_background_removal
    URL (423), poll every 0.1 s, time to the first 200.  And an upload with
@@ -489,10 +489,12 @@ def rows(r: dict, runs: int) -> list[tuple[str, ...]]:
         out.append((f"pipeline overhead at {size} px (median of paired ours/bare - 1)", f"{overhead * 100:+.1f}%",
                     "-", f"<= {OVERHEAD_GOAL * 100:.0f}%", "yes" if overhead <= OVERHEAD_GOAL else "**NO**"))
         ours_out, bare_out = statistics.median(got["ours_outside"]), statistics.median(got["bare_outside"])
-        steady = (ours_out - bare_out) / bare
-        out.append((f"time outside session.run at {size} px (median); overhead it makes: (ours - bare) / bare "
-                    "total", f"{ours_out * 1000:.0f} ms ({steady * 100:+.1f}%)", f"{bare_out * 1000:.0f} ms",
-                    f"<= {OVERHEAD_GOAL * 100:.0f}%", "yes" if steady <= OVERHEAD_GOAL else "**NO**"))
+        fastest = min(got["bare"])
+        steady = (ours_out - bare_out) / fastest
+        out.append((f"time outside session.run at {size} px (median); overhead it makes over the fastest bare run "
+                    f"({_s(fastest)}; conservative)", f"{ours_out * 1000:.0f} ms ({steady * 100:+.1f}%)",
+                    f"{bare_out * 1000:.0f} ms", f"<= {OVERHEAD_GOAL * 100:.0f}%",
+                    "yes" if steady <= OVERHEAD_GOAL else "**NO**"))
     for size, times in r["e2e"].items():
         out.append((f"end to end {size} px: upload, GET -> 423, poll, first 200 (median of {len(times)}; "
                     f"min-max {min(times):.2f}-{max(times):.2f} s)", _s(statistics.median(times)), "-", "-", "-"))
