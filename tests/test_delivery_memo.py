@@ -120,6 +120,8 @@ def test_a_repeated_request_is_answered_from_memory_after_one_query(stack, pic):
     assert second.headers["x-request-id"] != first.headers["x-request-id"]
     assert call(memo, url, x_request_id="trace-7").headers["x-request-id"] == "trace-7"
     assert len(call(memo, url, x_request_id="bad id!").headers["x-request-id"]) == 32
+    assert len(call(memo, url, x_request_id="a" * 65).headers["x-request-id"]) == 32  # as RequestIdMiddleware
+    assert call(memo, url, x_request_id="a" * 64).headers["x-request-id"] == "a" * 64
     assert django.calls == 1
 
 

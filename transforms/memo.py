@@ -43,7 +43,6 @@ committed before it arrived, with fewer round trips to a database server under l
 from __future__ import annotations
 
 import os
-import re
 import threading
 import uuid
 from collections import OrderedDict
@@ -53,10 +52,11 @@ from django.conf import settings
 from django.db import DatabaseError, connections
 from django.utils.http import parse_etags
 
+from assets.middleware import _SANE as _SANE_REQUEST_ID  # RequestIdMiddleware's rule for a given id
+
 ENVIRON_KEY = "dam.memo"
 CHECK_WAIT = 10.0  # seconds a hit waits for another's check before going through Django
 DEFAULT_BYTES = 32 * 1024 * 1024
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")  # assets.middleware.RequestIdMiddleware's rule
 _CONDITIONS_NOT_HANDLED = ("HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
 
 
