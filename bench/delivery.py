@@ -46,6 +46,7 @@ LARGE = (8660, 5774)  # 50 MP
 FILL = (400, 300)
 PHASE_LIMIT = 300.0  # seconds, per measurement loop
 ROUNDS = 4  # (b), (c): each side's requests in alternating slices, so others' load hits both alike
+SETTLE = 0.25  # (a): seconds of quiet after each sample
 
 
 def parse_args() -> argparse.Namespace:
@@ -217,6 +218,8 @@ class Bench:
             w = FILL[0] + 1 + i  # a width never asked before: every request renders
             for name in order[i % 3:] + order[:i % 3]:  # rotate who goes first
                 samples[name].append(sides[name](w, FILL[1]))
+                time.sleep(SETTLE)  # what a server does after its answer (thumbor's result storage,
+                # our log row) finishes before the next side is timed
         ours_client.close()
         thumbor_client.close()
         self.stop(ours)
