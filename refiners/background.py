@@ -50,6 +50,11 @@ STROKE_KEYS = frozenset(("tool", "size", "points"))
 # pixels), then averaged down: the antialiasing of the edges.
 SUPERSAMPLE_PIXELS = 4096 * 4096
 MAX_SUPERSAMPLE = 4
+# Drawing cost, in canvas rows the wide-line fill scans (~0.1-0.3 us each): a mask may
+# ask at most this much (a few seconds; real refinements ask a small fraction of it).
+MAX_DRAW_COST = 20_000_000
+SIMPLIFY_ABOVE = 50_000  # a stroke whose segments scan more brush rows is simplified first ...
+SIMPLIFY_TOLERANCE = 0.5  # ... within half a canvas pixel (at most 1/4 of an image pixel)
 
 
 # --- validation --------------------------------------------------------------------------
@@ -97,8 +102,12 @@ def validate(strokes) -> list[dict]:
             raise BadRequest(f"{where}: points must be a non-empty list of [x, y] pairs")
         if len(points) > MAX_POINTS:
             raise BadRequest(f"{where}: too many points: {len(points)} (at most {MAX_POINTS} a stroke)")
+        fast = _points_array(points)
+        if fast is not None:
+            clean.append({"tool": tool, "size": size, "points": fast.tolist()})
+            continue
         pairs = []
-        for p_index, point in enumerate(points):
+        for p_index, point in enumerate(points):  # slow path: name the first bad point
             if not isinstance(point, (list, tuple)) or len(point) != 2:
                 raise BadRequest(f"{where}: point {p_index} must be a pair [x, y] (got {point!r})")
             x, y = _number(point[0]), _number(point[1])
@@ -108,6 +117,23 @@ def validate(strokes) -> list[dict]:
             pairs.append([x, y])
         clean.append({"tool": tool, "size": size, "points": pairs})
     return clean
+
+
+def _points_array(points: list) -> np.ndarray | None:
+    """The points as an (n, 2) float array when all are valid (numbers, not booleans, in
+    0..1); None when any is not (the caller then finds which)."""
+    try:
+        array = np.asarray(points)
+    except (ValueError, TypeError):  # ragged
+        return None
+    if array.ndim != 2 or array.shape[1] != 2 or array.dtype.kind not in "iuf":
+        return None
+    array = array.astype(np.float64)
+    if not (np.isfinite(array).all() and array.min() >= 0 and array.max() <= 1):
+        return None
+    if any(type(v) is bool for point in points for v in point):  # noqa: E721 - True is an int to numpy
+        return None
+    return array
 
 
 def _base_revision(value) -> int | None:
@@ -131,23 +157,60 @@ def supersampling(width: int, height: int) -> int:
     return max(1, min(MAX_SUPERSAMPLE, math.isqrt(SUPERSAMPLE_PIXELS // max(1, width * height))))
 
 
-def rasterise(strokes: list[dict], width: int, height: int) -> np.ndarray:
-    """The (height, width) uint8 mask of validated `strokes` (128 where none paints)."""
-    from PIL import Image, ImageDraw
+def _too_costly(cost: float, height: int, k: int) -> BadRequest:
+    return BadRequest(f"Too much painting for one mask: the brush would sweep over {cost / (height * k):.0f} times "
+                      f"the image height (at most {MAX_DRAW_COST / (height * k):.0f}); use fewer or shorter strokes "
+                      "or a smaller brush")
+
+
+def _prepare(strokes: list[dict], width: int, height: int, limit: bool = True):
+    """(supersampling k, [(value, diameter, points)] in the k-times larger canvas's pixel
+    coordinates).  The cost of drawing counts the canvas rows each segment's fill scans
+    (its height plus the brush's); with `limit`, BadRequest as soon as it passes
+    MAX_DRAW_COST.  A stroke whose many segments each scan the brush's height is
+    simplified first (Douglas-Peucker, within a fraction of a pixel): a drag sends points
+    a pixel or so apart, and most of them can go."""
+    from skimage.measure import approximate_polygon
 
     k = supersampling(width, height)
+    prepared, cost = [], 0.0
+    for stroke in strokes:
+        diameter = max(1.0, stroke["size"] * width * k)
+        # Pillow addresses pixel centres: a fraction f of the width lies at f*W - 0.5.
+        points = np.asarray(stroke["points"], dtype=np.float64) * (width * k, height * k) - 0.5
+        if len(points) > 2 and diameter * len(points) > SIMPLIFY_ABOVE:
+            segments = np.hypot(*np.diff(points, axis=0).T)
+            if segments.mean() < diameter / 4:  # a wide brush over short segments: most points can go
+                points = approximate_polygon(points, SIMPLIFY_TOLERANCE)
+        keep = np.ones(len(points), bool)
+        keep[1:] = np.any(np.diff(points, axis=0) != 0, axis=1)
+        points = points[keep]
+        cost += np.abs(np.diff(points[:, 1])).sum() + diameter * (len(points) + 1)
+        if limit and cost > MAX_DRAW_COST:
+            raise _too_costly(cost, height, k)
+        prepared.append((TOOLS[stroke["tool"]], diameter, points))
+    return k, prepared
+
+
+def rasterise(strokes: list[dict], width: int, height: int, *, limit: bool = True) -> np.ndarray:
+    """The (height, width) uint8 mask of validated `strokes` (128 where none paints).
+    With `limit`, BadRequest when drawing them would cost more than MAX_DRAW_COST."""
+    from PIL import Image, ImageDraw
+
+    k, prepared = _prepare(strokes, width, height, limit)
     canvas = Image.new("L", (width * k, height * k), KEEP)
     draw = ImageDraw.Draw(canvas)
-    for stroke in strokes:
-        value = TOOLS[stroke["tool"]]
-        diameter = stroke["size"] * width * k
+    for value, diameter, points in prepared:
         radius = diameter / 2
-        # Pillow addresses pixel centres; a fraction f of the width lies at f*W - 0.5.
-        points = [(x * width * k - 0.5, y * height * k - 0.5) for x, y in stroke["points"]]
-        points = [p for i, p in enumerate(points) if i == 0 or p != points[i - 1]]
-        if len(points) > 1:
-            draw.line(points, fill=value, width=max(1, round(diameter)), joint="curve")
-        for x, y in (points[0], points[-1]) if len(points) > 1 else points:  # round caps (and dots)
+        if len(points) > 1:  # each segment a rectangle as wide as the brush ...
+            along = np.diff(points, axis=0)
+            across = np.stack([-along[:, 1], along[:, 0]], axis=1)
+            across *= (radius / np.hypot(along[:, 0], along[:, 1]))[:, None]
+            corners = np.stack([points[:-1] + across, points[1:] + across, points[1:] - across,
+                                points[:-1] - across], axis=1)
+            for quad in corners.tolist():
+                draw.polygon([tuple(c) for c in quad], fill=value)
+        for x, y in points.tolist():  # ... and a disc at every vertex: round caps and joins (and dots)
             draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=value)
     if k > 1:
         canvas = canvas.reduce(k)  # box filter: each pixel the mean of its k x k samples
@@ -195,7 +258,7 @@ def mask_image(mask: BackgroundMask, width: int, height: int) -> pyvips.Image | 
     strokes = mask.strokes
     if not strokes:
         return None
-    return pyvips.Image.new_from_array(rasterise(strokes, width, height))
+    return pyvips.Image.new_from_array(rasterise(strokes, width, height, limit=False))
 
 
 def apply(cutout_image: pyvips.Image, mask: BackgroundMask | None) -> pyvips.Image:

@@ -65,6 +65,9 @@ def png_of(array: np.ndarray) -> bytes:
     ([stroke(points=[(0.5, 0.5, 0.5)])], "point 0 must be a pair"),
     ([stroke(points=[("a", 0.5)])], "point 0 must have x and y between 0 and 1"),
     ([{**stroke(), "colour": "red"}], "Invalid stroke 0: unknown key 'colour'"),
+    ([stroke(points=[(0.5, 0.5), (True, 0.5)])], "point 1 must have x and y between 0 and 1"),
+    ([stroke(points=[(0.5, 0.5), ("0.5", 0.5)])], "point 1 must have x and y between 0 and 1"),
+    ([stroke(points=[(0.5, 0.5), (0.5, float("inf"))])], "point 1 must have x and y between 0 and 1"),
 ])
 def test_bad_strokes_are_rejected_with_a_clear_message(strokes, message):
     with pytest.raises(BadRequest) as caught:
@@ -127,6 +130,34 @@ def test_edges_are_antialiased_and_joins_are_round():
     # Round join: nothing painted more than the radius (10 px) away from the polyline.
     yy, xx = np.nonzero(mask < 64)
     assert yy.max() <= 90 + 10 and yy.min() >= 10 - 10
+
+
+def test_a_dense_drag_is_drawn_as_exactly_as_point_by_point(monkeypatch):
+    """A wide brush over many short segments is simplified before drawing (within a
+    fraction of a pixel): the same pixels as drawing every point."""
+    t = np.linspace(0, 1, 3000)
+    drag = [stroke("remove", 0.2, np.stack([0.1 + 0.8 * t, 0.5 + 0.3 * np.sin(t * 12)], 1)),
+            stroke("restore", 0.05, np.stack([0.2 + 0.6 * t, 0.5 + 0.2 * np.cos(t * 30)], 1)),
+            stroke("remove", 0.1, [(0.1, 0.1), (0.5, 0.3), (0.1, 0.5)])]  # a sharp turn
+    fast = background.rasterise(drag, 256, 192).astype(int)
+    monkeypatch.setattr(background, "SIMPLIFY_ABOVE", float("inf"))
+    slow = background.rasterise(drag, 256, 192).astype(int)
+    from scipy import ndimage
+
+    # Every pixel within the range of the exact drawing's 3x3 neighbourhood (edges within
+    # a pixel), and on average hardly different.
+    low, high = ndimage.minimum_filter(slow, size=3), ndimage.maximum_filter(slow, size=3)
+    assert (~((fast >= low) & (fast <= high))).sum() <= 3
+    assert np.abs(fast - slow).mean() < 1.5
+    assert abs((fast == 0).sum() - (slow == 0).sum()) < 0.02 * (slow == 0).sum()
+
+
+def test_too_much_painting_is_refused_before_drawing():
+    rng = np.random.default_rng(3)
+    scribble = [stroke("remove", 0.3, rng.random((5000, 2))) for _ in range(10)]
+    with pytest.raises(BadRequest, match="Too much painting for one mask"):
+        background.rasterise(background.validate(scribble), 256, 192)
+    assert background.rasterise(background.validate(scribble[:1]), 256, 192).min() == 0
 
 
 @pytest.mark.parametrize("m,expected", [(0, 0), (32, 50), (64, 100), (127, 198), (128, 200), (129, 200),
