@@ -245,6 +245,44 @@ def test_the_user_is_recorded(asset, django_user_model):
     assert mask.created_by_id == user.pk
 
 
+def _derived_row(item, transformation: str, named: str = "") -> DerivedImage:
+    return DerivedImage.objects.create(asset=item, key=f"k-{item.pk}-{transformation}-{named}", version_id=item.version_id,
+                                       transformation=transformation, format="png", storage_name="x.png", bytes=1,
+                                       width=1, height=1, etag="e", named=named)
+
+
+def test_only_renderings_of_plans_starting_with_background_removal_are_invalidated(asset):
+    from transforms import named
+
+    item, other = asset(), asset("someone_else")
+    named.create("cut_out", "e_background_removal:fineedges_y")
+    named.create("thumb", "c_scale,w_20")
+    stale = [_derived_row(item, t) for t in ("e_background_removal", "e_background_removal/e_grayscale",
+                                             "c_scale,e_background_removal,w_100/e_sepia")]
+    stale.append(_derived_row(item, "t_cut_out/e_grayscale", "|cut_out|"))
+    kept = [_derived_row(item, t) for t in ("c_scale,w_50", "e_grayscale", "l_text:arial_20:background_removal")]
+    kept.append(_derived_row(item, "t_thumb", "|thumb|"))
+    kept.append(_derived_row(other, "e_background_removal"))
+
+    background.save(item, [stroke()])
+    assert not DerivedImage.objects.filter(pk__in=[r.pk for r in stale]).exists()
+    assert DerivedImage.objects.filter(pk__in=[r.pk for r in kept]).count() == len(kept)
+
+
+def test_deleting_the_asset_deletes_its_masks_and_their_files(asset, client, api_key,
+                                                              django_capture_on_commit_callbacks):
+    item = asset()
+    first = background.save(item, [stroke()])
+    second = background.save(item, [stroke("restore")])
+    names = [first.storage_name, second.storage_name]
+    assert all(storages["derived"].exists(n) for n in names)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Admin(client, api_key).delete("resources/image/upload", {"public_ids": ["refine_me"]})
+    assert response.status_code == 200, response.content
+    assert not BackgroundMask.objects.exists()
+    assert not any(storages["derived"].exists(n) for n in names)
+
+
 # --- the HTTP API ------------------------------------------------------------------------------
 
 
