@@ -310,7 +310,7 @@ def record_dynamic(transformation_text: str) -> None:
 # A first render's answer does not wait for its log row: the delivery queues the text
 # (record_dynamic_after_response) and the row is written when the response is closed,
 # i.e. after the server has sent it (Django's request_finished, sent by the response's
-# close(), which gunicorn and granian call after the body, also on a graceful shutdown).
+# close(), which WSGI servers call after the body, also on a graceful shutdown).
 # Within the process, every request that is not a delivery (the Admin API's
 # GET /transformations, the Studio) first writes what is queued, waiting for a write in
 # progress, so a listing made after an answer arrived always shows it; an exit flushes
