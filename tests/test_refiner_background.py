@@ -295,6 +295,7 @@ def test_api_round_trip(client, api_key, asset):
     admin = Admin(client, api_key)
     path = refiner_url("folder/sub/refined")
 
+    assert "refiners" not in admin.get("resources/image/upload/folder/sub/refined").json()
     none = admin.get(path)
     assert none.status_code == 200, none.content
     assert none.json() | {"created_at": None} == {
@@ -314,6 +315,9 @@ def test_api_round_trip(client, api_key, asset):
     form = admin.put(path, {"strokes": json.dumps(strokes[:1]), "base_revision": "1"}, as_="form")
     assert form.status_code == 200, form.content
     assert form.json()["revision"] == 2 and len(form.json()["strokes"]) == 1
+
+    detail = admin.get("resources/image/upload/folder/sub/refined").json()
+    assert detail["refiners"] == {"background_removal": {"revision": 2}}
 
     deleted = admin.delete(path)
     assert deleted.status_code == 200
