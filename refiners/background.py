@@ -50,7 +50,7 @@ STROKE_KEYS = frozenset(("tool", "size", "points"))
 # pixels), then averaged down: the antialiasing of the edges.
 SUPERSAMPLE_PIXELS = 4096 * 4096
 MAX_SUPERSAMPLE = 4
-# Drawing cost, in canvas rows the wide-line fill scans (~0.1-0.3 us each): a mask may
+# Drawing cost, in canvas rows the polygon and disc fills scan (~0.1-0.3 us each): a mask may
 # ask at most this much (a few seconds; real refinements ask a small fraction of it).
 MAX_DRAW_COST = 20_000_000
 SIMPLIFY_ABOVE = 50_000  # a stroke whose segments scan more brush rows is simplified first ...
