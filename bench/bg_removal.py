@@ -26,7 +26,8 @@ contacted; every wait is bounded.
    ``eager=e_background_removal/png`` (synchronous: the cut-out is computed in the
    request), timed until its response.
 3. Throughput: ``--count`` 2048-px cut-outs queued at once through the worker pool at
-   concurrency 2 (the Procfile's on this 2-core machine) and 1, in cut-outs per minute;
+   concurrency 2 (the Procfile's on this 2-core machine) and 1, and at 2 with
+   DAM_AI_THREADS=1 (each pool warmed up first), in cut-outs per minute;
    the peak RSS (VmHWM) of the pool's processes, and of a bare run in its own process.
 """
 
@@ -288,14 +289,15 @@ class Bench:
         self.server = start_server(self.env, port, 2, self.server_log)
         wait_ready(self.server, self.base, self.server_log)
 
-    def start_worker(self, concurrency: int) -> None:
-        """The Procfile's worker command, with its own queue name."""
+    def start_worker(self, concurrency: int, threads: int) -> None:
+        """The Procfile's worker command, with its own queue name (and DAM_AI_THREADS)."""
         log = open(self.worker_log, "wb")
         try:
             self.worker = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO", "--concurrency",
                  str(concurrency), "-Q", self.env["DAM_CELERY_QUEUE"], "-n", f"bench-{os.getpid()}@%h"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                cwd=ROOT, env={**self.env, "DAM_AI_THREADS": str(threads)}, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
         finally:
             log.close()
         deadline = time.monotonic() + 90
@@ -395,7 +397,16 @@ class Bench:
     def worker_pool(self) -> list[int]:
         return children(self.worker.pid) if self.worker is not None else []
 
-    def throughput(self, concurrency: int) -> None:
+    def warm_pool(self, concurrency: int) -> None:
+        """One 1024 px cut-out per pool process (not timed): each loads its model session."""
+        warm = [self.upload(self.sample(i, 1024)[1]) for i in range(concurrency)]
+        started = time.perf_counter()
+        for url in warm:
+            self.first_request(url)
+        self.wait_all(warm, started)
+
+    def throughput(self, concurrency: int, threads: int) -> None:
+        key = (concurrency, threads)
         urls = [self.upload(self.sample(i, 2048)[1]) for i in range(self.args.count)]
         peaks: dict[int, int] = {}
         stop = threading.Event()
@@ -419,11 +430,10 @@ class Bench:
         for pid in self.worker_pool():
             peaks[pid] = max(peaks.get(pid, 0), memory_kb(pid).get("VmHWM", 0))
         wall = max(times)
-        self.results["throughput"][concurrency] = {"count": len(urls), "wall": wall,
-                                                   "per_minute": len(urls) / wall * 60}
-        self.results["rss"][concurrency] = sorted(peaks.values(), reverse=True)
-        self.log(f"  throughput at concurrency {concurrency}: {len(urls)} cut-outs in {wall:.1f} s; "
-                 f"pool peak RSS {', '.join(f'{kb / 1024:.0f} MB' for kb in self.results['rss'][concurrency])}")
+        self.results["throughput"][key] = {"count": len(urls), "wall": wall, "per_minute": len(urls) / wall * 60}
+        self.results["rss"][key] = sorted(peaks.values(), reverse=True)
+        self.log(f"  throughput at concurrency {concurrency}, {threads} threads: {len(urls)} cut-outs in {wall:.1f} s; "
+                 f"pool peak RSS {', '.join(f'{kb / 1024:.0f} MB' for kb in self.results['rss'][key])}")
 
     def bare_rss(self) -> None:
         env = {**os.environ, "BENCH_MODEL": self.model_path, "BENCH_THREADS": str(self.threads)}
@@ -433,20 +443,18 @@ class Bench:
 
     def through_the_app(self) -> None:
         self.start_server()
-        self.start_worker(2)
+        self.start_worker(2, self.threads)
         self.log(f"gunicorn on {self.base}, celery worker (concurrency 2, broker "
                  f"{self.env.get('CELERY_BROKER_URL', 'filesystem://')}); warming up the pool ...")
-        warm = [self.upload(self.sample(i, 1024)[1]) for i in range(2)]  # both children load the model
-        started = time.perf_counter()
-        for url in warm:
-            self.first_request(url)
-        self.wait_all(warm, started)
+        self.warm_pool(2)
         self.end_to_end()
         self.eager_uploads()
-        self.throughput(2)
-        self.stop_worker()
-        self.start_worker(1)
-        self.throughput(1)  # the first task also loads the model: counted, as a restarted worker pays it
+        self.throughput(2, self.threads)  # the Procfile's pool with the default DAM_AI_THREADS
+        for concurrency, threads in ((1, self.threads), (2, 1)):
+            self.stop_worker()
+            self.start_worker(concurrency, threads)
+            self.warm_pool(concurrency)
+            self.throughput(concurrency, threads)
 
     def cleanup(self) -> None:
         self.stop_worker()
@@ -502,14 +510,15 @@ def rows(r: dict, runs: int) -> list[tuple[str, ...]]:
         out.append((f"upload with eager=e_background_removal/png at {size} px, synchronous: the model runs in "
                     f"the request (median of {len(times)}; min-max {min(times):.2f}-{max(times):.2f} s)",
                     _s(statistics.median(times)), "-", "-", "-"))
-    for concurrency, got in r["throughput"].items():
-        out.append((f"throughput, {got['count']} cut-outs at 2048 px, worker concurrency {concurrency}",
-                    f"{got['per_minute']:.1f} cut-outs/min ({got['wall']:.1f} s)", "-", "-", "-"))
-    for concurrency in (1, 2):
-        peaks = r["rss"].get(concurrency)
+    for (concurrency, threads), got in r["throughput"].items():
+        out.append((f"throughput, {got['count']} cut-outs at 2048 px, worker concurrency {concurrency}, "
+                    f"DAM_AI_THREADS={threads}", f"{got['per_minute']:.1f} cut-outs/min ({got['wall']:.1f} s)", "-",
+                    "-", "-"))
+    for (concurrency, threads) in r["throughput"]:
+        peaks = r["rss"].get((concurrency, threads))
         if peaks:
-            label = (f"peak RSS of the worker process computing at 2048 px (concurrency {concurrency}"
-                     f"{', each child; sum ' + _mb(sum(peaks)) if len(peaks) > 1 else ''})")
+            label = (f"peak RSS of the worker process computing at 2048 px (concurrency {concurrency}, "
+                     f"{threads} threads{', each child; sum ' + _mb(sum(peaks)) if len(peaks) > 1 else ''})")
             bare = _mb(r["rss"]["bare"]) if concurrency == 1 and r["rss"].get("bare") else "-"
             out.append((label, " / ".join(_mb(kb) for kb in peaks), bare, "-", "-"))
     if r["rss"].get("web"):
