@@ -35,6 +35,20 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def timed_then_profiled(call, times: int):
+    """(seconds per call without the profiler, a cProfile of as many more calls)."""
+    start = time.perf_counter()
+    for _ in range(times):
+        call()
+    plain = (time.perf_counter() - start) / times
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(times):
+        call()
+    profile.disable()
+    return plain, profile
+
+
 def show(profile: cProfile.Profile, title: str, top: int, calls: int) -> None:
     out = io.StringIO()
     stats = pstats.Stats(profile, stream=out)
@@ -137,15 +151,7 @@ def main() -> int:
         paired = sorted(o / b for o, b in pairs)[len(pairs) // 2]
         print(f"first render through config.wsgi, not profiled: {ours_ms:.1f} ms vs bare {bare_ms:.1f} ms in turns "
               f"({ours_ms / bare_ms:.2f}x; per pair {paired:.2f}x), median of {len(pairs)}")
-        start = time.perf_counter()
-        for _ in range(args.hits):
-            get()
-        plain = (time.perf_counter() - start) / args.hits
-        hits = cProfile.Profile()
-        hits.enable()
-        for _ in range(args.hits):
-            get()
-        hits.disable()
+        plain, hits = timed_then_profiled(get, args.hits)
         print(f"\ncached hit through Django (test client) without profiler: {plain * 1000:.2f} ms per request "
               "(in-process, one thread)")
         show(hits, "cached hits through Django", args.top, args.hits)
@@ -166,15 +172,7 @@ def main() -> int:
                 raise SystemExit(f"GET {url} through config.wsgi: {seen[0]}")
 
         wsgi_get()  # remembered by this one
-        start = time.perf_counter()
-        for _ in range(args.hits):
-            wsgi_get()
-        memo = (time.perf_counter() - start) / args.hits
-        hits = cProfile.Profile()
-        hits.enable()
-        for _ in range(args.hits):
-            wsgi_get()
-        hits.disable()
+        memo, hits = timed_then_profiled(wsgi_get, args.hits)
         print(f"\ncached hit through config.wsgi (transforms.memo) without profiler: {memo * 1000:.3f} ms per "
               "request (in-process, one thread)")
         show(hits, "cached hits through config.wsgi", args.top, args.hits)
