@@ -115,7 +115,10 @@ def _removal_options(text: str, fmt: str | None):
 def _require_models(text: str, fmt: str | None) -> None:
     """A transformation starting with e_background_removal needs the model files: a clear 503
     naming ``manage.py fetch_models`` before anything is stored or queued."""
-    options = _removal_options(text, fmt)
+    _require_models_for(_removal_options(text, fmt))
+
+
+def _require_models_for(options) -> None:
     if options is None:
         return
     from transforms.ai import models
@@ -133,31 +136,13 @@ def prepare_cutout(asset, text: str, fmt: str | None = None) -> str | None:
     request for a synchronous eager and in the worker for ``eager_async``.  Returns what
     happened ("done already", "done"; None when the transformation does not remove the
     background); raises ApiError when the removal failed (422) or the asset changed (503)."""
-    from django.core.files.storage import storages
-
     from transforms.ai import bgremoval
-    from transforms.models import Cutout
-
-    from .api.errors import ApiError
 
     options = _removal_options(text, fmt)
     if options is None:
         return None
-    _require_models(text, fmt)
-    row, _ = Cutout.objects.get_or_create(version_id=asset.version_id, options=options.canonical,
-                                          defaults={"asset": asset})
-    if row.status == Cutout.DONE:
-        if row.storage_name and storages["derived"].exists(row.storage_name):
-            return "done already"
-        log.warning("cut-out file %s is missing; computing it again", row.storage_name)
-        Cutout.objects.filter(pk=row.pk).update(status=Cutout.PENDING)
-    outcome = bgremoval.compute(row.pk)
-    row = Cutout.objects.filter(pk=row.pk).first()
-    if row is not None and row.status == Cutout.DONE:
-        return outcome
-    if row is not None and row.status == Cutout.FAILED:
-        raise ApiError(f"Background removal failed for {asset.public_id}: {row.error}", 422)
-    raise ApiError(f"Resource changed while rendering, try again - {asset.public_id}", 503, {"Retry-After": "1"})
+    _require_models_for(options)
+    return bgremoval.compute_now(asset, options)
 
 
 def eager_result(asset, sent: str, text: str, row, request=None) -> dict:

@@ -36,6 +36,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 
 from assets.api.errors import ApiError, BadRequest, Conflict, NotFound
+from assets.ingest import discard_file
 
 from .models import BackgroundMask
 
@@ -288,15 +289,9 @@ def combine(cutout_image: pyvips.Image, m: pyvips.Image) -> pyvips.Image:
 
 def current(asset) -> BackgroundMask | None:
     """The newest revision painted on the asset's current version, or None."""
-    return (BackgroundMask.objects.filter(asset_id=asset.pk, version_id=asset.version_id)
-            .order_by("-revision").select_related("created_by").first())
+    from .resolve import masks
 
-
-def _discard(name: str) -> None:
-    try:
-        storages["derived"].delete(name)
-    except Exception:  # noqa: BLE001 - an orphan file is only wasted space
-        log.warning("could not delete mask file %s", name, exc_info=True)
+    return masks(asset).select_related("created_by").first()
 
 
 def stale_derived(asset):
@@ -361,13 +356,11 @@ def save(asset, strokes, *, user=None, base_revision=None) -> BackgroundMask:
                                                  created_by=user if getattr(user, "pk", None) else None)
             invalidate(asset)
     except IntegrityError:  # another save took the same revision number first
-        if stored:
-            _discard(stored)
+        discard_file(stored, "derived")
         raise Conflict(f"The background mask of {asset.public_id} was changed at the same time; reload it and "
                        "apply your changes again") from None
     except BaseException:
-        if stored:
-            _discard(stored)
+        discard_file(stored, "derived")
         raise
     return mask
 
@@ -391,7 +384,7 @@ def drop_other_versions(asset) -> None:
             name = row.storage_name
             BackgroundMask.objects.filter(pk=newest).update(strokes=[], storage_name="", width=0, height=0)
             if name:
-                transaction.on_commit(lambda: _discard(name))
+                transaction.on_commit(lambda: discard_file(name, "derived"))
 
 
 def as_dict(mask: BackgroundMask | None, asset) -> dict:

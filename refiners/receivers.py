@@ -8,6 +8,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from assets import signals
+from assets.ingest import discard_file
 
 from . import background
 from .models import BackgroundMask
@@ -17,7 +18,7 @@ from .models import BackgroundMask
 def _delete_file(sender, instance: BackgroundMask, **kwargs):
     name = instance.storage_name
     if name:
-        transaction.on_commit(lambda: background._discard(name))
+        transaction.on_commit(lambda: discard_file(name, "derived"))
 
 
 @receiver(signals.asset_replaced, dispatch_uid="refiners.asset_replaced")

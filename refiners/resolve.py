@@ -11,16 +11,19 @@ from __future__ import annotations
 from .models import BackgroundMask
 
 
+def masks(asset):
+    """The background masks painted on the asset's current version, newest revision first."""
+    return BackgroundMask.objects.filter(asset_id=asset.pk, version_id=asset.version_id).order_by("-revision")
+
+
 def background_mask(asset) -> BackgroundMask | None:
     """The asset's current background mask (the strokes are read only if needed)."""
-    return (BackgroundMask.objects.filter(asset_id=asset.pk, version_id=asset.version_id)
-            .order_by("-revision").defer("strokes").first())
+    return masks(asset).defer("strokes").first()
 
 
 def background_mask_revision(asset) -> int:
     """The current background mask's revision (0: none)."""
-    return (BackgroundMask.objects.filter(asset_id=asset.pk, version_id=asset.version_id)
-            .order_by("-revision").values_list("revision", flat=True).first()) or 0
+    return masks(asset).values_list("revision", flat=True).first() or 0
 
 
 def background_removal(asset) -> str:

@@ -63,13 +63,9 @@ def options_of(chain: str) -> bgremoval.Options:
     return bgremoval.parse((arg,) if arg else (), {})
 
 
-def _cutout(asset, options: bgremoval.Options):
-    return Cutout.objects.filter(version_id=asset.version_id, options=options.canonical).first()
-
-
 def _state(asset, options: bgremoval.Options) -> tuple[Cutout | None, str]:
     """(the cut-out row, "done" | "pending" | "failed"), asking a worker for it when missing."""
-    row = _cutout(asset, options)
+    row = bgremoval.cutout_row(asset, options)
     if row is None or row.status != Cutout.DONE:
         row = bgremoval.request(asset, options)  # one task queued; ApiError (503) when the model is missing
     if row.status == Cutout.DONE and not storages["derived"].exists(row.storage_name):
@@ -233,7 +229,7 @@ def layer(request, asset_id: str, name: str):
         options = options_of(_chain(request))
     except BadRequest as exc:
         return error_response(exc.message, 400)
-    row = _cutout(asset, options)
+    row = bgremoval.cutout_row(asset, options)
     if row is None or row.status != Cutout.DONE:
         return error_response(f"The background of {asset.public_id} is not removed yet", 404)
     try:

@@ -35,6 +35,7 @@ from django.core.files.storage import storages
 from django.db import IntegrityError, connection, transaction
 
 from assets.api.errors import ApiError, NotFound
+from assets.ingest import discard_file
 from assets.models import Asset
 
 from . import executor, limits, rows
@@ -254,13 +255,6 @@ def _md5(path: str) -> str:
     return digest.hexdigest()
 
 
-def _discard(name: str) -> None:
-    try:
-        storages["derived"].delete(name)
-    except Exception:  # never fatal: an orphan file is only wasted space
-        log.warning("could not delete derived file %s", name, exc_info=True)
-
-
 def _record(transformation: str, after_response: bool = False) -> None:
     from . import named
 
@@ -317,7 +311,7 @@ def _render_and_store(asset: Asset, plan: ResolvedPlan, key: str, *, signed: boo
         with transaction.atomic() if connection.in_atomic_block else _cache_write():
             row = DerivedImage.objects.create(key=key, **fields)
     except IntegrityError:  # another process stored the same key first (keep theirs), or the asset went away
-        _discard(stored)
+        discard_file(stored, "derived")
         row = rows.get(DerivedImage, key=key)
         if row is None:
             raise NotFound(f"Resource not found - {asset.public_id}") from None

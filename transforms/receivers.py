@@ -17,11 +17,11 @@ from .models import DerivedImage
 
 @receiver(post_delete, sender=DerivedImage, dispatch_uid="transforms.derived_file_cleanup")
 def _delete_file(sender, instance: DerivedImage, **kwargs):
-    from .derived import _discard
+    from assets.ingest import discard_file
 
     name = instance.storage_name
     if name:
-        transaction.on_commit(lambda: _discard(name))
+        transaction.on_commit(lambda: discard_file(name, "derived"))
 
 
 def drop_derived(asset) -> int:

@@ -34,6 +34,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from assets.api.errors import ApiError, BadRequest
+from assets.ingest import discard_file
 from transforms.ops.registry import register
 
 NAME = "background_removal"
@@ -188,7 +189,7 @@ def pixel_plan(plan):
 # --- stored cut-outs -------------------------------------------------------------------------
 
 
-def _row_for(asset, options: Options):
+def cutout_row(asset, options: Options):
     from transforms.models import Cutout
 
     return Cutout.objects.filter(version_id=asset.version_id, options=options.canonical).first()
@@ -200,7 +201,7 @@ def dependency(asset, options: Options) -> str:
 
     from refiners import resolve
 
-    row = _row_for(asset, options)
+    row = cutout_row(asset, options)
     if row is None or row.status != Cutout.DONE:
         return "cutout:pending"
     return f"cutout:{row.pk}:{row.etag}" + resolve.background_removal(asset)  # + the refiner's mask revision
@@ -218,7 +219,7 @@ def request(asset, options: Options):
 
     from . import models
 
-    row = _row_for(asset, options)
+    row = cutout_row(asset, options)
     if row is not None and row.status == Cutout.DONE:
         return row
     models.require(models.ISNET)  # a clear 503 naming fetch_models rather than a failing task
@@ -382,7 +383,7 @@ def compute(cutout_id: int) -> str:
     with transaction.atomic():
         current = Cutout.objects.select_for_update().filter(pk=row.pk).first()
         if current is None:  # the asset was replaced or deleted meanwhile
-            transaction.on_commit(lambda: storages["derived"].delete(stored))
+            transaction.on_commit(lambda: discard_file(stored, "derived"))
             return "gone"
         current.status, current.storage_name, current.error = Cutout.DONE, stored, ""
         current.width, current.height, current.etag = result.width, result.height, digest.hexdigest()
@@ -390,6 +391,29 @@ def compute(cutout_id: int) -> str:
         current.save()
     log.info("background removal of %s (%s) took %.2fs", asset, row.options or "defaults", seconds)
     return "done"
+
+
+def compute_now(asset, options: Options) -> str:
+    """The asset version's cut-out for `options`, computed in this process when it is not
+    stored yet (eager renders, which must come back rendered rather than 423).  Returns
+    "done already" or what `compute` did; ApiError when the removal failed (422) or the
+    asset changed meanwhile (503)."""
+    from transforms.models import Cutout
+
+    row, _ = Cutout.objects.get_or_create(version_id=asset.version_id, options=options.canonical,
+                                          defaults={"asset": asset})
+    if row.status == Cutout.DONE:
+        if row.storage_name and storages["derived"].exists(row.storage_name):
+            return "done already"
+        log.warning("cut-out file %s is missing; computing it again", row.storage_name)
+        Cutout.objects.filter(pk=row.pk).update(status=Cutout.PENDING)
+    outcome = compute(row.pk)
+    row = Cutout.objects.filter(pk=row.pk).first()
+    if row is not None and row.status == Cutout.DONE:
+        return outcome
+    if row is not None and row.status == Cutout.FAILED:
+        raise ApiError(f"Background removal failed for {asset.public_id}: {row.error}", 422)
+    raise ApiError(f"Resource changed while rendering, try again - {asset.public_id}", 503, {"Retry-After": "1"})
 
 
 def _failed(row, message: str) -> str:

@@ -3,27 +3,20 @@ once, files after commit); a deleted asset's go with it (cascade, then post_dele
 
 from __future__ import annotations
 
-from django.core.files.storage import storages
 from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from assets import signals
+from assets.ingest import discard_file
 from transforms.models import Cutout
-
-
-def _discard(name: str) -> None:
-    try:
-        storages["derived"].delete(name)
-    except Exception:  # noqa: BLE001 - an orphan file is only wasted space
-        pass
 
 
 @receiver(post_delete, sender=Cutout, dispatch_uid="transforms.ai.cutout_file_cleanup")
 def _delete_file(sender, instance: Cutout, **kwargs):
     name = instance.storage_name
     if name:
-        transaction.on_commit(lambda: _discard(name))
+        transaction.on_commit(lambda: discard_file(name, "derived"))
 
 
 @receiver(signals.asset_replaced, dispatch_uid="transforms.ai.asset_replaced")
