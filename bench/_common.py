@@ -1,4 +1,4 @@
-"""Shared pieces of the benchmarks: our server under gunicorn on a throwaway data
+"""Shared pieces of the benchmarks: our server (the Procfile's web command) on a throwaway data
 directory, test photos, signed uploads, process memory and small statistics.
 
 Only 127.0.0.1 is ever contacted; every wait is bounded in time.
@@ -66,28 +66,33 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def gunicorn_description(root: Path = ROOT) -> str:
-    """What the production configuration (`root`/gunicorn.conf.py, read by gunicorn from its
-    working directory) makes of each worker, e.g. "gunicorn gthread workers, 4 threads each"."""
-    conf = root / "gunicorn.conf.py"
-    if not conf.exists():
-        return "gunicorn sync workers"
-    found: dict = {}
-    exec(compile(conf.read_text(), str(conf), "exec"), found)  # our own file: the tree being measured
-    kind, threads = found.get("worker_class", "sync"), int(found.get("threads", 1))
-    return f"gunicorn {kind} workers" + (f", {threads} threads each" if kind == "gthread" else "")
+def web_command(root: Path = ROOT) -> str:
+    """The Procfile's ``web:`` line in `root` (the production web server command), with
+    ``.venv/bin/`` meaning this interpreter's bin directory (a snapshot has no .venv)."""
+    for line in (root / "Procfile").read_text().splitlines():
+        if line.startswith("web:"):
+            command = line.split(":", 1)[1].strip()
+            return command.replace(".venv/bin/", f"{Path(sys.executable).parent}/", 1)
+    raise RuntimeError(f"{root}/Procfile has no web: line")
+
+
+def server_description(root: Path = ROOT) -> str:
+    """What the Procfile's web command runs, e.g. "granian (WSGI), 4 threads per worker"."""
+    command = web_command(root)
+    program = Path(command.split()[0]).name
+    if program == "granian":
+        return "granian (WSGI), DAM_WEB_THREADS (default 4) threads per worker"
+    return program
 
 
 def start_server(env: dict, port: int, workers: int, log_path: Path, root: Path = ROOT) -> subprocess.Popen:
-    """gunicorn config.wsgi:application as in the Procfile, from `root` (so gunicorn reads the
-    production settings in `root`/gunicorn.conf.py: worker class, threads, keep-alive)."""
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    command = [str(gunicorn), "config.wsgi:application", "--bind", f"{HOST}:{port}", "--workers", str(workers),
-               "--timeout", str(int(REQUEST_TIMEOUT)), "--graceful-timeout", "10", "--log-level", "warning"]
+    """The Procfile's web command from `root` (the production server and its settings), on
+    127.0.0.1:`port` with `workers` worker processes."""
+    env = {**env, "DAM_HOST": HOST, "DAM_PORT": str(port), "DAM_WEB_WORKERS": str(workers)}
     log = open(log_path, "ab")
     try:
-        return subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)  # one process group: stop_server ends it whole
+        return subprocess.Popen(["bash", "-c", "exec " + web_command(root)], cwd=root, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)  # stop_server ends the group
     finally:
         log.close()
 
@@ -110,7 +115,7 @@ def wait_http(proc: subprocess.Popen, url: str, log_path: Path, name: str, timeo
 
 def wait_ready(proc: subprocess.Popen, base: str, log_path: Path) -> None:
     # GET on the upload endpoint answers 405: enough to know a worker is serving.
-    wait_http(proc, f"{base}/v1_1/{CLOUD}/image/upload", log_path, "gunicorn")
+    wait_http(proc, f"{base}/v1_1/{CLOUD}/image/upload", log_path, "our server")
 
 
 def stop_server(proc: subprocess.Popen) -> None:
@@ -237,7 +242,7 @@ def upload_file(base: str, key: str, secret: str, body: bytes, public_id: str, f
 # --- processes ------------------------------------------------------------------------
 
 def children(pid: int) -> list[int]:
-    """Direct children of `pid` (gunicorn's workers, thumbor's forks)."""
+    """Direct children of `pid` (our server's workers, thumbor's forks)."""
     try:
         text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
         return [int(p) for p in text.split()]

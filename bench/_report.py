@@ -18,13 +18,14 @@ class Results:
     machine: str = ""
     commit: str = ""
     database: str = "SQLite"
-    server: str = "gunicorn"  # how our server ran (worker class, threads: from the served tree's gunicorn.conf.py)
+    server: str = "granian"  # how our server ran (from the served tree's Procfile web command)
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at the start and the end
     stand_in: str = ""  # why transformations could not be measured, if so
     first_render: dict[str, float] = field(default_factory=dict)  # side -> median seconds
     first_render_n: int = 0
     first_render_paired: float = float("nan")  # median of each sample's ours/bare
     hits: dict[str, Run] = field(default_factory=dict)
+    hits_client: str = "python"  # (b)'s load client: "wrk" or "python" (bench/_load.py threads)
     floor: dict[str, Run] = field(default_factory=dict)  # the cheapest answer: our 404, thumbor's healthcheck
     uncached: dict[str, Run] = field(default_factory=dict)
     rss: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)  # (side, case) -> kB before, peak
@@ -63,7 +64,7 @@ def rows(r: Results) -> list[tuple[str, ...]]:
     if r.hits:
         ours, theirs = r.hits.get("ours"), r.hits.get("thumbor")
         ratio = ours.rate / theirs.rate if ours and theirs and theirs.rate else float("nan")
-        out.append(("(b) cached hits, concurrency 8, 2 processes", _run_cell(ours, "req/s"),
+        out.append((f"(b) cached hits, concurrency 8, 2 processes (client: {r.hits_client})", _run_cell(ours, "req/s"),
                     _run_cell(theirs, "req/s"), "-", f">= {HITS_GOAL:.0f}x thumbor ({ratio:.2f}x)",
                     _met(ratio >= HITS_GOAL and not (ours.errors or theirs.errors))))
     if r.floor:
@@ -105,7 +106,7 @@ def print_table(r: Results, args) -> None:
         print("| " + " | ".join(row) + " |")
     for kind, runs in (("hits", r.hits), ("floor", r.floor), ("uncached", r.uncached)):
         for side, run in runs.items():
-            print(f"  {kind} {side}: {run.ok} ok in {run.wall:.2f} s, client CPU {run.client_cpu:.2f} s, "
+            print(f"  {kind} {side} ({run.client}): {run.ok} ok in {run.wall:.2f} s, client CPU {run.client_cpu:.2f} s, "
                   f"{run.bytes / max(run.ok, 1) / 1024:.1f} KiB/response")
             for message in run.errors[:3]:
                 print(f"    error: {message}")

@@ -20,7 +20,7 @@ contacted; every wait is bounded.
    the model's own time swings up to 2x with other load on the machine, also the time each
    side spends outside ``session.run``: (ours - bare) over the fastest bare run, a
    conservative figure that noise hardly moves.
-2. End to end through the real app: gunicorn (the Procfile's command) and a Celery worker
+2. End to end through the real app: the Procfile's web command (granian) and a Celery worker
    (the Procfile's, ``--concurrency 2``); upload (not timed), GET the e_background_removal
    URL (423), poll every 0.1 s, time to the first 200.  And an upload with
    ``eager=e_background_removal/png`` (synchronous: the cut-out is computed in the
@@ -138,7 +138,7 @@ class Bench:
         self.key = self.secret = ""
         self.base = ""
         self.worker_log = self.var_dir / "celery.log"
-        self.server_log = self.var_dir / "gunicorn.log"
+        self.server_log = self.var_dir / "web.log"
         self.uploaded = 0
 
     def log(self, message: str) -> None:
@@ -444,7 +444,7 @@ class Bench:
     def through_the_app(self) -> None:
         self.start_server()
         self.start_worker(2, self.threads)
-        self.log(f"gunicorn on {self.base}, celery worker (concurrency 2, broker "
+        self.log(f"web server on {self.base}, celery worker (concurrency 2, broker "
                  f"{self.env.get('CELERY_BROKER_URL', 'filesystem://')}); warming up the pool ...")
         self.warm_pool(2)
         self.end_to_end()
@@ -522,7 +522,7 @@ def rows(r: dict, runs: int) -> list[tuple[str, ...]]:
             bare = _mb(r["rss"]["bare"]) if concurrency == 1 and r["rss"].get("bare") else "-"
             out.append((label, " / ".join(_mb(kb) for kb in peaks), bare, "-", "-"))
     if r["rss"].get("web"):
-        out.append(("peak RSS of the gunicorn workers after the synchronous eager uploads (each)",
+        out.append(("peak RSS of the web workers after the synchronous eager uploads (each)",
                     " / ".join(_mb(kb) for kb in r["rss"]["web"]), "-", "-", "-"))
     return out
 
@@ -534,7 +534,7 @@ def print_report(bench: Bench, load: tuple[float, float], commit: str) -> None:
           f"commit {commit}; load average {load[0]:.2f} at the start, {load[1]:.2f} at the end")
     print("ours: transforms.ai.bgremoval.compute (open original, normalise, scale, ISNet, matte, PNG, store, "
           "record); bare: the same ONNX file with onnxruntime directly (Pillow decode, resize, normalise, run, "
-          "resize back, RGBA array). Through the app: gunicorn x2 + Celery prefork pool, SQLite, local storage, "
+          "resize back, RGBA array). Through the app: the web command (granian) x2 + Celery prefork pool, SQLite, local storage, "
           f"broker {bench.env.get('CELERY_BROKER_URL', 'filesystem://')}, polls every {POLL} s.")
     print()
     header = ("metric", "ours", "bare onnxruntime", "goal", "met?")

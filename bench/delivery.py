@@ -3,8 +3,8 @@
     .venv/bin/python bench/delivery.py [--samples 25] [--hits 8000] [--hits-seconds 30]
                                        [--renders 24] [--ref HEAD] [--only abcd] [--keep]
 
-Our server runs as in production (gunicorn ``config.wsgi:application`` with the tree's
-gunicorn.conf.py, DAM_DEBUG off) from a snapshot of the committed tree at ``--ref``, on a fresh temporary
+Our server runs as in production (the Procfile's web command: granian serving
+``config.wsgi:application``, DAM_DEBUG off) from a snapshot of the committed tree at ``--ref``, on a fresh temporary
 DAM_VAR_DIR.  thumbor (from PyPI, in its own virtualenv made once under
 ~/.cache/dam-bench/thumbor-venv) runs with the file loader and file result storage.
 Both get the same number of processes in each measurement and only listen on 127.0.0.1.
@@ -36,9 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _thumbor  # noqa: E402
 from _common import (CLOUD, HOST, ROOT, children, create_api_key, create_database, drop_database,  # noqa: E402
-                     free_port, gunicorn_description, make_photo, manage, memory_kb, raise_on_sigterm, server_env,
+                     free_port, server_description, make_photo, manage, memory_kb, raise_on_sigterm, server_env,
                      snapshot, snapshot_id, start_server, stop_server, upload_file, wait_ready)
-from _load import Client, alternate  # noqa: E402
+from _load import Client, alternate, wrk_path  # noqa: E402
 from _report import Results, print_table  # noqa: E402
 
 SMALL = (4000, 3000)  # 12 MP
@@ -62,6 +62,9 @@ def parse_args() -> argparse.Namespace:
                         "instead of SQLite; dropped at the end")
     parser.add_argument("--only", default="abcd", help="which measurements to run, e.g. 'a' or 'bc' "
                         "(default: all of abcd)")
+    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
+                        help="load client of (b): wrk (Debian package 'wrk'; auto: when installed) or the "
+                        "Python threads of bench/_load.py, whose own CPU use caps the rate on 2 cores")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
     args.only = set(args.only.lower()) & set("abcd")
@@ -71,6 +74,10 @@ def parse_args() -> argparse.Namespace:
     args.hits = max(100, min(args.hits, 20000))
     args.hits_seconds = max(2.0, min(args.hits_seconds, 60.0))
     args.renders = max(4, min(args.renders, 200))
+    if args.client == "auto":
+        args.client = "wrk" if wrk_path() else "python"
+    elif args.client == "wrk" and not wrk_path():
+        parser.error("--client wrk: wrk is not installed (apt-get install wrk)")
     return args
 
 
@@ -108,7 +115,7 @@ class Bench:
             self.database_url = create_database(self.args.postgres)
             self.env["DATABASE_URL"] = self.database_url
         self.results.database = "PostgreSQL" if self.database_url else "SQLite"
-        self.results.server = gunicorn_description(self.src)
+        self.results.server = server_description(self.src)
         self.log(f"our server: snapshot of {self.results.commit[:10]}; migrating ...")
         manage(self.env, "migrate", "--noinput", root=self.src)
         self.key, self.secret = create_api_key(self.env, root=self.src)
@@ -133,9 +140,9 @@ class Bench:
 
     def start_ours(self, workers: int) -> tuple[subprocess.Popen, int]:
         port = free_port()
-        proc = start_server(self.env, port, workers, self.tmp / "gunicorn.log", root=self.src)
+        proc = start_server(self.env, port, workers, self.tmp / "ours.log", root=self.src)
         self.procs.append(proc)
-        wait_ready(proc, f"http://{HOST}:{port}", self.tmp / "gunicorn.log")
+        wait_ready(proc, f"http://{HOST}:{port}", self.tmp / "ours.log")
         return proc, port
 
     def start_thumbor(self, processes: int) -> tuple[subprocess.Popen, int]:
@@ -270,14 +277,17 @@ class Bench:
             raise RuntimeError("thumbor's result storage stayed empty: its hits would be renders")
         n, seconds = self.args.hits, self.args.hits_seconds / ROUNDS
         if "b" in self.args.only:
-            self.log(f"(b) cached hits at concurrency 8, {n} per side in {ROUNDS} alternating rounds ...")
+            wrk = self.args.client == "wrk"
+            self.results.hits_client = self.args.client
+            what = f"{seconds:.1f} s per side and round (wrk)" if wrk else f"{n} per side"
+            self.log(f"(b) cached hits at concurrency 8, {what} in {ROUNDS} alternating rounds ...")
             self.results.hits = alternate({side: (ports[side], [url] * n) for side, url in hit_urls.items()},
-                                          8, seconds, ROUNDS)
+                                          8, seconds, ROUNDS, wrk=wrk)
             # For scale: the cheapest answer each server gives (ours: a 404 for an unknown public_id).
             self.log("(b) floors: our 404, thumbor's /healthcheck ...")
             self.results.floor = alternate({"ours": (ours_port, [f"/{CLOUD}/image/upload/bench/missing.jpg"] * n),
                                             "thumbor": (thumbor_port, ["/healthcheck"] * n)},
-                                           8, seconds, ROUNDS, expect={"ours": 404})
+                                           8, seconds, ROUNDS, expect={"ours": 404}, wrk=wrk)
         if "c" in self.args.only:
             self.log(f"(c) {self.args.renders} uncached renders per side at concurrency 4, "
                      f"{ROUNDS} alternating rounds ...")
@@ -303,7 +313,7 @@ class Bench:
             ours, port = self.start_ours(1)
             workers = children(ours.pid)
             if len(workers) != 1:
-                raise RuntimeError(f"expected one gunicorn worker, found {workers}")
+                raise RuntimeError(f"expected one worker process of our server, found {workers}")
             self.results.rss[("ours", label)] = self.measure_rss(workers[0], port, ours_url)
             self.stop(ours)
             thumbor, port = self.start_thumbor(1)  # one process: no fork, the server itself renders

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/upload.py [--count 20] [--threads 2] [--time-budget 300] [--keep]
 
-Starts gunicorn (``config.wsgi:application``, 2 workers) on 127.0.0.1 and a free port,
+Starts our server (the Procfile's web command, 2 workers) on 127.0.0.1 and a free port,
 against a fresh temporary DAM_VAR_DIR (migrated, with its own API key), so no real
 data is touched.  Generates a 12-megapixel JPEG, uploads it ``--count`` times with
 signed multipart requests from ``--threads`` client threads, and prints throughput
@@ -35,7 +35,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=20, help="uploads to time (1-200)")
     parser.add_argument("--threads", type=int, default=2, help="concurrent client threads (1-8)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (1-8)")
+    parser.add_argument("--workers", type=int, default=2, help="web worker processes (1-8)")
     parser.add_argument("--time-budget", type=float, default=300.0, help="seconds for the upload phase")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
     args = parser.parse_args()
@@ -115,7 +115,7 @@ def print_report(args, size: int, latencies, errors, wall, reads) -> None:
     mb = size / 1e6
     print()
     print(f"Upload API: {args.count} x {WIDTH}x{HEIGHT} ({WIDTH * HEIGHT / 1e6:.0f} MP) JPEG of {mb:.2f} MB, "
-          f"{args.threads} client threads, gunicorn {args.workers} workers, 127.0.0.1")
+          f"{args.threads} client threads, {args.workers} web workers (the Procfile's web command), 127.0.0.1")
     rows = [
         ("uploads ok", f"{ok}/{args.count}"),
         ("wall time", f"{wall:.2f} s"),
@@ -155,11 +155,11 @@ def main() -> int:
         photo = Path(var_dir) / "photo-12mp.jpg"
         size = make_photo(photo, WIDTH, HEIGHT)
         port = free_port()
-        log_path = Path(var_dir) / "gunicorn.log"
+        log_path = Path(var_dir) / "web.log"
         proc = start_server(env, port, args.workers, log_path)
         base = f"http://{HOST}:{port}"
         wait_ready(proc, base, log_path)
-        print(f"gunicorn pid {proc.pid} on {base}; uploading ...", flush=True)
+        print(f"web server pid {proc.pid} on {base}; uploading ...", flush=True)
         latencies, errors, wall = run_uploads(base, key, secret, photo.read_bytes(), args.count, args.threads,
                                               args.time_budget)
         stop_server(proc)

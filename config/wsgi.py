@@ -1,13 +1,15 @@
-"""WSGI entry point (the production server: config.wsgi:application).
+"""WSGI entry point (the production server: config.wsgi:application, served by granian).
 
 Outermost, transforms.memo answers repeated delivery requests from a per-process memo
-after one query; ChunkedBodyMiddleware gives Django a Content-Length for chunked bodies."""
+after one query; config.server cleans what granian puts in the environ;
+ChunkedBodyMiddleware gives Django a Content-Length for chunked bodies."""
 
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 from assets.chunked import ChunkedBodyMiddleware
+from config.server import GranianEnviron
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -15,4 +17,4 @@ _django = get_wsgi_application()
 
 from transforms.memo import DeliveryMemo  # noqa: E402  (after django.setup())
 
-application = DeliveryMemo(ChunkedBodyMiddleware(_django))
+application = DeliveryMemo(GranianEnviron(ChunkedBodyMiddleware(_django)))

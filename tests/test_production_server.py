@@ -1,5 +1,5 @@
-"""The production web command (the Procfile's ``web:`` line: gunicorn with gunicorn.conf.py
-and config.wsgi, which puts transforms.memo in front of Django), run for real on a free
+"""The production web command (the Procfile's ``web:`` line: granian serving config.wsgi,
+which puts transforms.memo in front of Django), run for real on a free
 port with its own data directory: uploads (multipart, chunked Transfer-Encoding,
 Content-Range chunks), first render then cached hits on one kept-alive connection, HEAD,
 304, a large original streamed, the access log, and a graceful stop that loses no entry
@@ -201,8 +201,8 @@ def test_the_production_command_serves_everything(server):
         hit, hit_body = request(conn, "GET", url)
         assert hit.status == 200 and hit.getheader("ETag") == etag
         assert f'"{hashlib.md5(hit_body).hexdigest()}"' == etag and size_of(hit_body) == (40, 30)
-        assert [(k, v) for k, v in hit.getheaders() if k not in ("Date", "X-Request-Id")] == \
-            [(k, v) for k, v in first.getheaders() if k not in ("Date", "X-Request-Id")]
+        assert [(k.lower(), v) for k, v in hit.getheaders() if k.lower() not in ("date", "x-request-id")] == \
+            [(k.lower(), v) for k, v in first.getheaders() if k.lower() not in ("date", "x-request-id")]
         ids.add(hit.getheader("X-Request-Id"))
     assert conn.sock is sock, "keep-alive: the connection was not reused"
     assert len(ids) == 4

@@ -2,8 +2,9 @@
 
 A signature covers the still-encoded path after it, the version component left out
 (cloudinary.utils.cloudinary_url).  The candidates we check: the raw request target
-when the server hands it over (gunicorn's RAW_URI, uWSGI/Apache's REQUEST_URI), and
-the decoded path re-encoded the way the SDKs encode it (signing.smart_escape).
+when the server hands it over (gunicorn's RAW_URI, uWSGI/Apache's REQUEST_URI; granian,
+the Procfile's server, gives none), and the decoded path re-encoded the way the SDKs
+encode it (signing.smart_escape): what every SDK-built URL verifies by.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from .memo import ENVIRON_KEY, Candidate
 
 log = logging.getLogger(__name__)
 ALLOWED_METHODS = ("GET", "HEAD")
+STREAM_BLOCK = 256 * 1024  # bytes per piece of a streamed file (Django's default: 4 KiB)
 
 
 def deliver(request, cloud: str, rest: str):
@@ -73,6 +74,7 @@ def deliver(request, cloud: str, rest: str):
             response["Content-Disposition"] = content_disposition_header(False, filename)
         return response
     response = FileResponse(fh, content_type=mime_type(found.format), filename=filename)
+    response.block_size = STREAM_BLOCK  # servers without wsgi.file_wrapper (granian) get the file in these
     if not response.has_header("Content-Length"):
         response["Content-Length"] = str(found.size)
     return _with_headers(response, headers)
