@@ -3,9 +3,10 @@
 - ``DAM_MAX_SOURCE_PIXELS``: an original (or layer) larger than this is not rendered (400).
 - ``DAM_MAX_OUTPUT_PIXELS``: no step may produce an image larger than this (400).
 - ``DAM_RENDER_TIME_BUDGET``: seconds one render may take; checked between steps, and
-  while libvips computes pixels a timer sets the image's kill flag at the deadline
-  (422 when exceeded).  A timer, not libvips' progress signal: a Python callback left
-  on an image that libvips' operation cache keeps alive would outlive its handle.
+  while libvips computes pixels one watchdog thread sets the image's kill flag at the
+  deadline (422 when exceeded).  A watchdog, not libvips' progress signal: a Python
+  callback left on an image that libvips' operation cache keeps alive would outlive its
+  handle.
 - ``DAM_MAX_CONCURRENT_RENDERS`` / ``DAM_RENDER_QUEUE_TIMEOUT``: see transforms.derived
   (429 when no render slot frees up in time).
 """
@@ -70,14 +71,54 @@ class Budget:
     @contextmanager
     def limit(self, image):
         """While the block computes `image`, stop libvips when the deadline passes."""
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
+        if self.deadline - time.monotonic() <= 0:
             raise self.error()
-        timer = threading.Timer(remaining, image.set_kill, args=(True,))
-        timer.daemon = True
-        timer.start()
+        token = _watchdog.watch(self.deadline, image)
         try:
             yield image
         finally:
-            timer.cancel()
+            _watchdog.forget(token)
             image.set_kill(False)  # the image may live on in libvips' operation cache
+
+
+class _Watchdog:
+    """One daemon thread that sets the kill flag of every image still being computed when
+    its deadline passes: no thread is started per computation.  It sleeps until the
+    earliest deadline it knows of and is woken only when an earlier one arrives."""
+
+    def __init__(self):
+        self._cond = threading.Condition(threading.Lock())
+        self._watched: dict[int, tuple[float, object]] = {}
+        self._next_token = 0
+        self._wake_at = float("inf")  # when the thread looks next (inf: waiting to be told)
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: float, image) -> int:
+        with self._cond:
+            self._next_token += 1
+            token = self._next_token
+            self._watched[token] = (deadline, image)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="render-budget", daemon=True)
+                self._thread.start()
+            elif deadline < self._wake_at:
+                self._cond.notify()
+            return token
+
+    def forget(self, token: int) -> None:
+        with self._cond:  # once this returns, the thread no longer touches the image
+            self._watched.pop(token, None)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                for token, (deadline, image) in list(self._watched.items()):
+                    if deadline <= now:
+                        del self._watched[token]
+                        image.set_kill(True)
+                self._wake_at = min((d for d, _ in self._watched.values()), default=float("inf"))
+                self._cond.wait(None if self._wake_at == float("inf") else self._wake_at - now)
+
+
+_watchdog = _Watchdog()
