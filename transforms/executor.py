@@ -15,7 +15,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -234,7 +234,12 @@ def render(asset, plan: Plan, out_path: str, *, signed: bool = False, to_memory:
     cutout = bgremoval.open_cutout(asset, plan)  # plans starting with e_background_removal (423 until stored)
     if cutout is not None:
         plan = bgremoval.pixel_plan(plan)
-    with cutout if cutout is not None else open_original(asset) as image:
+    with ExitStack() as stack:
+        if cutout is not None:
+            image = stack.enter_context(cutout)
+        else:  # a first step planned from the asset row loads the original shrunk: no header read
+            image = pipeline.known_original(asset, plan, lambda: stack.enter_context(open_original(asset))) \
+                or stack.enter_context(open_original(asset))
         try:
             if plan.steps:
                 image = pipeline.run_plan(asset, image, plan, budget=budget, signed=signed)

@@ -6,7 +6,9 @@ its operations), a `Block` (its condition evaluated against the current image), 
 `LayerStep` (the layer loaded by transforms.ops.layers, its own component and inner
 steps run on it, then placed).  After each step the image is computed into memory
 under the render's time budget and checked against the output pixel limit, so no
-later step recomputes earlier ones and a runaway step is stopped.
+later step recomputes earlier ones and a runaway step is stopped.  One exception: a plan
+whose only step crops and resizes a shrunk load streams decode -> crop -> encode in one
+libvips pipeline (nothing reads those pixels twice).
 """
 
 from __future__ import annotations
@@ -217,16 +219,71 @@ def run(image: pyvips.Image, steps, state: State) -> pyvips.Image:
 # --- loading ---------------------------------------------------------------------------------
 
 
+class Original:
+    """The original as `run_plan` sees it: its stored size and EXIF orientation (before the
+    orientation is applied), and its pixels opened by `open()` only when a step needs them
+    (a first step planned from the size alone loads a shrunk copy instead)."""
+
+    def __init__(self, width: int, height: int, orientation: int, opener):
+        self.width, self.height, self.orientation = width, height, orientation
+        self._opener, self._image = opener, None
+
+    @classmethod
+    def of(cls, image: pyvips.Image) -> Original:
+        """An original already opened (header read)."""
+        orientation = image.get("orientation") if image.get_typeof("orientation") else 1
+        original = cls(image.width, image.height, orientation, None)
+        original._image = image
+        return original
+
+    def open(self) -> pyvips.Image:
+        if self._image is None:
+            self._image = self._opener()
+        return self._image
+
+
+def known_original(asset, plan, opener) -> Original | None:
+    """The original of `asset` described from its row and the cached EXIF orientation, so
+    that `run_plan` need not read its header, when the plan's first step can be planned
+    from the size alone; None when the original must be opened first."""
+    from .encode import ORIENTED_FORMATS
+    from .executor import PILLOW_FORMATS, orientation
+
+    steps = plan.steps
+    if not steps or not isinstance(steps[0], Action) or not steps[0].resizes:
+        return None
+    if steps[0].angle is not None and steps[0].angle.auto:
+        return None
+    if asset.format not in ORIENTED_FORMATS or asset.format in PILLOW_FORMATS:
+        return None
+    width, height = asset.width, asset.height  # as displayed: after the EXIF orientation
+    if not isinstance(width, int) or not isinstance(height, int) or width <= 0 or height <= 0:
+        return None
+    value = orientation(asset)
+    if value in (5, 6, 7, 8):
+        width, height = height, width
+    return Original(width, height, value, opener)
+
+
 def _ignores_orientation(steps) -> bool:
     return any(isinstance(s, Action) and s.angle is not None and s.angle.ignore for s in steps)
 
 
-def _first(asset, source: pyvips.Image, first: Action, state: State, no_rotate: bool):
-    """(image, True) with the first step's geometry already applied, loading the original
-    shrunk when that geometry downsizes; (None, False) when the step cannot be planned
-    from the header alone."""
+def _pure_geometry(a) -> bool:
+    """`a` only crops and resizes (no canvas is decided here): nothing reads its pixels but
+    the next consumer, so its result can stream into the encoder."""
+    return (isinstance(a, Action) and a.resizes and not a.assignments and a.effect is None and a.radius is None
+            and a.border is None and a.opacity is None and a.background is None
+            and (a.angle is None or all(op == "ignore" for op in a.angle.ops)))
+
+
+def _first(asset, source: Original, first: Action, state: State, no_rotate: bool, stream: bool = False):
+    """(image, True, streamed) with the first step's geometry already applied, loading the
+    original shrunk when that geometry downsizes; (None, False, False) when the step cannot
+    be planned from the header alone.  With `stream` (the step is the plan's only one and
+    pure geometry), a shrunk load is cropped without being computed first (`streamed`)."""
     if first.angle is not None and first.angle.auto:
-        return None, False
+        return None, False, False
     header = pyvips.Image.black(state.iw, state.ih)  # sizes only: no pixel is read
     scratch = State(asset, state.budget, state.iw, state.ih, state.signed, dict(state.variables), state.ctx)
     if first.assignments:
@@ -252,19 +309,25 @@ def _first(asset, source: pyvips.Image, first: Action, state: State, no_rotate: 
                   min(round(crop.y * sy), max(image.height - geometry.height, 0)),
                   min(geometry.width, image.width), min(geometry.height, image.height))
         geometry = Geometry(box, geometry.width, geometry.height, geometry.canvas)
+        if stream and geometry.canvas is None:
+            return resize.apply(image, geometry), True, True
     else:
-        image = normalise(source if no_rotate else source.autorot())
+        original = source.open()
+        image = normalise(original if no_rotate else original.autorot())
     image = _settle(image, state)
     background = pad_colour(first, image) if geometry.canvas else resize.WHITE
-    return resize.apply(image, geometry, background), True
+    return resize.apply(image, geometry, background), True, False
 
 
-def run_plan(asset, source: pyvips.Image, plan, *, budget: limits.Budget, signed: bool = False) -> pyvips.Image:
-    """`source`: the original as opened by executor.open_original (header read, pixels not yet)."""
+def run_plan(asset, source, plan, *, budget: limits.Budget, signed: bool = False) -> pyvips.Image:
+    """`source`: the original as opened by executor.open_original (header read, pixels not
+    yet), or an `Original` (see `known_original`).  The result is in memory, except after a
+    plan of one pure-geometry step loaded shrunk: that one streams into its consumer."""
+    if not isinstance(source, Original):
+        source = Original.of(source)
     no_rotate = _ignores_orientation(plan.steps)
-    orientation = source.get("orientation") if source.get_typeof("orientation") else 1
     iw, ih = source.width, source.height
-    if not no_rotate and orientation in (5, 6, 7, 8):
+    if not no_rotate and source.orientation in (5, 6, 7, 8):
         iw, ih = ih, iw
     limits.check_source(iw, ih)
     state = State(asset, budget, iw, ih, signed)
@@ -272,11 +335,16 @@ def run_plan(asset, source: pyvips.Image, plan, *, budget: limits.Budget, signed
     state.ctx.signed = signed
     state.ctx.dpr = max([s.dpr for s in plan.steps if isinstance(s, Action) and s.dpr] or [1.0])
     steps = list(plan.steps)
-    image, done = None, False
+    image, done, streamed = None, False, False
     if steps and isinstance(steps[0], Action) and steps[0].resizes:
-        image, done = _first(asset, source, steps[0], state, no_rotate)
+        stream = len(steps) == 1 and _pure_geometry(steps[0])
+        image, done, streamed = _first(asset, source, steps[0], state, no_rotate, stream)
+    if streamed:
+        state.budget.check()
+        return image
     if image is None:
-        image = _settle(normalise(source if no_rotate else source.autorot()), state)
+        original = source.open()
+        image = _settle(normalise(original if no_rotate else original.autorot()), state)
     if done:
         image = _settle(action(image, steps[0], state, geometry_done=True), state)
         steps = steps[1:]
