@@ -92,6 +92,35 @@ def test_jpeg_output_matches_too(stored, tmp_path, monkeypatch):
     assert np.array_equal(fast, settled(asset, "c_fill,w_200,h_150,q_80", tmp_path, monkeypatch, "jpg"))
 
 
+def test_q_auto_and_an_alpha_source_match_too(stored, upload, tmp_path, monkeypatch):
+    asset = stored("plain", photo())
+    text = "c_fill,w_200,h_150,q_auto"
+    assert np.array_equal(render(asset, text, tmp_path, "jpg"), settled(asset, text, tmp_path, monkeypatch, "jpg"))
+    rgba = pyvips.Image.new_from_buffer(photo(), "").bandjoin(
+        (pyvips.Image.black(640, 480) + 255).draw_rect(0, 0, 0, 100, 100, fill=True).cast("uchar"))
+    assert upload(rgba.pngsave_buffer(), name="alpha.png", public_id="alpha").status_code == 200
+    asset = Asset.objects.get(public_id="alpha")
+    for text, fmt in (("c_fill,w_200,h_150", "png"), ("c_fill,w_200,h_150", "jpg"), ("c_scale,w_320", "webp")):
+        fast = render(asset, text, tmp_path, fmt)
+        assert np.array_equal(fast, settled(asset, text, tmp_path, monkeypatch, fmt)), (text, fmt)
+    assert render(asset, "c_scale,w_320", tmp_path, "png").shape == (240, 320, 4)
+
+
+def test_a_truncated_original_fails_the_same_way(stored, tmp_path, monkeypatch):
+    from django.core.files.storage import storages
+
+    data = photo(1200, 900)
+    asset = stored("cut", data)
+    executor.orientation(asset)
+    with open(storages["default"].path(asset.storage_name), "wb") as fh:  # damaged in storage since
+        fh.write(data[: len(data) // 2])
+    with pytest.raises(executor.RenderError) as fast:
+        render(asset, "c_fill,w_200,h_150", tmp_path)
+    with pytest.raises(executor.RenderError) as slow:
+        settled(asset, "c_fill,w_200,h_150", tmp_path, monkeypatch)
+    assert str(fast.value) == str(slow.value)
+
+
 def test_a_single_crop_streams_without_reading_the_header(stored, tmp_path, monkeypatch):
     asset = stored("plain", photo())
     executor.orientation(asset)  # cached once per version

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from contextlib import contextmanager
@@ -122,3 +123,11 @@ class _Watchdog:
 
 
 _watchdog = _Watchdog()
+
+
+def _after_fork_in_child() -> None:  # the thread did not come along, and its lock may be held
+    global _watchdog
+    _watchdog = _Watchdog()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
