@@ -388,3 +388,24 @@ def test_concurrent_hits_share_checks_and_still_see_every_earlier_change(pic):
     assert memo.queries == 2  # one check answered the three later hits
     answer = call(memo, url)
     assert answer.status == 200 and geometry(answer.body) == (44, 33)
+
+
+def test_a_broken_database_connection_falls_back_to_django_and_recovers(stack, pic):
+    """The check's connection to the database server dies under it (a restart, the
+    network): that hit goes through Django, which reconnects, and the memo answers the
+    next one again.  (SQLite has no server connection to lose.)"""
+    if connection.vendor != "postgresql":
+        pytest.skip("a server connection: PostgreSQL only")
+    memo, django = stack
+    url = f"{BASE}/c_fill,w_36,h_27/shop/pic.jpg"
+    first = call(memo, url)
+    assert first.status == 200 and django.calls == 1
+    assert call(memo, url).status == 200 and django.calls == 1
+    connection.ensure_connection()
+    connection.close_at = None  # persistent, as with DAM_DB_CONN_MAX_AGE in production (tests use 0)
+    connection.connection.close()  # the DB-API connection is gone; Django does not know yet
+    fallback = call(memo, url)
+    assert fallback.status == 200 and fallback.without_request_id() == first.without_request_id()
+    assert django.calls == 2, "the hit whose check failed went through Django"
+    again = call(memo, url)
+    assert again.status == 200 and same_content(again) and django.calls == 2

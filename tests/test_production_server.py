@@ -234,6 +234,8 @@ def test_the_production_command_serves_everything(server):
     log = server.log.read_text()
     assert f'"GET /{CLOUD}/image/upload/c_fill,w_40,h_30/prod/pic.jpg HTTP/1.1" 200' in log  # access log
     assert f'"GET /{CLOUD}/image/upload/c_fill,w_40,h_30/prod/pic.jpg HTTP/1.1" 304' in log
+    # the request right before the stop: its line was still queued and is written at the worker's exit
+    assert f'"GET /{CLOUD}/image/upload/c_scale,w_21/prod/pic.jpg HTTP/1.1" 200' in log
     out = server.manage("shell", "-c", "from transforms.models_named import Transformation; "
                                        "print(sorted(Transformation.objects.filter(named=False)"
                                        ".values_list('name', flat=True)))")

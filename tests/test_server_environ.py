@@ -142,3 +142,28 @@ def test_through_the_real_granian(probe_server, chunked):
     assert found["secret"] is None and "DAM_PROBE_SECRET" not in found["keys"]
     assert "PATH" not in found["keys"] and "HOME" not in found["keys"]
     assert "PATH_INFO" in found["keys"] and "REQUEST_METHOD" in found["keys"]
+
+
+def _register_and_return(path: str) -> None:
+    from config.server import at_exit
+
+    at_exit(lambda: open(path, "a").write("flushed\n"))
+
+
+def test_at_exit_runs_once_in_a_multiprocessing_child_and_in_a_plain_process(tmp_path):
+    """A granian worker, like a forked multiprocessing child, leaves through os._exit after
+    the multiprocessing finalizers, never running atexit handlers."""
+    import multiprocessing
+
+    child = tmp_path / "child.log"
+    process = multiprocessing.get_context("fork").Process(target=_register_and_return, args=(str(child),))
+    process.start()
+    process.join(60)
+    assert process.exitcode == 0 and child.read_text() == "flushed\n"
+
+    plain = tmp_path / "plain.log"
+    out = subprocess.run([sys.executable, "-c", f"from tests.test_server_environ import _register_and_return; "
+                                                f"_register_and_return({str(plain)!r})"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert plain.read_text() == "flushed\n"

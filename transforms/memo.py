@@ -33,6 +33,10 @@ the full path the first time), a mismatch gets the 200.  ``If-Match``,
 ``If-Unmodified-Since``, and ``If-Modified-Since`` without ``If-None-Match`` always go
 through Django.  Each answer gets its own ``X-Request-Id`` as RequestIdMiddleware gives.
 
+On PostgreSQL the check is a prepared statement with server-side parameters, run on
+psycopg's own connection (Django binds parameters client-side: PostgreSQL would parse
+and plan the text on every hit).
+
 Memory: at most ``DAM_DELIVERY_MEMO_BYTES`` of bodies per process (default 32 MiB; 0
 turns the memo off), least recently used first out; an answer larger than a sixteenth of
 that is never remembered.  Any database error on a hit falls back to the full path.
@@ -48,6 +52,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import psycopg
 from django.conf import settings
 from django.db import DatabaseError, connections
 from django.utils.http import parse_etags
@@ -247,11 +252,24 @@ class DeliveryMemo:
         try:
             if not connection.in_atomic_block:
                 connection.close_if_unusable_or_obsolete()  # what request_started does for Django
+            if connection.vendor == "postgresql" and not connection.in_atomic_block:
+                # A prepared statement with server-side parameters on psycopg's own connection:
+                # PostgreSQL plans the check once per connection instead of parsing and
+                # planning the text Django's client-side binding sends on every hit.
+                connection.ensure_connection()
+                with psycopg.Cursor(connection.connection) as cursor:  # Django's default is client-side binding
+                    found = cursor.execute(entry.sql, entry.params, prepare=True).fetchone()
+                if connection.queries_logged:  # DEBUG or CaptureQueriesContext: listed as Django lists its own
+                    connection.queries_log.append({"sql": entry.sql % entry.params, "time": "0.000"})
+                return found is not None
             with connection.cursor() as cursor:
                 cursor.execute(entry.sql, entry.params)
                 return cursor.fetchone() is not None
         except DatabaseError:
             return False  # the full path answers (and reconnects)
+        except psycopg.Error:  # on the direct path: Django did not wrap it
+            connection.errors_occurred = True  # so close_if_unusable_or_obsolete() checks the connection
+            return False
 
     # --- remembering ----------------------------------------------------------------
 

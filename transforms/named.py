@@ -27,7 +27,6 @@ deleting one removes every derived image whose ``named`` field lists it.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import threading
 
@@ -36,6 +35,7 @@ from django.core.signals import request_finished, request_started
 from django.db import IntegrityError, transaction
 
 from assets.api.errors import BadRequest, Conflict, NotFound, Unauthorized
+from config.server import at_exit
 
 from .models_named import RuntimeSetting, Transformation, transformation_key
 
@@ -314,7 +314,7 @@ def record_dynamic(transformation_text: str) -> None:
 # Within the process, every request that is not a delivery (the Admin API's
 # GET /transformations, the Studio) first writes what is queued, waiting for a write in
 # progress, so a listing made after an answer arrived always shows it; an exit flushes
-# what is left (atexit).  Another process may list it a few milliseconds later.
+# what is left (config.server.at_exit).  Another process may list it a few milliseconds later.
 
 _pending: dict[str, None] = {}  # texts waiting for their row, in order (a set that keeps order)
 _pending_lock = threading.Lock()
@@ -354,7 +354,7 @@ def _flush_before_request(sender=None, environ=None, **kwargs) -> None:
 
 request_finished.connect(_flush_after_response, dispatch_uid="transforms.named.flush_after_response")
 request_started.connect(_flush_before_request, dispatch_uid="transforms.named.flush_before_request")
-atexit.register(flush_log)
+at_exit(flush_log)  # atexit, or a granian worker's multiprocessing finalizers
 
 
 # --- lookups and changes (the Admin API and the Studio) -------------------------------------------
