@@ -409,3 +409,25 @@ def test_a_broken_database_connection_falls_back_to_django_and_recovers(stack, p
     assert django.calls == 2, "the hit whose check failed went through Django"
     again = call(memo, url)
     assert again.status == 200 and same_content(again) and django.calls == 2
+
+
+def test_the_prepared_check_survives_its_statement_being_dropped(stack, pic):
+    """PostgreSQL: the check is prepared once per connection; a connection that lost it
+    (DISCARD ALL from a pooler, a reconnect) prepares it again and the hit stays a hit."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements: PostgreSQL only")
+    memo, django = stack
+    url = f"{BASE}/c_fill,w_38,h_28/shop/pic.jpg"
+    first = call(memo, url)
+    connection.ensure_connection()
+    connection.close_at = None  # persistent, as with DAM_DB_CONN_MAX_AGE in production (tests use 0)
+    assert call(memo, url).status == 200 and django.calls == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'dam_memo_%%'")
+        assert cursor.fetchone()[0] == 1
+        cursor.execute("DEALLOCATE ALL")
+    again = call(memo, url)
+    assert again.status == 200 and again.without_request_id() == first.without_request_id()
+    assert django.calls == 1, "still answered from the memo"
+    derived.forget(DerivedImage.objects.all())
+    assert call(memo, url).status == 200 and django.calls == 2, "and still sees a change"
