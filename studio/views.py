@@ -4,16 +4,17 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from assets.links import base_url, delivery_path
+from assets.links import base_url
 from assets.models import Asset
+
+from . import links
 
 
 @login_required
 def home(request):
     recent = list(Asset.objects.filter(type="upload").order_by("-created_at", "-id")[:24])
-    items = [{"asset": a, "src": delivery_path(a)} for a in recent]
     return render(request, "studio/home.html", {
-        "items": items,
+        "items": links.tiles(recent),  # the library's 240x240 thumbnails, not the originals
         "total": Asset.objects.count(),
         "cloud_name": settings.DAM_CLOUD_NAME,
         "api_base": base_url(request),
