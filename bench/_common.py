@@ -60,6 +60,19 @@ def create_api_key(env: dict, root: Path = ROOT) -> tuple[str, str]:
     return key, secret
 
 
+def machine_description() -> str:
+    """'2 cores (CPU model), 24 GiB, Python 3.11.7, libvips 8.18.7': the head of each table."""
+    import platform
+
+    import pyvips
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "?")
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
+    return (f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, Python {platform.python_version()}, "
+            f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}")
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))

@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -48,8 +47,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (CLOUD, HOST, ROOT, children, create_api_key, free_port, memory_kb,  # noqa: E402
-                     raise_on_sigterm, server_env, snapshot_id, start_server, stop_server, upload_file,
+from _common import (CLOUD, HOST, ROOT, children, create_api_key, free_port, machine_description,  # noqa: E402
+                     memory_kb, raise_on_sigterm, server_env, snapshot_id, start_server, stop_server, upload_file,
                      wait_ready)
 
 SIZES = (1024, 2048)
@@ -469,14 +468,9 @@ class Bench:
 
     def machine(self) -> str:
         import onnxruntime
-        import pyvips
 
-        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name")), platform.processor() or "?")
-        memory = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
-        return (f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, Python {platform.python_version()}, "
-                f"onnxruntime {onnxruntime.__version__} ({self.threads} intra-op threads, both sides), "
-                f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}")
+        return (f"{machine_description()}, onnxruntime {onnxruntime.__version__} "
+                f"({self.threads} intra-op threads, both sides)")
 
 
 def _s(seconds: float) -> str:

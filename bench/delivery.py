@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -36,8 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _thumbor  # noqa: E402
 from _common import (CLOUD, HOST, ROOT, children, create_api_key, create_database, drop_database,  # noqa: E402
-                     free_port, server_description, make_photo, manage, memory_kb, raise_on_sigterm, server_env,
-                     snapshot, snapshot_id, start_server, stop_server, upload_file, wait_ready)
+                     free_port, machine_description, make_photo, manage, memory_kb, raise_on_sigterm,
+                     server_description, server_env, snapshot, snapshot_id, start_server, stop_server,
+                     upload_file, wait_ready)
 from _load import Client, alternate, wrk_path  # noqa: E402
 from _report import Results, print_table  # noqa: E402
 
@@ -344,14 +344,7 @@ class Bench:
         return int(before), int(peak)
 
     def machine(self) -> str:
-        import pyvips
-
-        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name")), platform.processor() or "?")
-        memory = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
-        return (f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, Python {platform.python_version()}, "
-                f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}, "
-                f"thumbor {_thumbor.THUMBOR_VERSION} (Pillow {_thumbor.pillow_version()})")
+        return f"{machine_description()}, thumbor {_thumbor.THUMBOR_VERSION} (Pillow {_thumbor.pillow_version()})"
 
 
 def main() -> int:

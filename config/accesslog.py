@@ -101,8 +101,7 @@ class AccessLog:
 
         def logged_start_response(status, headers, exc_info=None):
             seen[:] = [status, headers]
-            return start_response(status, headers, exc_info) if exc_info is not None else \
-                start_response(status, headers)
+            return start_response(status, headers, exc_info)
 
         try:
             result = self.app(environ, logged_start_response)

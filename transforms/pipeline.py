@@ -265,6 +265,12 @@ def known_original(asset, plan, opener) -> Original | None:
     return Original(width, height, value, opener)
 
 
+def _upright(source: Original, no_rotate: bool) -> pyvips.Image:
+    """The whole original, opened now, turned by its EXIF orientation unless a_ignore."""
+    original = source.open()
+    return normalise(original if no_rotate else original.autorot())
+
+
 def _ignores_orientation(steps) -> bool:
     return any(isinstance(s, Action) and s.angle is not None and s.angle.ignore for s in steps)
 
@@ -312,8 +318,7 @@ def _first(asset, source: Original, first: Action, state: State, no_rotate: bool
         if stream and geometry.canvas is None:
             return resize.apply(image, geometry), True, True
     else:
-        original = source.open()
-        image = normalise(original if no_rotate else original.autorot())
+        image = _upright(source, no_rotate)
     image = _settle(image, state)
     background = pad_colour(first, image) if geometry.canvas else resize.WHITE
     return resize.apply(image, geometry, background), True, False
@@ -343,8 +348,7 @@ def run_plan(asset, source, plan, *, budget: limits.Budget, signed: bool = False
         state.budget.check()
         return image
     if image is None:
-        original = source.open()
-        image = _settle(normalise(original if no_rotate else original.autorot()), state)
+        image = _settle(_upright(source, no_rotate), state)
     if done:
         image = _settle(action(image, steps[0], state, geometry_done=True), state)
         steps = steps[1:]
