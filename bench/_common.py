@@ -94,7 +94,7 @@ def server_description(root: Path = ROOT) -> str:
     command = web_command(root)
     program = Path(command.split()[0]).name
     if program == "granian":
-        return "granian (WSGI), DAM_WEB_THREADS (default 4) threads per worker"
+        return "granian (WSGI), DAM_WEB_THREADS (default 8) threads per worker"
     return program
 
 

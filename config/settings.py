@@ -85,6 +85,8 @@ DAM_API_MAX_RESULTS = env_int("DAM_API_MAX_RESULTS", 500)
 DAM_API_RATE_LIMIT = env_int("DAM_API_RATE_LIMIT", 5000)  # Admin API calls per hour per key
 
 # --- Delivery (transforms) ------------------------------------------------------------
+DAM_WEB_THREADS = env_int("DAM_WEB_THREADS", 8)  # request threads per web worker (granian --blocking-threads)
+DAM_RESERVED_THREADS = env_int("DAM_RESERVED_THREADS", 2)  # of those, never taken by long work (assets.capacity)
 DAM_MAX_CONCURRENT_RENDERS = env_int("DAM_MAX_CONCURRENT_RENDERS", 2)  # renders at once, per process
 DAM_RENDER_QUEUE_TIMEOUT = env_int("DAM_RENDER_QUEUE_TIMEOUT", 30)  # seconds waiting for a slot, then 429
 DAM_MAX_SOURCE_PIXELS = env_int("DAM_MAX_SOURCE_PIXELS", DAM_MAX_IMAGE_PIXELS)  # largest original a render opens
