@@ -9,9 +9,7 @@ import json
 import logging
 import time
 import uuid
-from urllib.parse import urlsplit
 
-import requests
 from celery import shared_task
 from django.db import transaction
 
@@ -38,16 +36,17 @@ def _secret_for(api_key: str | None) -> str:
 
 @shared_task(bind=True, max_retries=NOTIFICATION_RETRIES, acks_late=True)
 def send_notification(self, url: str, body: str, api_key: str | None = None) -> int:
-    """POST `body` to `url`, signed as Cloudinary signs notifications; retried with backoff."""
-    from .api.errors import BadRequest
-    from .remote import _check_address
+    """POST `body` to `url`, signed as Cloudinary signs notifications; retried with backoff.
 
-    parts = urlsplit(url)
-    try:
-        _check_address(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
-    except BadRequest as exc:
-        log.warning("notification to %s refused: %s", url, exc.message)
-        return 0
+    The POST goes through assets.outbound like a remote upload: the address checked is
+    the address connected to, each redirect hop (307/308 only) is checked again, and
+    DAM_NOTIFICATION_TIMEOUT bounds the whole exchange.  A refused URL is dropped, not
+    retried; a failed or 408/429/5xx delivery is retried NOTIFICATION_RETRIES times.
+    """
+    from django.conf import settings
+
+    from . import netguard, outbound
+
     timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json",
@@ -56,11 +55,16 @@ def send_notification(self, url: str, body: str, api_key: str | None = None) -> 
         "User-Agent": "dam-notifications/1.0",
     }
     try:
-        response = requests.post(url, data=body.encode("utf-8"), headers=headers, timeout=15)
-        if response.status_code >= 500 or response.status_code in (408, 429):
-            raise requests.HTTPError(f"{response.status_code}")
-        return response.status_code
-    except requests.RequestException as exc:
+        with outbound.exchange(url, outbound.Deadline(settings.DAM_NOTIFICATION_TIMEOUT), method="POST",
+                               body=body.encode("utf-8"), headers=headers) as response:
+            status = response.status
+        if status >= 500 or status in (408, 429):
+            raise outbound.OutboundError(f"{status} {response.reason}")
+        return status
+    except netguard.Refused as exc:
+        log.warning("notification to %s refused: %s", url, exc.message)
+        return 0
+    except outbound.OutboundError as exc:
         countdown = min(3600, 2 ** self.request.retries * 5)
         log.info("notification to %s failed (%s); retry in %ss", url, exc, countdown)
         raise self.retry(exc=exc, countdown=countdown)

@@ -7,7 +7,7 @@ from django.shortcuts import render
 from assets.links import base_url
 from assets.models import Asset
 
-from . import links
+from . import links, snippets
 
 
 @login_required
@@ -17,5 +17,5 @@ def home(request):
         "items": links.tiles(recent),  # the library's 240x240 thumbnails, not the originals
         "total": Asset.objects.count(),
         "cloud_name": settings.DAM_CLOUD_NAME,
-        "api_base": base_url(request),
+        "config_code": snippets.sdk_config(settings.DAM_CLOUD_NAME, base_url(request)),
     })

@@ -21,7 +21,7 @@ from assets.models import Asset
 from transforms import named
 
 from . import chain as chains
-from . import links, steps
+from . import links, snippets, steps
 from .roles import has_role, requires
 
 RECENT = 12
@@ -95,7 +95,7 @@ def _context(request, asset, chain: str, **extra) -> dict:
         "mask": mask,
         "refine_url": refine_url(asset, text) if refinable else "",
         "url": url,
-        "code": chains.snippets(asset, text, url, signed),
+        "code": snippets.snippets(asset, text, url, signed),
         "palette": steps.PALETTE,
         "kinds": steps.KINDS,
         "picker": [{"asset": a, "src": links.path(a, links.THUMB, secret),

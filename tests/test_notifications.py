@@ -9,6 +9,7 @@ from django.test import Client
 
 from assets import signing
 from tests.conftest import CLOUD, make_image, signed
+from tests.sdk_fixtures import sdk  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -45,3 +46,19 @@ def test_failed_notification_is_retried(celery_worker, http_recorder, api_key):
     received = http_recorder.wait_for(2, timeout=90)
     assert [r["status"] for r in received] == [503, 200], celery_worker.log_path.read_text()[-3000:]
     assert received[0]["body"] == received[1]["body"]
+
+
+def test_sdk_signed_upload_and_tags_with_notification_url(celery_worker, http_recorder, sdk):
+    """The real SDK signs notification_url into an upload (and leaves it out of a tags
+    call, as its tags/context/metadata calls do): both verify, and the upload's
+    notification arrives through the worker's guarded POST."""
+    import cloudinary.uploader
+
+    result = sdk.upload(public_id="notify/sdk", notification_url=http_recorder.url + "/sdk-hook")
+    assert result["public_id"] == "notify/sdk"
+    tagged = cloudinary.uploader.add_tag("noted", ["notify/sdk"], notification_url=http_recorder.url + "/tags")
+    assert tagged["public_ids"] == ["notify/sdk"]
+    received = http_recorder.wait_for(1)
+    assert received, celery_worker.log_path.read_text()[-3000:]
+    assert received[0]["path"] == "/sdk-hook"
+    assert json.loads(received[0]["body"])["public_id"] == "notify/sdk"

@@ -4,6 +4,7 @@ quick edit, the copyable code (checked with the real cloudinary SDK), save as na
 from __future__ import annotations
 
 import re
+import shlex
 from html import unescape
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -196,7 +197,8 @@ def test_python_code_builds_the_same_url_with_the_sdk(login, photo, settings):
     assert canonical(unquote(transformation)) == chain  # the SDK escapes the text layer; the server decodes once
     assert path.endswith(f"/v{photo.version}/shoes/red.jpg")
     assert "transformation: [" in node and '{effect: "grayscale"}' in node and "cloudinary.url(\"shoes/red\"" in node
-    assert "curl -o red.jpg 'http://testserver/demo/image/upload/" in unescape(page.content.decode())
+    curl = unescape(re.search(r'id="code-curl"[^>]*>([^<]*)</textarea>', page.content.decode()).group(1))
+    assert shlex.split(curl) == ["curl", "-o", "red.jpg", "http://testserver" + chains.delivery_path(photo, chain)[0]]
 
 
 # --- save as a named transformation ----------------------------------------------------------

@@ -4,7 +4,10 @@ A signature covers the still-encoded path after it, the version component left o
 (cloudinary.utils.cloudinary_url).  The candidates we check: the raw request target
 when the server hands it over (gunicorn's RAW_URI, uWSGI/Apache's REQUEST_URI; granian,
 the Procfile's server, gives none), and the decoded path re-encoded the way the SDKs
-encode it (signing.smart_escape): what every SDK-built URL verifies by.
+encode it (signing.smart_escape): what every SDK-built URL verifies by.  The SDKs
+escape a text layer's text themselves before signing (twice for ``,`` and ``/``, once
+for the rest, ``$(variable)`` left alone); a candidate with the text written that way
+verifies SDK-signed text layers, such as the Studio's Python snippet builds.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from urllib.parse import urlsplit
 
 from assets import keys, signing
-from assets.api.errors import Unauthorized
+from assets.api.errors import BadRequest, Unauthorized
 
 from .parser import DeliveryPath
+from .text import decode_text
 
 SIGNED_TYPES = ("private", "authenticated")
 
@@ -34,9 +39,33 @@ def candidate_paths(meta: dict, parsed: DeliveryPath) -> list[str]:
             candidates += [signing.url_to_sign(components), "/".join(components)]
     decoded = [*parsed.transformations, parsed.escaped_name]
     candidates.append("/".join(decoded))
+    candidates.append("/".join([*map(sdk_text_escaped, parsed.transformations), parsed.escaped_name]))
     if parsed.version is not None:  # an SDK given "v123/name" as its source signs the version too
         candidates.append("/".join([*parsed.transformations, f"v{parsed.version}", parsed.escaped_name]))
     return list(dict.fromkeys(candidates))
+
+
+_TEXT_LAYER = re.compile(r"^([lu]_text:[^:]*:)(.*)$", re.S)
+_TEXT_VARIABLE = re.compile(r"(\$\([a-zA-Z]\w+\))")
+
+
+def sdk_text_escaped(component: str) -> str:
+    """A decoded component with each text layer's text escaped as the SDKs sign it
+    (cloudinary.utils.process_layer): ``Hi%2C you`` -> ``Hi%252C%20you``."""
+    tokens = component.split(",")
+    for index, token in enumerate(tokens):
+        match = _TEXT_LAYER.match(token)
+        if match:
+            try:
+                text = decode_text(match.group(2))
+            except BadRequest:
+                continue
+            parts = _TEXT_VARIABLE.split(text)
+            tokens[index] = match.group(1) + "".join(
+                part if _TEXT_VARIABLE.fullmatch(part) else
+                signing.smart_escape(re.sub(r"[,/]", lambda m: "%{:02X}".format(ord(m.group(0))), part))
+                for part in parts)
+    return ",".join(tokens)
 
 
 def check(meta: dict, parsed: DeliveryPath) -> None:

@@ -14,7 +14,12 @@ from django.core.cache import cache
 from .. import keys, signing
 from .errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
 
+# The SDKs leave these out of the signature of their tags, context and metadata calls
+# only (cloudinary.uploader._NON_SIGNABLE_NOTIFICATION_PARAMS); every other signed call,
+# upload and explicit included, signs them, so there they must be signed: an unsigned
+# notification_url would let anyone replaying a signed upload aim its notification.
 NON_SIGNABLE_NOTIFICATION = ("notification_url", "batch_id")
+NON_SIGNABLE_ACTIONS = frozenset({"tags", "context", "metadata"})
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 # Admin API routes (URL names) that only an admin key may change: upload presets.
 ADMIN_ONLY_ROUTES = frozenset({"admin-presets", "admin-preset"})
@@ -86,8 +91,8 @@ def rate_limit(request, credential: keys.Credential) -> None:
                           headers=request.rate_limit_headers)
 
 
-def signed_credential(params: dict) -> keys.Credential | None:
-    """The credential behind a signed Upload API request, or None when it is unsigned.
+def signed_credential(params: dict, action: str = "") -> keys.Credential | None:
+    """The credential behind a signed Upload API `action` request, or None when it is unsigned.
 
     Raises for a signature that does not verify, a stale timestamp or an unknown key.
     """
@@ -111,7 +116,9 @@ def signed_credential(params: dict) -> keys.Credential | None:
         when = datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S +0000")
         raise BadRequest(f"Stale request - reported time is {when} which is out of range")
     to_sign = {k: v for k, v in params.items() if k not in signing.UNSIGNED_PARAMS}
-    candidates = [to_sign, {k: v for k, v in to_sign.items() if k not in NON_SIGNABLE_NOTIFICATION}]
+    candidates = [to_sign]
+    if action in NON_SIGNABLE_ACTIONS:
+        candidates.append({k: v for k, v in to_sign.items() if k not in NON_SIGNABLE_NOTIFICATION})
     if not any(signing.verify_params(c, credential.secret, str(signature)) for c in candidates):
         raise Unauthorized(
             f"Invalid Signature {signature}. String to sign - '{signing.string_to_sign(to_sign)}'."

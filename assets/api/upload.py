@@ -42,7 +42,7 @@ class UploadApiView(APIView):
         if handler is None:
             raise NotFound(f"Unknown Upload API action {action!r}")
         params = collect(request)
-        credential = auth.signed_credential(params) or auth.basic_credential(request)
+        credential = auth.signed_credential(params, action) or auth.basic_credential(request)
         if credential is None and action != "upload":
             raise auth.Unauthorized("Must supply api_key")
         auth.check_role(credential)
