@@ -5,6 +5,9 @@ A signature covers the still-encoded path after it, the version component left o
 when the server hands it over (gunicorn's RAW_URI, uWSGI/Apache's REQUEST_URI; granian,
 the Procfile's server, gives none), and the decoded path re-encoded the way the SDKs
 encode it (signing.smart_escape): what every SDK-built URL verifies by.
+
+The secrets tried are those that may sign (assets.keys.signing_secrets): the cloud's
+own and those of editor and admin keys.  A viewer key's secret signs nothing here.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ def check(meta: dict, parsed: DeliveryPath) -> None:
         if parsed.type in SIGNED_TYPES:
             raise Unauthorized(f"Signature is required for {parsed.type} resources")
         return
-    candidates, secrets = candidate_paths(meta, parsed), keys.all_secrets()
+    candidates, secrets = candidate_paths(meta, parsed), keys.signing_secrets()
     if not (signing.verify_url_signature(parsed.signature, candidates, secrets)
             or _short_sha256(parsed.signature, candidates, secrets)):
         raise Unauthorized("Invalid signature")

@@ -119,7 +119,7 @@ class UploadApiView(APIView):
         asset = result.asset
         self._background_removal(asset, params, credential)
         eager = self._store_eager(request, asset, params, credential)
-        secret = credential.secret if credential else (keys.all_secrets() or [""])[0]
+        secret = credential.secret if credential else (keys.signing_secrets() or [""])[0]
         body = upload_json(asset, request, credential.key if credential else None, secret, result.existing)
         _sign_response(body, asset, secret, params)
         if eager is not None:
