@@ -140,7 +140,8 @@ class PresetForm(forms.Form):
     folder = forms.CharField(required=False, max_length=255, label="Folder")
     tags = forms.CharField(required=False, label="Tags", help_text="Separate tags with commas.")
     use_filename = forms.BooleanField(required=False, label="Use the file's name as public_id")
-    overwrite = forms.BooleanField(required=False, label="Overwrite an existing public_id")
+    overwrite = forms.BooleanField(required=False, label="Overwrite an existing public_id (signed presets only)")
+    disallow_public_id = forms.BooleanField(required=False, label="Refuse a public_id sent with the upload")
 
     def __init__(self, *args, instance: UploadPreset | None = None, **kwargs):
         self.instance = instance
@@ -166,6 +167,15 @@ class PresetForm(forms.Form):
     def clean_tags(self):
         return parse_tags(self.cleaned_data["tags"])
 
+    def clean(self):
+        from assets.api.admin_presets import unsigned_overwrite_error
+
+        data = super().clean()
+        message = unsigned_overwrite_error(data.get("unsigned", False), {"overwrite": data.get("overwrite", False)})
+        if message:
+            self.add_error("overwrite", message)
+        return data
+
     @staticmethod
     def initial_for(preset: UploadPreset) -> dict:
         s = preset.settings or {}
@@ -174,11 +184,13 @@ class PresetForm(forms.Form):
         return {"name": preset.name, "unsigned": preset.unsigned, "folder": s.get("folder", ""),
                 "tags": ", ".join(as_list(s.get("tags"))),
                 "use_filename": str(s.get("use_filename", "")).lower() in ("1", "true"),
-                "overwrite": str(s.get("overwrite", "")).lower() in ("1", "true")}
+                "overwrite": str(s.get("overwrite", "")).lower() in ("1", "true"),
+                "disallow_public_id": str(s.get("disallow_public_id", "")).lower() in ("1", "true")}
 
     def settings_for(self, previous: dict | None = None) -> dict:
         data = self.cleaned_data
-        out = {k: v for k, v in (previous or {}).items() if k not in ("folder", "tags", "use_filename", "overwrite")}
+        out = {k: v for k, v in (previous or {}).items()
+               if k not in ("folder", "tags", "use_filename", "overwrite", "disallow_public_id")}
         if data["folder"]:
             out["folder"] = data["folder"]
         if data["tags"]:
@@ -187,4 +199,6 @@ class PresetForm(forms.Form):
             out["use_filename"] = True
         if data["overwrite"]:
             out["overwrite"] = True
+        if data["disallow_public_id"]:
+            out["disallow_public_id"] = True
         return out

@@ -53,15 +53,21 @@ class UploadApiView(APIView):
     def do_upload(self, request, params: dict, credential, trusted: bool = False):
         """``trusted``: a logged-in Studio user without an API key (see upload_for_session);
         parameters are taken as from a signed call."""
-        params = self._with_preset(params, credential, trusted)
+        params, no_public_id = self._with_preset(params, credential, trusted)
         signed = credential is not None or trusted
         uploaded = request.FILES.get("file")
         chunk = chunks.parse(request)
+        if no_public_id and params.get("public_id") and chunk is None:
+            raise BadRequest(no_public_id)
 
         def filename_of(incoming_name: str = "") -> str:
             return params.get("filename_override") or (uploaded.name if uploaded else incoming_name) or ""
 
         def public_id_for(filename: str) -> str:
+            # A chunked upload chooses its public_id at its first chunk only (the SDKs send
+            # the chosen one back with the next chunks): that is where a preset refuses one.
+            if no_public_id and params.get("public_id"):
+                raise BadRequest(no_public_id)
             return ingest.choose_public_id(
                 public_id=params.get("public_id"),
                 folder=params.get("folder") or params.get("asset_folder") or "",
@@ -127,16 +133,20 @@ class UploadApiView(APIView):
         self._notify(request, params, body, credential, "upload")
         return Response(body)
 
-    def _with_preset(self, params: dict, credential, trusted: bool = False) -> dict:
+    def _with_preset(self, params: dict, credential, trusted: bool = False) -> tuple[dict, str | None]:
+        """(the upload's parameters with the preset's applied, why a public_id is refused or None)."""
         name = params.get("upload_preset")
         if not name:
             if credential is None and not trusted:
                 raise BadRequest("Upload preset must be specified when using unsigned upload")
-            return params
+            return params, None
         preset = UploadPreset.objects.filter(name=name).first()
         if preset is None:
             raise BadRequest(f"Upload preset not found: {name}")
         defaults = {k: v for k, v in (preset.settings or {}).items() if v not in (None, "")}
+        no_public_id = None
+        if as_bool(defaults.pop("disallow_public_id", None), False, "disallow_public_id"):
+            no_public_id = f"Upload preset {name} does not allow a public_id (disallow_public_id): leave it out"
         if credential is None and not trusted:
             if not preset.unsigned:
                 raise BadRequest("Upload preset must be whitelisted for unsigned uploads")
@@ -147,9 +157,11 @@ class UploadApiView(APIView):
             # An unsigned upload may add tags to the preset's, never override the preset otherwise.
             if params.get("tags") and defaults.get("tags"):
                 merged["tags"] = as_list(defaults["tags"]) + as_list(params["tags"])
-            merged.setdefault("overwrite", False)
-            return merged
-        return {**defaults, **params}
+            # Never an overwrite, whatever the preset says (Cloudinary's rule; presets stored
+            # before the Admin API refused unsigned + overwrite may still say so).
+            merged["overwrite"] = False
+            return merged, no_public_id
+        return {**defaults, **params}, no_public_id
 
     @staticmethod
     def _eager_items(params: dict) -> list[str]:
