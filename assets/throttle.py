@@ -7,7 +7,9 @@ returns the new count atomically (``INSERT ... ON CONFLICT DO UPDATE ... RETURNI
 SQLite 3.35+ and PostgreSQL alike): two processes counting at the same moment never
 lose a hit.  Windows are fixed (``started`` = now rounded down to the period); the
 first hit of a window also sweeps rows whose window has ended, so the table holds
-about one row per active name.
+about one row per active name.  A pause (``pause``/``paused_until``) is a row of its
+own that lasts a full period from the moment it is set, so a limit reached at the end
+of a window still holds for the whole period.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from .models import Counter
 
@@ -62,3 +64,25 @@ def peek(name: str, period: int, now: float | None = None) -> Window:
 def clear(name: str) -> None:
     """Forget every window of `name`."""
     Counter.objects.filter(name=name).delete()
+
+
+def pause(name: str, seconds: int, now: float | None = None) -> int:
+    """Mark `name` paused for `seconds` from now (a full period, wherever the fixed window
+    stands); returns when the pause ends."""
+    until = int(time.time() if now is None else now) + seconds
+    pause_name = f"pause:{name}"
+    updated = Counter.objects.filter(name=pause_name, started=0).update(count=1, expires=until)
+    if not updated:
+        try:
+            with transaction.atomic():
+                Counter.objects.create(name=pause_name, started=0, count=1, expires=until)
+        except IntegrityError:  # another process paused it at the same moment
+            Counter.objects.filter(name=pause_name, started=0).update(count=1, expires=until)
+    return until
+
+
+def paused_until(name: str, now: float | None = None) -> int | None:
+    """When the pause of `name` ends, or None when it is not paused."""
+    moment = int(time.time() if now is None else now)
+    return Counter.objects.filter(name=f"pause:{name}", started=0, expires__gt=moment).values_list(
+        "expires", flat=True).first()

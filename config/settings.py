@@ -82,7 +82,15 @@ DAM_ALLOW_PRIVATE_REMOTE_URLS = env_bool("DAM_ALLOW_PRIVATE_REMOTE_URLS", False)
 DAM_REMOTE_FETCH_TIMEOUT = env_int("DAM_REMOTE_FETCH_TIMEOUT", 20)
 DAM_BACKUP_BY_DEFAULT = env_bool("DAM_BACKUP_BY_DEFAULT", False)
 DAM_API_MAX_RESULTS = env_int("DAM_API_MAX_RESULTS", 500)
-DAM_API_RATE_LIMIT = env_int("DAM_API_RATE_LIMIT", 5000)  # Admin API calls per hour per key
+DAM_API_RATE_LIMIT = env_int("DAM_API_RATE_LIMIT", 5000)  # Admin API calls per hour per key, all processes
+DAM_MAX_TAGS = env_int("DAM_MAX_TAGS", 1000)  # per asset (assets.metadata)
+DAM_MAX_TAG_LENGTH = env_int("DAM_MAX_TAG_LENGTH", 255)
+DAM_MAX_CONTEXT_KEY_LENGTH = env_int("DAM_MAX_CONTEXT_KEY_LENGTH", 100)
+DAM_MAX_CONTEXT_VALUE_LENGTH = env_int("DAM_MAX_CONTEXT_VALUE_LENGTH", 1000)
+DAM_MAX_CONTEXT_BYTES = env_int("DAM_MAX_CONTEXT_BYTES", 16384)  # all keys and values of one asset
+DAM_LOGIN_FAILURES_PER_ACCOUNT = env_int("DAM_LOGIN_FAILURES_PER_ACCOUNT", 5)  # per window (studio.login)
+DAM_LOGIN_FAILURES_PER_ADDRESS = env_int("DAM_LOGIN_FAILURES_PER_ADDRESS", 20)
+DAM_LOGIN_WINDOW = env_int("DAM_LOGIN_WINDOW", 900)  # seconds
 
 # --- Delivery (transforms) ------------------------------------------------------------
 DAM_WEB_THREADS = env_int("DAM_WEB_THREADS", 8)  # request threads per web worker (granian --blocking-threads)

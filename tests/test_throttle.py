@@ -61,6 +61,16 @@ def test_windows_are_fixed_and_ended_ones_are_swept():
     assert throttle.peek("t:a", 60, now=start + 61).count == 0
 
 
+def test_a_pause_lasts_a_full_period_from_when_it_is_set():
+    start = 1_800_000_000 - 1_800_000_000 % 900
+    assert throttle.paused_until("t:p", now=start) is None
+    assert throttle.pause("t:p", 900, now=start + 890) == start + 1790  # near the end of a fixed window
+    assert throttle.paused_until("t:p", now=start + 1789) == start + 1790
+    assert throttle.paused_until("t:p", now=start + 1790) is None
+    assert throttle.pause("t:p", 900, now=start + 2000) == start + 2900  # set again: one row, later end
+    assert Counter.objects.filter(name="pause:t:p").count() == 1
+
+
 def _database_url() -> str:
     db = connection.settings_dict
     if connection.vendor == "sqlite":
