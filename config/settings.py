@@ -61,9 +61,15 @@ SECRET_KEY = _secret_key()
 DEBUG = env_bool("DAM_DEBUG", False)
 ALLOWED_HOSTS = env_list("DAM_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DAM_CSRF_TRUSTED_ORIGINS", "")
-if env_bool("DAM_BEHIND_PROXY", False):
+DAM_BEHIND_PROXY = env_bool("DAM_BEHIND_PROXY", False)
+if DAM_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
+# Behind the TLS-terminating proxy, cookies travel over HTTPS only and browsers are told
+# to keep to HTTPS (HSTS, sent on HTTPS answers only); each can be set on its own.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DAM_SECURE_COOKIES", DAM_BEHIND_PROXY)
+SECURE_HSTS_SECONDS = env_int("DAM_HSTS_SECONDS", 31_536_000 if DAM_BEHIND_PROXY else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DAM_HSTS_INCLUDE_SUBDOMAINS", False)
 
 # --- Cloud identity and the automation key -------------------------------------------
 _cld = urlsplit(env("CLOUDINARY_URL", "") or "")
