@@ -13,7 +13,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import chunks, ingest, keys, signals, signing, tasks
+from .. import chunks, ingest, keys, metadata, signals, signing, tasks
 from ..models import Asset, AssetTag, UploadPreset
 from . import auth
 from .errors import BadRequest, Conflict, NotFound
@@ -80,6 +80,8 @@ class UploadApiView(APIView):
         if type_ not in DELIVERY_TYPES:
             raise BadRequest(f"Invalid type {type_!r}: must be one of {', '.join(DELIVERY_TYPES)}")
         self._eager_items(params)  # a bad eager transformation is refused before anything is stored
+        tags = metadata.check_tags(as_list(params.get("tags")))  # so are too many or too long tags
+        context = metadata.check_context(as_context(params.get("context")))  # and too much context
         if params.get("background_removal"):
             from transforms.ai import legacy
 
@@ -115,8 +117,8 @@ class UploadApiView(APIView):
                 type=type_,
                 overwrite=as_bool(params.get("overwrite"), signed, "overwrite"),
                 backup=as_bool(params.get("backup"), settings.DAM_BACKUP_BY_DEFAULT, "backup"),
-                tags=as_list(params.get("tags")),
-                context=as_context(params.get("context")),
+                tags=tags,
+                context=context,
                 original_filename=original,
                 extra=extra,
             )
@@ -241,7 +243,7 @@ class UploadApiView(APIView):
             source.public_id, source.type = to_public_id, to_type
             source.folder = to_public_id.rpartition("/")[0]
             if params.get("context") is not None:
-                source.context = as_context(params.get("context"))
+                source.context = metadata.check_context(as_context(params.get("context")))
             try:
                 with transaction.atomic():
                     source.save()
@@ -258,7 +260,7 @@ class UploadApiView(APIView):
 
     def do_tags(self, request, params: dict, credential):
         command = params.get("command")
-        tags = as_list(params.get("tag"))
+        tags = metadata.check_tag_names(as_list(params.get("tag")))  # counts are checked per asset (set_tags)
         assets = _assets_for(params)
         with transaction.atomic():
             for asset in assets:
@@ -290,7 +292,7 @@ class UploadApiView(APIView):
                 if command == "add":
                     if not context:
                         raise BadRequest("Missing required parameter - context")
-                    asset.context = {**asset.context, **context}
+                    asset.context = metadata.check_context({**asset.context, **context})
                 elif command == "remove_all":
                     asset.context = {}
                 else:
