@@ -87,7 +87,7 @@ class UploadApiView(APIView):
 
             legacy.check(params["background_removal"])  # 400/503 before anything is stored
         if chunk is not None:
-            owner = credential.key if credential else f"preset-{params.get('upload_preset')}"
+            owner = _chunk_owner(request, params, credential, trusted)
             path, meta = chunks.receive(owner, chunk, uploaded, lambda: public_id_for(filename_of()))
             if path is None:
                 received = sum(e - s + 1 for s, e in meta["ranges"])
@@ -308,6 +308,15 @@ def upload_for_session(request, params: dict) -> dict:
     endpoint): the same path as ``POST .../image/upload``, with the parameters trusted
     as from a signed call. Returns the upload response body; raises ApiError."""
     return UploadApiView().do_upload(request, params, None, trusted=True).data
+
+
+def _chunk_owner(request, params: dict, credential, trusted: bool) -> str:
+    """Who a chunked upload belongs to (assets.chunks binds the session to it)."""
+    if credential is not None:
+        return f"key:{credential.key}"
+    if trusted:
+        return f"user:{request.user.pk}"
+    return f"preset:{params.get('upload_preset')}"
 
 
 def _sign_response(body: dict, asset: Asset, secret: str, params: dict) -> None:
