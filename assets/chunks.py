@@ -2,12 +2,17 @@
 
 Each chunk is an ordinary upload request with ``Content-Range: bytes <start>-<end>/<total>``
 and ``X-Unique-Upload-Id``.  Chunks are written at their offset into one file under
-``<DAM_VAR_DIR>/chunks/<key>-<upload id>/``; when every byte has arrived, the file goes
+``<DAM_VAR_DIR>/chunks/s-<upload id>/``; when every byte has arrived, the file goes
 through the normal ingest path and the session folder is removed.  Chunks may arrive
 in any order and concurrently (a file lock serialises the bookkeeping).  The public_id
 is chosen at the first chunk and echoed in every interim answer, because the SDK
 sends back whatever public_id the previous answer held.  Several web hosts need a
 shared ``DAM_VAR_DIR`` (or sticky sessions) for chunked uploads.
+
+A session belongs to the credential that sent its first chunk (an API key, a Studio
+user, or the unsigned preset named): a chunk of the same upload id sent with any other
+is refused (403) and changes nothing, so nobody can add bytes to someone else's upload
+nor learn its public_id by guessing its id.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from .api.errors import BadRequest
+from .api.errors import BadRequest, Forbidden
 
 _RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
@@ -61,10 +66,10 @@ def _root() -> Path:
 
 
 @contextmanager
-def _session(owner: str, chunk: Chunk):
+def _session(chunk: Chunk):
     root = _root()
     root.mkdir(parents=True, exist_ok=True)
-    folder = root / f"{re.sub(r'[^A-Za-z0-9_-]', '_', owner)}-{chunk.upload_id}"
+    folder = root / f"s-{chunk.upload_id}"  # the prefix keeps "." and ".." ids inside root
     folder.mkdir(exist_ok=True)
     with open(folder / "lock", "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -87,6 +92,7 @@ def _merge(ranges: list[list[int]]) -> list[list[int]]:
 def receive(owner: str, chunk: Chunk, uploaded, choose_public_id) -> tuple[Path | None, dict]:
     """Store one chunk. Returns (path of the complete file or None, session metadata).
 
+    `owner` names the credential sending it (403 when the session has another).
     `choose_public_id()` is called once, at the first chunk of the session.
     """
     size = chunk.end - chunk.start + 1
@@ -94,13 +100,17 @@ def receive(owner: str, chunk: Chunk, uploaded, choose_public_id) -> tuple[Path 
         got = None if uploaded is None else uploaded.size
         raise BadRequest(f"Chunk size {got} does not match Content-Range ({size} bytes)")
     _sweep()
-    with _session(owner, chunk) as folder:
+    with _session(chunk) as folder:
         meta_path = folder / "meta.json"
         meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        if meta and meta.get("owner") != owner:
+            raise Forbidden("This chunked upload was started with another credential: "
+                            "continue it with the one that sent its first chunk")
         if meta and meta["total"] != chunk.total:
             raise BadRequest("Content-Range total differs from earlier chunks of this upload")
         if not meta:
-            meta = {"total": chunk.total, "ranges": [], "public_id": choose_public_id(), "created": time.time()}
+            meta = {"total": chunk.total, "ranges": [], "public_id": choose_public_id(), "created": time.time(),
+                    "owner": owner}
         data = folder / "data"
         with open(data, "r+b" if data.exists() else "w+b") as fh:
             fh.seek(chunk.start)
@@ -110,7 +120,7 @@ def receive(owner: str, chunk: Chunk, uploaded, choose_public_id) -> tuple[Path 
         meta_path.write_text(json.dumps(meta))
         complete = meta["ranges"] == [[0, chunk.total - 1]]
         if complete:
-            final = folder.parent / f"{folder.name}.complete"
+            final = folder.parent / f"c-{chunk.upload_id}"  # no session folder is named c-...
             data.rename(final)
             shutil.rmtree(folder, ignore_errors=True)
             return final, meta

@@ -36,7 +36,7 @@ from django.core.files import File
 from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
 
-from . import imageinfo, signals
+from . import imageinfo, metadata, signals
 from .api.errors import BadRequest
 from .models import Asset, AssetTag, AssetVersion, Folder, new_hex_id
 
@@ -223,6 +223,9 @@ def ensure_folders(path: str) -> None:
 
 
 def set_tags(asset: Asset, tags: list[str]) -> None:
+    """Give `asset` exactly `tags` (400 past the limits of assets.metadata; callers hold a
+    transaction, so a refusal changes nothing)."""
+    tags = metadata.check_tags(tags)
     AssetTag.objects.filter(asset=asset).exclude(name__in=tags).delete()
     have = set(AssetTag.objects.filter(asset=asset).values_list("name", flat=True))
     AssetTag.objects.bulk_create([AssetTag(asset=asset, name=t) for t in dict.fromkeys(tags) if t not in have])

@@ -1,4 +1,10 @@
-"""API key lookup: the `CLOUDINARY_URL` automation key first, then keys in the database."""
+"""API key lookup: the `CLOUDINARY_URL` automation key first, then keys in the database.
+
+Signing is for editors and above: a delivery URL signature (and any signature the
+server makes for a URL, a response or a notification) only ever uses the secret of
+the cloud's own key or of an active key whose role is editor or admin.  A viewer key's
+secret reads the Admin API and nothing else: it signs no URL a server would honour.
+"""
 
 from __future__ import annotations
 
@@ -29,11 +35,16 @@ def find_credential(api_key: str | None) -> Credential | None:
     return Credential(row.key, row.secret, row.id, row.role)
 
 
-def all_secrets() -> list[str]:
-    """Every active secret (delivery URL signatures name no key, so each is tried)."""
+SIGNING_ROLES = ("admin", "editor")
+
+
+def signing_secrets() -> list[str]:
+    """The secrets that may sign: the cloud's own first, then active editor and admin keys,
+    oldest first (delivery URL signatures name no key, so each is tried)."""
     from .models import ApiKey
 
-    secrets = list(ApiKey.objects.filter(active=True).values_list("secret", flat=True))
+    rows = ApiKey.objects.filter(active=True, role__in=SIGNING_ROLES).order_by("id")
+    secrets = list(rows.values_list("secret", flat=True))
     if settings.DAM_ENV_API_SECRET:
         secrets.insert(0, settings.DAM_ENV_API_SECRET)
     return secrets

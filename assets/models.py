@@ -177,3 +177,20 @@ class DeletedBackup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type}/{self.public_id}@{self.version_id}"
+
+
+class Counter(models.Model):
+    """How many times something happened in one time window, shared by every process
+    (Admin API calls per key per hour, failed log-ins per account and per address).
+    Written only through assets.throttle, one UPSERT per event."""
+
+    name = models.CharField(max_length=255)
+    started = models.BigIntegerField(help_text="Start of the window, in seconds since the epoch")
+    count = models.PositiveIntegerField(default=0)
+    expires = models.BigIntegerField(db_index=True, help_text="When the window ends (rows past it are swept)")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "started"], name="counter_name_started")]
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.started}: {self.count}"

@@ -3,7 +3,10 @@
 - API requests: every parameter except ``file``, ``api_key``, ``resource_type``,
   ``cloud_name`` and ``signature`` itself; empty values dropped; lists joined with
   commas; ``k=v`` pairs (``&`` inside a value escaped as ``%26``), sorted, joined with
-  ``&``; the secret appended; SHA-1 (40 hex) or SHA-256 (64 hex).
+  ``&``; the secret appended; SHA-1 (40 hex) or SHA-256 (64 hex).  Only that encoding
+  verifies: it is what the current SDKs sign (``signature_version`` 2, the default of
+  the Python SDK 1.4x and the Node SDK 2.x), and accepting the raw form too would let a
+  value holding ``&x=y`` be read as a second parameter the signer never meant.
 - Upload responses: hex SHA-1 of ``public_id=<id>&version=<v>`` + secret (SHA-256 when the
   request was signed with SHA-256, as the SDKs' ``verify_api_response_signature`` expects).
 - Delivery URLs: ``s--<sig>--`` where sig is the first 8 (SHA-1) or 32 (SHA-256)
@@ -33,13 +36,12 @@ def _value_string(value) -> str:
     return str(value)
 
 
-def string_to_sign(params: Mapping[str, object], encode_ampersand: bool = True) -> str:
+def string_to_sign(params: Mapping[str, object]) -> str:
     parts = []
     for key, value in params.items():
         if key in UNSIGNED_PARAMS or value in (None, "", [], ()):
             continue
-        pair = f"{key}={_value_string(value)}"
-        parts.append(pair.replace("&", "%26") if encode_ampersand else pair)
+        parts.append(f"{key}={_value_string(value)}".replace("&", "%26"))
     return "&".join(sorted(parts))
 
 
@@ -57,8 +59,7 @@ def verify_params(params: Mapping[str, object], secret: str, signature: str) -> 
     algorithm = {40: "sha1", 64: "sha256"}.get(len(signature))
     if algorithm is None:
         return False
-    candidates = {string_to_sign(params, True), string_to_sign(params, False)}
-    return any(hmac.compare_digest(hex_digest(c + secret, algorithm), signature) for c in candidates)
+    return hmac.compare_digest(hex_digest(string_to_sign(params) + secret, algorithm), signature)
 
 
 def response_signature(public_id: str, version: int, secret: str, algorithm: str = "sha1") -> str:

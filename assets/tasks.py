@@ -30,7 +30,7 @@ def _secret_for(api_key: str | None) -> str:
     credential = keys.find_credential(api_key) if api_key else None
     if credential is not None:
         return credential.secret
-    secrets = keys.all_secrets()
+    secrets = keys.signing_secrets()
     return secrets[0] if secrets else ""
 
 

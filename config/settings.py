@@ -61,9 +61,15 @@ SECRET_KEY = _secret_key()
 DEBUG = env_bool("DAM_DEBUG", False)
 ALLOWED_HOSTS = env_list("DAM_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DAM_CSRF_TRUSTED_ORIGINS", "")
-if env_bool("DAM_BEHIND_PROXY", False):
+DAM_BEHIND_PROXY = env_bool("DAM_BEHIND_PROXY", False)
+if DAM_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
+# Behind the TLS-terminating proxy, cookies travel over HTTPS only and browsers are told
+# to keep to HTTPS (HSTS, sent on HTTPS answers only); each can be set on its own.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DAM_SECURE_COOKIES", DAM_BEHIND_PROXY)
+SECURE_HSTS_SECONDS = env_int("DAM_HSTS_SECONDS", 31_536_000 if DAM_BEHIND_PROXY else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DAM_HSTS_INCLUDE_SUBDOMAINS", False)
 
 # --- Cloud identity and the automation key -------------------------------------------
 _cld = urlsplit(env("CLOUDINARY_URL", "") or "")
@@ -83,7 +89,15 @@ DAM_REMOTE_FETCH_TIMEOUT = env_int("DAM_REMOTE_FETCH_TIMEOUT", 20)  # seconds fo
 DAM_NOTIFICATION_TIMEOUT = env_int("DAM_NOTIFICATION_TIMEOUT", 10)  # seconds for one notification POST
 DAM_BACKUP_BY_DEFAULT = env_bool("DAM_BACKUP_BY_DEFAULT", False)
 DAM_API_MAX_RESULTS = env_int("DAM_API_MAX_RESULTS", 500)
-DAM_API_RATE_LIMIT = env_int("DAM_API_RATE_LIMIT", 5000)  # Admin API calls per hour per key
+DAM_API_RATE_LIMIT = env_int("DAM_API_RATE_LIMIT", 5000)  # Admin API calls per hour per key, all processes
+DAM_MAX_TAGS = env_int("DAM_MAX_TAGS", 1000)  # per asset (assets.metadata)
+DAM_MAX_TAG_LENGTH = env_int("DAM_MAX_TAG_LENGTH", 255)
+DAM_MAX_CONTEXT_KEY_LENGTH = env_int("DAM_MAX_CONTEXT_KEY_LENGTH", 100)
+DAM_MAX_CONTEXT_VALUE_LENGTH = env_int("DAM_MAX_CONTEXT_VALUE_LENGTH", 1000)
+DAM_MAX_CONTEXT_BYTES = env_int("DAM_MAX_CONTEXT_BYTES", 16384)  # all keys and values of one asset
+DAM_LOGIN_FAILURES_PER_ACCOUNT = env_int("DAM_LOGIN_FAILURES_PER_ACCOUNT", 5)  # per window (studio.login)
+DAM_LOGIN_FAILURES_PER_ADDRESS = env_int("DAM_LOGIN_FAILURES_PER_ADDRESS", 20)
+DAM_LOGIN_WINDOW = env_int("DAM_LOGIN_WINDOW", 900)  # seconds
 
 # --- Delivery (transforms) ------------------------------------------------------------
 DAM_WEB_THREADS = env_int("DAM_WEB_THREADS", 8)  # request threads per web worker (granian --blocking-threads)

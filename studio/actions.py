@@ -17,10 +17,16 @@ from assets.models import Asset, AssetTag
 
 
 def add_tags(assets, tags: list[str]) -> tuple[int, list[str]]:
-    with transaction.atomic():
-        for asset in assets:
-            ingest.set_tags(asset, asset.tag_names + tags)
-    return len(assets), []
+    done, problems = 0, []
+    for asset in assets:
+        try:
+            with transaction.atomic():
+                ingest.set_tags(asset, asset.tag_names + tags)
+        except BadRequest as exc:  # this asset would have too many tags: the others still get them
+            problems.append(f"{asset.public_id}: {exc.message}")
+        else:
+            done += 1
+    return done, problems
 
 
 def remove_tags(assets, tags: list[str]) -> tuple[int, list[str]]:

@@ -40,12 +40,18 @@ def validate(chain: str) -> tuple[str, int | None]:
         return whole.message, None
 
 
-def delivery_path(asset, chain: str) -> tuple[str, bool]:
+def delivery_path(asset, chain: str, may_sign: bool = True) -> tuple[str, bool]:
     """(path of the delivery URL, signed?).  Signed like studio.links.path: private and
-    authenticated assets, and any transformation (so strict mode lets it through)."""
+    authenticated assets, and any transformation (so strict mode lets it through).
+
+    ``may_sign`` is False for a viewer: a signed URL is a capability anyone who holds it
+    can use (strict mode passed, private assets shown, under any chain the viewer typed),
+    and signing is for editors and above.  A viewer's chain URL stays unsigned; only the
+    untransformed original of a private asset, which the asset page shows them anyway,
+    is signed."""
     text = "/".join(steps.components(chain))
     signature = None
-    if asset.type != "upload" or text:
+    if (asset.type != "upload" or text) and (may_sign or not text):
         secret = links.signing_secret()
         if secret:
             signature = signing.url_signature(signed_part(asset.public_id, fmt=asset.format, transformation=text),

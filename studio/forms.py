@@ -5,32 +5,28 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 
-from assets import ingest
+from assets import ingest, metadata
 from assets.api.errors import BadRequest
 from assets.models import API_KEY_ROLES, UploadPreset
 
 from .roles import ROLE_CHOICES
 
-MAX_TAGS = 100
-MAX_TAG = 255
-MAX_CONTEXT_KEY = 100
-MAX_CONTEXT_VALUE = 1000
 CONTEXT_KEY = re.compile(r"^[^=|\s][^=|]*$")
 
 
 def parse_tags(text: str) -> list[str]:
-    tags = list(dict.fromkeys(t.strip() for t in (text or "").split(",") if t.strip()))
-    too_long = [t for t in tags if len(t) > MAX_TAG]
-    if too_long:
-        raise forms.ValidationError(f"Tag {too_long[0][:40]!r}… is longer than {MAX_TAG} characters.")
-    if len(tags) > MAX_TAGS:
-        raise forms.ValidationError(f"At most {MAX_TAGS} tags per asset ({len(tags)} given).")
-    return tags
+    """Comma-separated tags, within the limits every API applies (assets.metadata)."""
+    try:
+        return metadata.check_tags([t.strip() for t in (text or "").split(",") if t.strip()])
+    except BadRequest as exc:
+        raise forms.ValidationError(exc.message + ".") from None
 
 
 def parse_context(text: str) -> dict:
+    key_limit = settings.DAM_MAX_CONTEXT_KEY_LENGTH
     context = {}
     for number, line in enumerate((text or "").splitlines(), 1):
         if not line.strip():
@@ -39,13 +35,18 @@ def parse_context(text: str) -> dict:
         key, value = key.strip(), value.strip()
         if not eq or not key:
             raise forms.ValidationError(f"Line {number}: write each entry as key=value.")
-        if not CONTEXT_KEY.match(key) or len(key) > MAX_CONTEXT_KEY:
+        if not CONTEXT_KEY.match(key) or len(key) > key_limit:
             raise forms.ValidationError(
-                f"Line {number}: the key {key[:40]!r} must be 1 to {MAX_CONTEXT_KEY} characters without '=' or '|'.")
-        if len(value) > MAX_CONTEXT_VALUE:
-            raise forms.ValidationError(f"Line {number}: the value is longer than {MAX_CONTEXT_VALUE} characters.")
+                f"Line {number}: the key {key[:40]!r} must be 1 to {key_limit} characters without '=' or '|'.")
+        try:
+            metadata.check_context({key: value})
+        except BadRequest as exc:
+            raise forms.ValidationError(f"Line {number}: {exc.message}.") from None
         context[key] = value
-    return context
+    try:
+        return metadata.check_context(context)
+    except BadRequest as exc:
+        raise forms.ValidationError(exc.message + ".") from None
 
 
 def clean_folder(text: str) -> str:
@@ -140,7 +141,8 @@ class PresetForm(forms.Form):
     folder = forms.CharField(required=False, max_length=255, label="Folder")
     tags = forms.CharField(required=False, label="Tags", help_text="Separate tags with commas.")
     use_filename = forms.BooleanField(required=False, label="Use the file's name as public_id")
-    overwrite = forms.BooleanField(required=False, label="Overwrite an existing public_id")
+    overwrite = forms.BooleanField(required=False, label="Overwrite an existing public_id (signed presets only)")
+    disallow_public_id = forms.BooleanField(required=False, label="Refuse a public_id sent with the upload")
 
     def __init__(self, *args, instance: UploadPreset | None = None, **kwargs):
         self.instance = instance
@@ -166,6 +168,15 @@ class PresetForm(forms.Form):
     def clean_tags(self):
         return parse_tags(self.cleaned_data["tags"])
 
+    def clean(self):
+        from assets.api.admin_presets import unsigned_overwrite_error
+
+        data = super().clean()
+        message = unsigned_overwrite_error(data.get("unsigned", False), {"overwrite": data.get("overwrite", False)})
+        if message:
+            self.add_error("overwrite", message)
+        return data
+
     @staticmethod
     def initial_for(preset: UploadPreset) -> dict:
         s = preset.settings or {}
@@ -174,11 +185,13 @@ class PresetForm(forms.Form):
         return {"name": preset.name, "unsigned": preset.unsigned, "folder": s.get("folder", ""),
                 "tags": ", ".join(as_list(s.get("tags"))),
                 "use_filename": str(s.get("use_filename", "")).lower() in ("1", "true"),
-                "overwrite": str(s.get("overwrite", "")).lower() in ("1", "true")}
+                "overwrite": str(s.get("overwrite", "")).lower() in ("1", "true"),
+                "disallow_public_id": str(s.get("disallow_public_id", "")).lower() in ("1", "true")}
 
     def settings_for(self, previous: dict | None = None) -> dict:
         data = self.cleaned_data
-        out = {k: v for k, v in (previous or {}).items() if k not in ("folder", "tags", "use_filename", "overwrite")}
+        out = {k: v for k, v in (previous or {}).items()
+               if k not in ("folder", "tags", "use_filename", "overwrite", "disallow_public_id")}
         if data["folder"]:
             out["folder"] = data["folder"]
         if data["tags"]:
@@ -187,4 +200,6 @@ class PresetForm(forms.Form):
             out["use_filename"] = True
         if data["overwrite"]:
             out["overwrite"] = True
+        if data["disallow_public_id"]:
+            out["disallow_public_id"] = True
         return out

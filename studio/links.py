@@ -21,7 +21,7 @@ PREVIEW = "c_limit,w_1200,h_1200"
 
 
 def signing_secret() -> str | None:
-    secrets = keys.all_secrets()
+    secrets = keys.signing_secrets()
     return secrets[0] if secrets else None
 
 

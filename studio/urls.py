@@ -1,11 +1,11 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views, views_admin, views_asset, views_library, views_named, views_refiner, views_studio
+from . import login, views, views_admin, views_asset, views_library, views_named, views_refiner, views_studio
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", login.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Media Library
     path("library/", views_library.library_page, name="library"),

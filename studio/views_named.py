@@ -105,7 +105,7 @@ def _preview(request, row: Transformation) -> dict:
     chosen = chosen or (recent[0] if recent else None)
     if chosen is None:
         return {"preview_asset": None, "recent": []}
-    path, _ = chains.delivery_path(chosen, f"t_{row.name}")
+    path, _ = chains.delivery_path(chosen, f"t_{row.name}", may_sign=has_role(request.user, "editor"))
     path += f"?_d={int(row.updated_at.timestamp() * 1000)}"  # a new definition must not meet the browser's cached image
     if chosen not in recent:
         recent = [chosen, *recent]

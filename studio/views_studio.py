@@ -71,7 +71,8 @@ def _context(request, asset, chain: str, **extra) -> dict:
     parsed = steps.parse(chain)
     text = steps.text(parsed)
     error, bad_step = chains.validate(text)
-    path, signed = chains.delivery_path(asset, text)
+    can_sign = has_role(request.user, "editor")
+    path, signed = chains.delivery_path(asset, text, may_sign=can_sign)
     url = base_url(request) + path
     refinable = bool(parsed) and steps.is_bg_removal(parsed[0])
     mask = current_mask(asset) if refinable else None
@@ -100,7 +101,9 @@ def _context(request, asset, chain: str, **extra) -> dict:
         "kinds": steps.KINDS,
         "picker": [{"asset": a, "src": links.path(a, links.THUMB, secret),
                     "href": studio_url(a, text)} for a in recent],
-        "can_edit": has_role(request.user, "editor"),
+        "can_edit": can_sign,
+        # a viewer's preview is what an unsigned URL gets: say so where that differs
+        "unsigned_note": bool(text) and not signed and (asset.type != "upload" or named.strict_enabled()),
         "here": studio_url(asset, text),
         "here_path": reverse("studio", args=[asset.asset_id]),
         **extra,

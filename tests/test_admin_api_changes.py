@@ -212,7 +212,7 @@ def test_preset_create_get_list_update_delete(admin):
     assert admin.get("upload_presets/my_preset").json() == {
         "name": "my_preset", "unsigned": True,
         "settings": {"folder": "incoming", "tags": "a,b", "overwrite": False, "context": "src=preset",
-                     "allowed_formats": "jpg,png"},
+                     "allowed_formats": "jpg,png", "disallow_public_id": True},
     }
     assert admin.put("upload_presets/my_preset", {"folder": "moved", "unsigned": False,
                                                   "timestamp": 1}).json() == {"message": "updated"}

@@ -19,7 +19,7 @@ def derived_url(asset, row: DerivedImage, request=None) -> tuple[str, str]:
     """(url, secure_url) of a derived rendering."""
     signature = None
     if asset.type != "upload":
-        secrets = keys.all_secrets()
+        secrets = keys.signing_secrets()
         if secrets:
             to_sign = signed_part(asset.public_id, fmt=row.format, transformation=row.transformation)
             signature = signing.url_signature(to_sign, secrets[0])

@@ -8,6 +8,9 @@ encode it (signing.smart_escape): what every SDK-built URL verifies by.  The SDK
 escape a text layer's text themselves before signing (twice for ``,`` and ``/``, once
 for the rest, ``$(variable)`` left alone); a candidate with the text written that way
 verifies SDK-signed text layers, such as the Studio's Python snippet builds.
+
+The secrets tried are those that may sign (assets.keys.signing_secrets): the cloud's
+own and those of editor and admin keys.  A viewer key's secret signs nothing here.
 """
 
 from __future__ import annotations
@@ -75,7 +78,7 @@ def check(meta: dict, parsed: DeliveryPath) -> None:
         if parsed.type in SIGNED_TYPES:
             raise Unauthorized(f"Signature is required for {parsed.type} resources")
         return
-    candidates, secrets = candidate_paths(meta, parsed), keys.all_secrets()
+    candidates, secrets = candidate_paths(meta, parsed), keys.signing_secrets()
     if not (signing.verify_url_signature(parsed.signature, candidates, secrets)
             or _short_sha256(parsed.signature, candidates, secrets)):
         raise Unauthorized("Invalid signature")

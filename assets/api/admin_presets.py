@@ -3,6 +3,15 @@
 The SDKs send a preset's settings as top-level upload parameters (``build_upload_params``);
 every one of them is kept in ``settings`` as sent, and the Upload API applies them as
 defaults (see ``upload.UploadApiView._with_preset``).
+
+Two rules of Cloudinary's are kept here and on the Studio's preset screen:
+
+- an unsigned upload never overwrites an existing asset, so a preset that is both
+  ``unsigned`` and ``overwrite`` is refused (400) instead of letting anyone who knows
+  its name replace any asset (the Upload API forces ``overwrite`` off for unsigned
+  uploads too, for presets stored before this rule);
+- ``disallow_public_id`` is kept in the preset's ``settings`` (as the SDKs' own tests
+  read it back) and the Upload API refuses a ``public_id`` sent with the preset.
 """
 
 from __future__ import annotations
@@ -22,8 +31,9 @@ from .params import as_bool
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,254}$")
 # Preset attributes and request plumbing, not upload parameters.
-NOT_SETTINGS = {"name", "unsigned", "disallow_public_id", "timestamp", "live", "api_key", "signature",
+NOT_SETTINGS = {"name", "unsigned", "timestamp", "live", "api_key", "signature",
                 "upload_preset", "next_cursor", "max_results"}
+BOOLEAN_SETTINGS = ("overwrite", "disallow_public_id")
 
 
 def preset_json(preset: UploadPreset) -> dict:
@@ -31,7 +41,25 @@ def preset_json(preset: UploadPreset) -> dict:
 
 
 def settings_from(params: dict) -> dict:
-    return {k: v for k, v in params.items() if k not in NOT_SETTINGS and v is not None and v != ""}
+    settings = {k: v for k, v in params.items() if k not in NOT_SETTINGS and v is not None and v != ""}
+    for name in BOOLEAN_SETTINGS:  # stored as booleans, whatever spelling the client sent
+        if name in settings:
+            settings[name] = as_bool(settings[name], False, name)
+    return settings
+
+
+def unsigned_overwrite_error(unsigned: bool, settings: dict) -> str | None:
+    """Why an unsigned preset may not have these settings (None when it may)."""
+    if unsigned and as_bool((settings or {}).get("overwrite"), False, "overwrite"):
+        return ("An unsigned upload preset cannot overwrite existing assets: anyone who knows its name "
+                "could replace any asset. Set overwrite to false, or make the preset signed.")
+    return None
+
+
+def check_preset(unsigned: bool, settings: dict) -> None:
+    message = unsigned_overwrite_error(unsigned, settings)
+    if message:
+        raise BadRequest(message)
 
 
 def check_name(name: str) -> str:
@@ -65,10 +93,11 @@ class PresetListView(AdminView):
     def post(self, request, cloud_name: str):
         params = self.params
         name = check_name(str(params.get("name") or random_name()))
+        unsigned, settings = as_bool(params.get("unsigned"), False, "unsigned"), settings_from(params)
+        check_preset(unsigned, settings)
         try:
             with transaction.atomic():
-                UploadPreset.objects.create(name=name, unsigned=as_bool(params.get("unsigned"), False, "unsigned"),
-                                            settings=settings_from(params))
+                UploadPreset.objects.create(name=name, unsigned=unsigned, settings=settings)
         except IntegrityError:
             raise Conflict(f"Upload preset {name} already exists") from None
         return Response({"message": "created", "name": name})
@@ -87,6 +116,7 @@ class PresetView(AdminView):
             preset.settings = {**(preset.settings or {}), **settings_from(params)}
             if params.get("unsigned") not in (None, ""):
                 preset.unsigned = as_bool(params.get("unsigned"), False, "unsigned")
+            check_preset(preset.unsigned, preset.settings)  # the preset as it would be saved
             preset.save()
         return Response({"message": "updated"})
 

@@ -9,9 +9,8 @@ import time
 from datetime import datetime, timezone
 
 from django.conf import settings
-from django.core.cache import cache
 
-from .. import keys, signing
+from .. import keys, signing, throttle
 from .errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
 
 # The SDKs leave these out of the signature of their tags, context and metadata calls
@@ -70,17 +69,12 @@ def check_role(credential: keys.Credential | None, method: str = "POST", route: 
 
 
 def rate_limit(request, credential: keys.Credential) -> None:
-    """Admin API calls per key per hour, reported in X-FeatureRateLimit-* headers."""
+    """Admin API calls per key per clock hour, counted in the database so that every web
+    process shares one count (assets.throttle), reported in X-FeatureRateLimit-* headers."""
     limit = settings.DAM_API_RATE_LIMIT
-    hour = int(time.time()) // 3600
-    cache_key = f"dam:rl:{credential.key}:{hour}"
-    cache.add(cache_key, 0, 3700)
-    try:
-        used = cache.incr(cache_key)
-    except ValueError:
-        cache.set(cache_key, 1, 3700)
-        used = 1
-    reset = datetime.fromtimestamp((hour + 1) * 3600, tz=timezone.utc)
+    window = throttle.hit(f"api:{credential.key}", 3600)
+    used = window.count
+    reset = datetime.fromtimestamp(window.ends, tz=timezone.utc)
     request.rate_limit_headers = {
         "X-FeatureRateLimit-Limit": str(limit),
         "X-FeatureRateLimit-Remaining": str(max(0, limit - used)),

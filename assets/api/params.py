@@ -147,14 +147,14 @@ def apply_metadata(asset, params: dict) -> None:
     (the Upload API's ``explicit`` and the Admin API's update share this)."""
     from django.db import transaction
 
-    from .. import ingest
+    from .. import ingest, metadata
 
     changed = []
     with transaction.atomic():
         if params.get("tags") is not None:
-            ingest.set_tags(asset, as_list(params.get("tags")))
+            ingest.set_tags(asset, as_list(params.get("tags")))  # 400 past the limits, in the transaction
         if params.get("context") is not None:
-            asset.context = as_context(params.get("context"))
+            asset.context = metadata.check_context(as_context(params.get("context")))
             changed.append("context")
         for field in ("face_coordinates", "custom_coordinates"):
             value = as_coordinates(params.get(field))

@@ -13,7 +13,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import chunks, ingest, keys, signals, signing, tasks
+from .. import chunks, ingest, keys, metadata, signals, signing, tasks
 from ..models import Asset, AssetTag, UploadPreset
 from . import auth
 from .errors import BadRequest, Conflict, NotFound
@@ -53,15 +53,21 @@ class UploadApiView(APIView):
     def do_upload(self, request, params: dict, credential, trusted: bool = False):
         """``trusted``: a logged-in Studio user without an API key (see upload_for_session);
         parameters are taken as from a signed call."""
-        params = self._with_preset(params, credential, trusted)
+        params, no_public_id = self._with_preset(params, credential, trusted)
         signed = credential is not None or trusted
         uploaded = request.FILES.get("file")
         chunk = chunks.parse(request)
+        if no_public_id and params.get("public_id") and chunk is None:
+            raise BadRequest(no_public_id)
 
         def filename_of(incoming_name: str = "") -> str:
             return params.get("filename_override") or (uploaded.name if uploaded else incoming_name) or ""
 
         def public_id_for(filename: str) -> str:
+            # A chunked upload chooses its public_id at its first chunk only (the SDKs send
+            # the chosen one back with the next chunks): that is where a preset refuses one.
+            if no_public_id and params.get("public_id"):
+                raise BadRequest(no_public_id)
             return ingest.choose_public_id(
                 public_id=params.get("public_id"),
                 folder=params.get("folder") or params.get("asset_folder") or "",
@@ -74,12 +80,14 @@ class UploadApiView(APIView):
         if type_ not in DELIVERY_TYPES:
             raise BadRequest(f"Invalid type {type_!r}: must be one of {', '.join(DELIVERY_TYPES)}")
         self._eager_items(params)  # a bad eager transformation is refused before anything is stored
+        tags = metadata.check_tags(as_list(params.get("tags")))  # so are too many or too long tags
+        context = metadata.check_context(as_context(params.get("context")))  # and too much context
         if params.get("background_removal"):
             from transforms.ai import legacy
 
             legacy.check(params["background_removal"])  # 400/503 before anything is stored
         if chunk is not None:
-            owner = credential.key if credential else f"preset-{params.get('upload_preset')}"
+            owner = _chunk_owner(request, params, credential, trusted)
             path, meta = chunks.receive(owner, chunk, uploaded, lambda: public_id_for(filename_of()))
             if path is None:
                 received = sum(e - s + 1 for s, e in meta["ranges"])
@@ -109,8 +117,8 @@ class UploadApiView(APIView):
                 type=type_,
                 overwrite=as_bool(params.get("overwrite"), signed, "overwrite"),
                 backup=as_bool(params.get("backup"), settings.DAM_BACKUP_BY_DEFAULT, "backup"),
-                tags=as_list(params.get("tags")),
-                context=as_context(params.get("context")),
+                tags=tags,
+                context=context,
                 original_filename=original,
                 extra=extra,
             )
@@ -119,7 +127,7 @@ class UploadApiView(APIView):
         asset = result.asset
         self._background_removal(asset, params, credential)
         eager = self._store_eager(request, asset, params, credential)
-        secret = credential.secret if credential else (keys.all_secrets() or [""])[0]
+        secret = credential.secret if credential else (keys.signing_secrets() or [""])[0]
         body = upload_json(asset, request, credential.key if credential else None, secret, result.existing)
         _sign_response(body, asset, secret, params)
         if eager is not None:
@@ -127,16 +135,20 @@ class UploadApiView(APIView):
         self._notify(request, params, body, credential, "upload")
         return Response(body)
 
-    def _with_preset(self, params: dict, credential, trusted: bool = False) -> dict:
+    def _with_preset(self, params: dict, credential, trusted: bool = False) -> tuple[dict, str | None]:
+        """(the upload's parameters with the preset's applied, why a public_id is refused or None)."""
         name = params.get("upload_preset")
         if not name:
             if credential is None and not trusted:
                 raise BadRequest("Upload preset must be specified when using unsigned upload")
-            return params
+            return params, None
         preset = UploadPreset.objects.filter(name=name).first()
         if preset is None:
             raise BadRequest(f"Upload preset not found: {name}")
         defaults = {k: v for k, v in (preset.settings or {}).items() if v not in (None, "")}
+        no_public_id = None
+        if as_bool(defaults.pop("disallow_public_id", None), False, "disallow_public_id"):
+            no_public_id = f"Upload preset {name} does not allow a public_id (disallow_public_id): leave it out"
         if credential is None and not trusted:
             if not preset.unsigned:
                 raise BadRequest("Upload preset must be whitelisted for unsigned uploads")
@@ -147,9 +159,11 @@ class UploadApiView(APIView):
             # An unsigned upload may add tags to the preset's, never override the preset otherwise.
             if params.get("tags") and defaults.get("tags"):
                 merged["tags"] = as_list(defaults["tags"]) + as_list(params["tags"])
-            merged.setdefault("overwrite", False)
-            return merged
-        return {**defaults, **params}
+            # Never an overwrite, whatever the preset says (Cloudinary's rule; presets stored
+            # before the Admin API refused unsigned + overwrite may still say so).
+            merged["overwrite"] = False
+            return merged, no_public_id
+        return {**defaults, **params}, no_public_id
 
     @staticmethod
     def _eager_items(params: dict) -> list[str]:
@@ -229,7 +243,7 @@ class UploadApiView(APIView):
             source.public_id, source.type = to_public_id, to_type
             source.folder = to_public_id.rpartition("/")[0]
             if params.get("context") is not None:
-                source.context = as_context(params.get("context"))
+                source.context = metadata.check_context(as_context(params.get("context")))
             try:
                 with transaction.atomic():
                     source.save()
@@ -246,7 +260,7 @@ class UploadApiView(APIView):
 
     def do_tags(self, request, params: dict, credential):
         command = params.get("command")
-        tags = as_list(params.get("tag"))
+        tags = metadata.check_tag_names(as_list(params.get("tag")))  # counts are checked per asset (set_tags)
         assets = _assets_for(params)
         with transaction.atomic():
             for asset in assets:
@@ -278,7 +292,7 @@ class UploadApiView(APIView):
                 if command == "add":
                     if not context:
                         raise BadRequest("Missing required parameter - context")
-                    asset.context = {**asset.context, **context}
+                    asset.context = metadata.check_context({**asset.context, **context})
                 elif command == "remove_all":
                     asset.context = {}
                 else:
@@ -294,6 +308,15 @@ def upload_for_session(request, params: dict) -> dict:
     endpoint): the same path as ``POST .../image/upload``, with the parameters trusted
     as from a signed call. Returns the upload response body; raises ApiError."""
     return UploadApiView().do_upload(request, params, None, trusted=True).data
+
+
+def _chunk_owner(request, params: dict, credential, trusted: bool) -> str:
+    """Who a chunked upload belongs to (assets.chunks binds the session to it)."""
+    if credential is not None:
+        return f"key:{credential.key}"
+    if trusted:
+        return f"user:{request.user.pk}"
+    return f"preset:{params.get('upload_preset')}"
 
 
 def _sign_response(body: dict, asset: Asset, secret: str, params: dict) -> None:
