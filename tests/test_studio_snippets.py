@@ -167,7 +167,7 @@ def check_all(client, box, asset, chain: str, renders: bool = True) -> None:
 @pytest.mark.parametrize("public_id", PUBLIC_IDS)
 def test_hostile_public_ids(login, hostile, sandbox, public_id):
     asset = hostile(public_id)
-    client = login("viewer")
+    client = login("editor")
     check_all(client, sandbox, asset, "")
     check_all(client, sandbox, asset, "c_fill,w_30,h_20/e_grayscale")
 
@@ -177,13 +177,13 @@ def test_hostile_text_layers(login, hostile, sandbox, text):
     asset = hostile("cmd/banner;touch pwned0;x")
     chain = f"co_white,l_text:Arial_20:{text}/fl_layer_apply,g_center"
     assert chains.validate(chain) == ("", None)
-    check_all(login("viewer"), sandbox, asset, chain)
+    check_all(login("editor"), sandbox, asset, chain)
 
 
 @pytest.mark.parametrize("step", RAW)
 def test_hostile_raw_steps(login, hostile, sandbox, step):
     asset = hostile("cmd/`touch pwned13`")
-    check_all(login("viewer"), sandbox, asset, f"e_sepia/{step}", renders=False)
+    check_all(login("editor"), sandbox, asset, f"e_sepia/{step}", renders=False)
 
 
 def test_literals_evaluate_to_their_values(sandbox):
