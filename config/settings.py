@@ -279,3 +279,6 @@ DAM_NANODET_MODEL = Path(env("DAM_NANODET_MODEL", str(DAM_MODEL_DIR / "nanodet-m
 DAM_AI_THREADS = env_int("DAM_AI_THREADS", 2)  # onnxruntime intra-op threads per inference
 DAM_BG_REMOVAL_MAX_PIXELS = env_int("DAM_BG_REMOVAL_MAX_PIXELS", 2048 * 2048)  # larger inputs are scaled down
 DAM_BG_REMOVAL_RETRY_AFTER = env_int("DAM_BG_REMOVAL_RETRY_AFTER", 3)  # Retry-After (s) of the 423 answer
+DAM_AI_UNSIGNED_OPTION_SETS = env_int("DAM_AI_UNSIGNED_OPTION_SETS", 3)  # per asset version, defaults included
+DAM_AI_MAX_PENDING = env_int("DAM_AI_MAX_PENDING", 8)  # model runs queued or running, whole deployment (429)
+DAM_AI_MAX_PENDING_PER_CLIENT = env_int("DAM_AI_MAX_PENDING_PER_CLIENT", 2)  # of those, per anonymous client

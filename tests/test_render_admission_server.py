@@ -109,3 +109,19 @@ def test_first_renders_past_capacity_are_429_while_hits_and_the_admin_api_are_se
     # and admitted renders did render
     assert get(server, paths[statuses.index(200)])[0] == 200
 
+
+def test_anonymous_option_sets_queue_a_bounded_number_of_model_runs(busy_server):
+    from transforms.ai import bgremoval
+
+    server = busy_server
+    upload(server, "busy/subject", make_image(320, 240, "jpg"))
+    names = sorted(bgremoval.HINTS)
+    paths = [f"/{CLOUD}/image/upload/e_background_removal:hints_({name})/busy/subject.png" for name in names]
+    threads, results = burst(server, paths[:20])
+    for thread in threads:
+        thread.join(120)
+    statuses = [r[0] for r in results]
+    assert set(statuses) <= {423, 401, 429}, statuses
+    assert statuses.count(423) == 2, statuses  # DAM_AI_UNSIGNED_OPTION_SETS=3: the defaults + 2 others
+    out = server.manage("shell", "-c", "from transforms.models import Cutout; print('RUNS', Cutout.objects.count())")
+    assert int(re.search(r"RUNS (\d+)", out).group(1)) == statuses.count(423)

@@ -13,10 +13,11 @@ run at once.
 
 A miss is first checked without rendering: the negative cache of time-outs
 (transforms.failures, 422 at once), the memory estimate from the rows
-(transforms.memory, 400); a delivery's miss (a `client` is given) then must be admitted
-(transforms.admission: a per-process token and a deployment lease, 429 at once
-otherwise) before it waits for the per-key lock or a render slot.  A hit touches none
-of this.
+(transforms.memory, 400); a delivery's miss (a `client` is given) then waits for its
+background-removal cut-out without a render token (transforms.ai.quota: 423, or 401/429
+past the AI bounds) and must be admitted (transforms.admission: a per-process token
+and a deployment lease, 429 at once otherwise) before it waits for the per-key lock or
+a render slot.  A hit touches none of this.
 """
 
 from __future__ import annotations
@@ -150,6 +151,9 @@ def _row(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_rende
     memory.check_plan(asset, plan)
     if client is None:
         return _render_once(asset, plan, key, signed=signed, log_after_response=log_after_response)
+    from .ai import quota
+
+    quota.await_cutout(asset, plan, quota.Requester(client, signed))
     with admission.admit():
         return _render_once(asset, plan, key, signed=signed, log_after_response=log_after_response)
 
