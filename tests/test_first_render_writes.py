@@ -1,6 +1,7 @@
 """What a first render writes before its answer: the derived file and one INSERT of its row
-(on PostgreSQL in a transaction that does not wait for the WAL flush); the log of
-delivered transformations is written after the answer was sent."""
+(on PostgreSQL in a transaction that does not wait for the WAL flush), besides taking and
+giving back its deployment lease (the same); the log of delivered transformations is
+written after the answer was sent."""
 
 from __future__ import annotations
 
@@ -49,9 +50,13 @@ def test_one_insert_before_the_answer_and_the_log_after_it(pic):
     image = pyvips.Image.new_from_buffer(body, "")
     assert (image.width, image.height) == (30, 20)
     found = writes(before)
+    # the deployment-wide render lease (transforms.admission) is taken and given back around it
+    lease = [sql for sql in found if "transforms_renderlease" in sql]
+    assert [sql.split()[0] for sql in lease] == ["INSERT", "DELETE"], found
+    found = [sql for sql in found if sql not in lease]
     assert len(found) == 1 and "transforms_derivedimage" in found[0], found
     if connection.vendor == "postgresql":
-        assert any("synchronous_commit TO OFF" in q["sql"] for q in before)
+        assert sum("synchronous_commit TO OFF" in q["sql"] for q in before) == 3  # lease, row, lease
     with CaptureQueriesContext(connection) as after:
         result.close()  # what the server does once the body is sent
     assert any("transforms_transformation" in sql for sql in writes(after))

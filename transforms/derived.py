@@ -10,6 +10,14 @@ One unique row per key
 within a process, duplicate in-flight renders of a key wait for the first one, and a
 semaphore (``DAM_MAX_CONCURRENT_RENDERS``, read at call time) bounds how many renders
 run at once.
+
+A miss is first checked without rendering: the negative cache of time-outs
+(transforms.failures, 422 at once), the memory estimate from the rows
+(transforms.memory, 400); a delivery's miss (a `client` is given) then waits for its
+background-removal cut-out without a render token (transforms.ai.quota: 423, or 401/429
+past the AI bounds) and must be admitted (transforms.admission: a per-process token
+and a deployment lease, 429 at once otherwise) before it waits for the per-key lock or
+a render slot.  A hit touches none of this.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from assets.api.errors import ApiError, NotFound
 from assets.ingest import discard_file
 from assets.models import Asset
 
-from . import executor, limits, rows
+from . import admission, executor, failures, limits, memory, rows
 from .encode import ENCODERS
 from .models import DerivedImage
 from .plan import Block, LayerStep, ResolvedPlan
@@ -118,29 +126,49 @@ def from_row(row: DerivedImage) -> Deliverable:
 
 
 def deliverable(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_render=None,
-                log_after_response: bool = False) -> Deliverable:
+                log_after_response: bool = False, client: str | None = None) -> Deliverable:
     """The file answering `plan` for `asset`, rendered and stored first if need be.
     `before_render()` runs only when nothing is stored yet (it may refuse by raising).
     `log_after_response`: a render's entry in the log of delivered transformations is
-    written after the current response has been sent (transforms.named), not before."""
+    written after the current response has been sent (transforms.named), not before.
+    `client`: the address of a delivery's client; a render for it is admitted first
+    (see the module's docstring).  None: the server's own render (eager, Studio)."""
     if plan.passthrough and (plan.format not in ENCODERS or executor.orientation(asset) == 1):
         return original(asset)  # upright (or a format we only store, e.g. HEIC: served as it is)
     return from_row(_row(asset, plan, signed=signed, before_render=before_render,
-                         log_after_response=log_after_response))
+                         log_after_response=log_after_response, client=client))
 
 
 def _row(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_render=None,
-         log_after_response: bool = False) -> DerivedImage:
+         log_after_response: bool = False, client: str | None = None) -> DerivedImage:
     key = cache_key(asset, plan)
     row = rows.get(DerivedImage, key=key)
     if row is not None:
         return row
     if before_render is not None:
         before_render()
+    failures.check(key)
+    memory.check_plan(asset, plan)
+    if client is None:
+        return _render_once(asset, plan, key, signed=signed, log_after_response=log_after_response)
+    from .ai import quota
+
+    quota.await_cutout(asset, plan, quota.Requester(client, signed))
+    with admission.admit():
+        return _render_once(asset, plan, key, signed=signed, log_after_response=log_after_response)
+
+
+def _render_once(asset: Asset, plan: ResolvedPlan, key: str, *, signed: bool, log_after_response: bool):
+    """The row of `key`, rendered here unless a concurrent render stores it first; a
+    render that runs out of its time budget is remembered (transforms.failures)."""
     with _in_flight(key):
         row = rows.get(DerivedImage, key=key)
         if row is None:
-            row = _render_and_store(asset, plan, key, signed=signed, log_after_response=log_after_response)
+            try:
+                row = _render_and_store(asset, plan, key, signed=signed, log_after_response=log_after_response)
+            except limits.RenderTimeout as exc:
+                failures.remember(key, exc.message)
+                raise
     return row
 
 
@@ -156,12 +184,12 @@ def ensure(asset: Asset, transformation_text: str, fmt: str | None = None) -> De
 
 
 def open_file(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_render=None,
-              log_after_response: bool = False):
+              log_after_response: bool = False, client: str | None = None):
     """(Deliverable, open file).  A derived row whose file went missing is dropped and
     rendered again; a missing original is a 404 (and logged)."""
     for attempt in range(2):
         found = deliverable(asset, plan, signed=signed, before_render=before_render,
-                            log_after_response=log_after_response)
+                            log_after_response=log_after_response, client=client)
         try:
             return found, found.open()
         except FileNotFoundError:

@@ -25,7 +25,7 @@ from django.core.files.storage import storages
 from assets.api.errors import ApiError, BadRequest
 from assets.imageinfo import PIL_FORMATS
 
-from . import limits, quality
+from . import limits, memory, quality
 from .encode import ENCODERS, ORIENTED_FORMATS, Encoder, Options
 from .plan import Plan, ResolvedPlan
 
@@ -231,6 +231,7 @@ def render(asset, plan: Plan, out_path: str, *, signed: bool = False, to_memory:
     from .ai import bgremoval
 
     budget = limits.Budget()
+    ledger = memory.Ledger()  # DAM_RENDER_MEMORY_BUDGET, checked before each image is computed
     cutout = bgremoval.open_cutout(asset, plan)  # plans starting with e_background_removal (423 until stored)
     if cutout is not None:
         plan = bgremoval.pixel_plan(plan)
@@ -242,10 +243,11 @@ def render(asset, plan: Plan, out_path: str, *, signed: bool = False, to_memory:
                 or stack.enter_context(open_original(asset))
         try:
             if plan.steps:
-                image = pipeline.run_plan(asset, image, plan, budget=budget, signed=signed)
+                image = pipeline.run_plan(asset, image, plan, budget=budget, signed=signed, ledger=ledger)
             else:
                 image = image.autorot()
             if isinstance(plan, ResolvedPlan) and plan.alpha_format and image.hasalpha():
+                ledger.settle(image)
                 with budget.limit(image):  # looked at, then written: compute the pixels once
                     image = image.copy_memory()
             fmt = _output_format(plan, image) if isinstance(plan, ResolvedPlan) else plan.format
@@ -255,6 +257,7 @@ def render(asset, plan: Plan, out_path: str, *, signed: bool = False, to_memory:
                 raise BadRequest(f"Image is too large for {fmt}: at most {encoder.max_side} pixels a side")
             limits.check_output(image.width, image.height)
             if isinstance(plan.quality, str):  # measured on the pixels, then written: compute them once
+                ledger.settle(image)
                 with budget.limit(image):
                     image = image.copy_memory()
             options = encode_options(plan, image, fmt) if isinstance(plan, ResolvedPlan) else Options()

@@ -9,6 +9,9 @@
   handle.
 - ``DAM_MAX_CONCURRENT_RENDERS`` / ``DAM_RENDER_QUEUE_TIMEOUT``: see transforms.derived
   (429 when no render slot frees up in time).
+- Elsewhere: the memory one render may hold (transforms.memory), admission of first
+  renders per process and per deployment (transforms.admission), time-outs remembered
+  (transforms.failures).
 """
 
 from __future__ import annotations

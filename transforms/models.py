@@ -41,3 +41,4 @@ class DerivedImage(models.Model):
 
 from .models_named import *  # noqa: E402,F401,F403  (named transformations, runtime settings)
 from .models_ai import *  # noqa: E402,F401,F403  (background-removal cut-outs)
+from .models_render import *  # noqa: E402,F401,F403  (admission leases, negative cache of renders)

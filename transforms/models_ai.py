@@ -29,6 +29,8 @@ class Cutout(models.Model):
     error = models.TextField(blank=True, default="")
     runs = models.PositiveIntegerField(default=0, help_text="How many times the model ran for this row")
     seconds = models.FloatField(null=True, blank=True, help_text="Model + matting time of the last run")
+    client = models.CharField(max_length=64, blank=True, default="",
+                              help_text="Who queued the pending run (transforms.ai.quota)")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

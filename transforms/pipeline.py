@@ -5,8 +5,10 @@
 its operations), a `Block` (its condition evaluated against the current image), a
 `LayerStep` (the layer loaded by transforms.ops.layers, its own component and inner
 steps run on it, then placed).  After each step the image is computed into memory
-under the render's time budget and checked against the output pixel limit, so no
-later step recomputes earlier ones and a runaway step is stopped.  One exception: a plan
+under the render's time budget, after its size was checked against the output pixel
+limit and the render's memory budget (transforms.memory: the size is known before the
+pixels), so no later step recomputes earlier ones, a runaway step is stopped and an
+image too large is refused before it is computed.  One exception: a plan
 whose only step crops and resizes a shrunk load streams decode -> crop -> encode in one
 libvips pipeline (nothing reads those pixels twice).
 """
@@ -20,7 +22,7 @@ import pyvips
 
 from assets.api.errors import BadRequest, Unauthorized
 
-from . import limits
+from . import limits, memory
 from .executor import normalise, open_thumbnail
 from .geometry import Box, Geometry, Request, compute
 from .ops import resize, shape
@@ -41,6 +43,7 @@ class State:
     signed: bool = False
     variables: dict = field(default_factory=dict)
     ctx: RenderContext = field(default_factory=RenderContext)
+    memory: memory.Ledger = field(default_factory=memory.Ledger)
     _tags: list | None = None
 
     def env(self, image: pyvips.Image):
@@ -137,6 +140,8 @@ def pad_colour(a: Action, image: pyvips.Image):
 
 def _settle(image: pyvips.Image, state: State) -> pyvips.Image:
     state.budget.check()
+    limits.check_output(image.width, image.height)
+    state.memory.settle(image)
     try:
         with state.budget.limit(image):
             image = image.copy_memory()
@@ -144,7 +149,6 @@ def _settle(image: pyvips.Image, state: State) -> pyvips.Image:
         if state.budget.expired:
             raise state.budget.error() from None
         raise
-    limits.check_output(image.width, image.height)
     return image
 
 
@@ -188,12 +192,14 @@ def layer(image: pyvips.Image, step: LayerStep, state: State) -> pyvips.Image:
 
     if getattr(step.source, "type", "upload") != "upload" and not state.signed:
         raise Unauthorized(f"A {step.source.type} layer needs a signed URL")
-    overlay = layers.load_source(step.source, dict(step.component), state.ctx)
-    limits.check_source(overlay.width, overlay.height, "Layer")
-    overlay = _settle(normalise(overlay), state)
-    reference = (image.width, image.height) if step.relative else None
-    overlay = _settle(action(overlay, step.own, state, reference=reference), state)
-    overlay = run(overlay, step.steps, state)
+    with state.memory.holding():  # the base stays in memory while the layer is prepared
+        overlay = layers.load_source(step.source, dict(step.component), state.ctx)  # checks an image's size first
+        limits.check_source(overlay.width, overlay.height, "Layer")
+        state.memory.current = memory.image_bytes(overlay)  # decoded: what the next step reads
+        overlay = _settle(normalise(overlay), state)
+        reference = (image.width, image.height) if step.relative else None
+        overlay = _settle(action(overlay, step.own, state, reference=reference), state)
+        overlay = run(overlay, step.steps, state)
     x = pixels(step.x, image.width, state, image) or 0.0
     y = pixels(step.y, image.height, state, image) or 0.0
     opacity = number(step.opacity, state, image)
@@ -310,6 +316,7 @@ def _first(asset, source: Original, first: Action, state: State, no_rotate: bool
     sx, sy = geometry.width / crop.w, geometry.height / crop.h
     if sx < 1 and sy < 1:
         tw, th = max(1, round(state.iw * sx)), max(1, round(state.ih * sy))
+        state.memory.need(tw * th * memory.RGBA)  # some formats are loaded into memory at this size
         image = normalise(open_thumbnail(asset, tw, th, no_rotate))
         box = Box(min(round(crop.x * sx), max(image.width - geometry.width, 0)),
                   min(round(crop.y * sy), max(image.height - geometry.height, 0)),
@@ -324,10 +331,12 @@ def _first(asset, source: Original, first: Action, state: State, no_rotate: bool
     return resize.apply(image, geometry, background), True, False
 
 
-def run_plan(asset, source, plan, *, budget: limits.Budget, signed: bool = False) -> pyvips.Image:
+def run_plan(asset, source, plan, *, budget: limits.Budget, signed: bool = False,
+             ledger: memory.Ledger | None = None) -> pyvips.Image:
     """`source`: the original as opened by executor.open_original (header read, pixels not
     yet), or an `Original` (see `known_original`).  The result is in memory, except after a
-    plan of one pure-geometry step loaded shrunk: that one streams into its consumer."""
+    plan of one pure-geometry step loaded shrunk: that one streams into its consumer.
+    `ledger`: the render's memory budget (a fresh one by default)."""
     if not isinstance(source, Original):
         source = Original.of(source)
     no_rotate = _ignores_orientation(plan.steps)
@@ -336,8 +345,11 @@ def run_plan(asset, source, plan, *, budget: limits.Budget, signed: bool = False
         iw, ih = ih, iw
     limits.check_source(iw, ih)
     state = State(asset, budget, iw, ih, signed)
+    if ledger is not None:
+        state.memory = ledger
     state.ctx = RenderContext(asset=asset, variables=state.variables)
     state.ctx.signed = signed
+    state.ctx.memory = state.memory  # transforms.ops.layers checks a layer's size before decoding it
     state.ctx.dpr = max([s.dpr for s in plan.steps if isinstance(s, Action) and s.dpr] or [1.0])
     steps = list(plan.steps)
     image, done, streamed = None, False, False

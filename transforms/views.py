@@ -20,7 +20,7 @@ from django.utils.http import content_disposition_header, http_date, quote_etag
 
 from assets.api.errors import ApiError, NotFound, Unauthorized, error_response
 
-from . import derived, lookup, parser, plan, signatures
+from . import admission, derived, lookup, parser, plan, signatures
 from .encode import mime_type
 from .memo import ENVIRON_KEY, Candidate
 
@@ -47,7 +47,7 @@ def deliver(request, cloud: str, rest: str):
         # (eager renderings, say) is served, as Cloudinary does.
         found, fh = derived.open_file(asset, resolved, signed=signed,
                                       before_render=lambda: _check_strict(requested, signed),
-                                      log_after_response=True)
+                                      log_after_response=True, client=admission.client_address(request.META))
     except ApiError as exc:
         return _error(exc)
     headers = _headers(parsed, asset, found)

@@ -211,28 +211,34 @@ def _retry_after() -> dict:
     return {"Retry-After": str(int(getattr(settings, "DAM_BG_REMOVAL_RETRY_AFTER", 3)))}
 
 
-def request(asset, options: Options):
+def request(asset, options: Options, requester=None):
     """The asset version's cut-out row for `options`: created pending with one task queued
     (on commit) when missing; a pending or failed one older than STALE_AFTER is queued again
-    (by whichever request wins the update)."""
+    (by whichever request wins the update).  A delivery's `requester` (quota.Requester)
+    queues a run only within transforms.ai.quota's bounds (401/429 otherwise)."""
     from transforms.models import Cutout
 
-    from . import models
+    from . import models, quota
 
+    client = requester.client if requester is not None else ""
     row = cutout_row(asset, options)
     if row is not None and row.status == Cutout.DONE:
         return row
     models.require(models.ISNET)  # a clear 503 naming fetch_models rather than a failing task
     if row is None:
         with transaction.atomic():
+            quota.admit(asset, options, requester)
             row, created = Cutout.objects.get_or_create(version_id=asset.version_id, options=options.canonical,
-                                                        defaults={"asset": asset})
+                                                        defaults={"asset": asset, "client": client})
         if created:
             _enqueue(row.pk)
         return row
     if row.status != Cutout.DONE and timezone.now() - row.updated_at > STALE_AFTER:
-        if Cutout.objects.filter(pk=row.pk, updated_at=row.updated_at).update(
-                status=Cutout.PENDING, error="", updated_at=timezone.now()):
+        with transaction.atomic():
+            quota.admit(asset, options, requester, requeue=True)
+            requeued = Cutout.objects.filter(pk=row.pk, updated_at=row.updated_at).update(
+                status=Cutout.PENDING, error="", client=client, updated_at=timezone.now())
+        if requeued:
             _enqueue(row.pk)
             row.refresh_from_db()
     return row
@@ -271,6 +277,15 @@ def open_cutout(asset, plan):
         log.warning("cut-out file %s is missing; computing it again", row.storage_name)
         Cutout.objects.filter(pk=row.pk).delete()
         row = request(asset, options)
+    raise_unless_done(asset, row)
+
+
+def raise_unless_done(asset, row) -> None:
+    """422 for a failed run, 423 with Retry-After while one is queued or running."""
+    from transforms.models import Cutout
+
+    if row.status == Cutout.DONE:
+        return
     if row.status == Cutout.FAILED:
         raise ApiError(f"Background removal failed for {asset.public_id}: {row.error}", 422)
     raise CutoutPending(f"Background removal of {asset.public_id} is in progress; try again shortly",

@@ -237,10 +237,17 @@ def load_source(source: LayerSource, component: dict, ctx: Any = None) -> pyvips
         raise Unauthorized(f"A {source.type} layer needs a signed URL: {source.public_id}")
     from transforms.executor import open_original
 
+    from transforms import limits
+
     asset = find_asset(source)
-    with open_original(asset) as image:
+    with open_original(asset) as image:  # the header only: nothing is decoded before the checks
+        limits.check_source(image.width, image.height, "Layer")
         try:
-            return to_srgba(image.autorot()).copy_memory()
+            layer = to_srgba(image.autorot())
+            ledger = getattr(ctx, "memory", None)  # the render's transforms.memory.Ledger
+            if ledger is not None:
+                ledger.settle(layer, f"Layer {source.public_id} ({layer.width}x{layer.height})")
+            return layer.copy_memory()
         except pyvips.Error:
             raise BadRequest(f"Overlay cannot be decoded: {source.public_id}") from None
 
