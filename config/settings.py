@@ -61,7 +61,7 @@ SECRET_KEY = _secret_key()
 DEBUG = env_bool("DAM_DEBUG", False)
 ALLOWED_HOSTS = env_list("DAM_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DAM_CSRF_TRUSTED_ORIGINS", "")
-DAM_BEHIND_PROXY = env_bool("DAM_BEHIND_PROXY", False)
+DAM_BEHIND_PROXY = env_bool("DAM_BEHIND_PROXY", False)  # also: the client address is X-Forwarded-For's last entry
 if DAM_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
@@ -110,7 +110,6 @@ DAM_RENDER_TIME_BUDGET = env_int("DAM_RENDER_TIME_BUDGET", 30)  # seconds per re
 DAM_RENDER_FAILURE_TTL = env_int("DAM_RENDER_FAILURE_TTL", 600)  # seconds a timed-out render answers 422 at once
 DAM_RENDER_MEMORY_BUDGET = env_int("DAM_RENDER_MEMORY_BUDGET", 512)  # megabytes one render may hold, else 400
 DAM_MAX_DEPLOYMENT_RENDERS = env_int("DAM_MAX_DEPLOYMENT_RENDERS", 8)  # first renders in flight, all hosts; 0: off
-DAM_BEHIND_PROXY = env_bool("DAM_BEHIND_PROXY", False)  # also: the client address is X-Forwarded-For's last entry
 DAM_STRICT_TRANSFORMATIONS = env_bool("DAM_STRICT_TRANSFORMATIONS", False)  # default; admins can override at runtime
 DAM_DELIVERY_MAX_AGE = env_int("DAM_DELIVERY_MAX_AGE", 31_536_000)  # URLs naming the current version
 DAM_DELIVERY_UNVERSIONED_MAX_AGE = env_int("DAM_DELIVERY_UNVERSIONED_MAX_AGE", 3600)
