@@ -117,7 +117,7 @@ def test_two_steps_live_preview_then_save_as_named(page, editor, photo):
     assert page.locator("#quick-text").input_value() == "c_fill,h_150,w_200/e_grayscale"
     assert page.locator("#steps li").count() == 2
     python = page.locator("#code-python").input_value()
-    assert '{"crop": "fill", "height": 150, "width": 200},' in python and '{"effect": "grayscale"},' in python
+    assert "{'crop': 'fill', 'height': 150, 'width': 200}," in python and "{'effect': 'grayscale'}," in python
     assert "/c_fill,h_150,w_200/e_grayscale/" in page.locator("#copy-delivery-url").input_value()
     screenshot(page, "studio-two-steps")
 
