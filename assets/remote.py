@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import tempfile
 from urllib.parse import urljoin, urlsplit
 
 import certifi
 import urllib3
 from django.conf import settings
 
+from . import tempfiles
 from .api.errors import BadRequest
 
 MAX_REDIRECTS = 5
@@ -72,7 +72,7 @@ def fetch_to_tempfile(url: str):
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > limit:
                 raise BadRequest(f"File size too large. Got {declared}. Maximum is {limit}.")
-            out = tempfile.NamedTemporaryFile(prefix="dam-remote-", suffix=".bin")
+            out = tempfiles.named("remote", ".bin")
             size = 0
             try:
                 for block in response.stream(64 * 1024):
