@@ -220,3 +220,34 @@ def test_an_upload_through_the_wsgi_stack(api_key):
     status, _, payload = call(application, environ)
     assert status.startswith("200"), payload
     assert (json.loads(payload)["public_id"], json.loads(payload)["width"]) == ("guarded/upload", 90)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_uploads_through_runserver_s_server(api_key):
+    """runserver's server classes (wsgiref, a socket file under Django's LimitedStream)."""
+    import http.client
+
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadedWSGIServer(("127.0.0.1", 0), Quiet, allow_reuse_address=False)
+    server.set_app(application)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        for public_id, size in (("runserver/small", (40, 30)), ("runserver/large", (900, 700))):
+            body, ctype = multipart(signed({"public_id": public_id}, api_key), make_image(*size, "png"))
+            conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=60)
+            conn.request("POST", f"/v1_1/{CLOUD}/image/upload", body=body, headers={"Content-Type": ctype})
+            response = conn.getresponse()
+            payload = json.loads(response.read())
+            conn.close()
+            assert response.status == 200, payload
+            assert (payload["public_id"], payload["width"], payload["height"]) == (public_id, *size)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert capacity.in_use("body") == 0
