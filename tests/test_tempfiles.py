@@ -1,8 +1,9 @@
 """assets.tempfiles: temporaries of request and task handling live in the app's directory
 and are swept (owner gone, or older than DAM_TEMP_MAX_AGE), checked on planted files, on a
-killed process's files, and through the production web command: a web worker killed in
-the middle of receiving an upload leaves nothing in the system temp directory, and the
-worker started in its place removes what its predecessor left."""
+killed process's files, by a starting Celery worker, and through the production web
+command: a web worker killed in the middle of receiving an upload leaves nothing in the
+system temp directory, and the worker started in its place removes what its predecessor
+left."""
 
 from __future__ import annotations
 
@@ -127,6 +128,23 @@ def test_a_killed_process_leaves_its_temporaries_to_the_next_sweep(tmpdir_settin
     assert all(os.path.exists(p) and p.startswith(str(tmpdir_setting)) for p in paths)  # left behind ...
     assert tempfiles.sweep() == 2  # ... and swept
     assert not any(os.path.exists(p) for p in paths)
+
+
+def test_a_celery_worker_sweeps_when_it_starts(tmp_path):
+    from django.conf import settings
+
+    from tests.worker import start_worker, stop_worker
+
+    planted = _plant(Path(tempfiles.directory()), f"dam-source-{tempfiles._HOST}-{_dead_pid()}-celery.bin")
+    assert settings.DAM_TEMP_DIR == Path(settings.VAR_DIR) / "tmp"  # the directory the worker computes too
+    proc = start_worker(tmp_path / "worker.log")
+    try:
+        deadline = time.monotonic() + 30
+        while planted.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not planted.exists()
+    finally:
+        stop_worker(proc)
 
 
 def _children(pid: int) -> list[int]:
