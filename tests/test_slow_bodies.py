@@ -183,3 +183,57 @@ def test_slow_bodies_leave_cached_hits_and_screens_answering(guarded):
             break
         time.sleep(0.2)
     assert response.status == 200, payload
+
+
+def _send_slowly(port: int, body: bytes, ctype: str, piece: int, every: float, length: int | None = None):
+    """POST `body` in pieces of `piece` bytes every `every` seconds (stopping when the server
+    answers or closes); returns (status, body of the answer, seconds)."""
+    sock = socket.create_connection((HOST, port), timeout=60)
+    sock.sendall((f"POST /v1_1/{CLOUD}/image/upload HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: {ctype}\r\n"
+                  f"Content-Length: {length or len(body)}\r\nConnection: close\r\n\r\n").encode())
+    started = time.monotonic()
+    selector = selectors.DefaultSelector()
+    selector.register(sock, selectors.EVENT_READ)
+    answer = b""
+    try:
+        for offset in range(0, len(body), piece):
+            if selector.select(timeout=every):  # answered (or closed) before the body was all sent
+                break
+            sock.sendall(body[offset:offset + piece])
+        sock.settimeout(30)
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                break
+            answer += data
+    except OSError:
+        pass
+    finally:
+        selector.close()
+        sock.close()
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    status = int(head.split()[1]) if head.startswith(b"HTTP/1.1 ") else None
+    return status, payload, time.monotonic() - started
+
+
+def test_a_slow_link_passes_and_a_dribble_is_cut_off(guarded):
+    server = guarded
+    image = make_image(400, 300, "png", seed=3)
+    body, ctype = multipart(signed_fields(server, public_id="slow/link"), image, "link.png")
+    assert 150_000 < len(body) < 600_000
+    results = {}
+    link = threading.Thread(target=lambda: results.update(
+        link=_send_slowly(server.port, body, ctype, piece=8192, every=0.2)))  # ~40 kB/s, for several seconds
+    dribble = threading.Thread(target=lambda: results.update(
+        dribble=_send_slowly(server.port, b"x" * 60_000, "multipart/form-data; boundary=x", piece=1000,
+                             every=0.25, length=1_000_000)))  # 4 kB/s, below DAM_BODY_MIN_RATE (8 kB/s)
+    link.start()
+    dribble.start()
+    link.join(120)
+    dribble.join(120)
+    status, payload, seconds = results["link"]
+    assert status == 200 and seconds > BODY_TIMEOUT, (status, payload[:300], seconds)  # past the grace period
+    assert json.loads(payload)["width"] == 400
+    status, payload, seconds = results["dribble"]
+    assert status == 408 and "too slow" in json.loads(payload)["error"]["message"], (status, payload[:300])
+    assert seconds < BODY_TIMEOUT + 5
