@@ -122,14 +122,20 @@ class BodyGuard:
         if not capacity.try_acquire("body"):
             return _refuse(start_response, "503 Service Unavailable",
                            "Server busy receiving other uploads, retry shortly", [("Retry-After", RETRY_AFTER)])
+        spool = None
         try:
             spool = tempfiles.spooled(SPOOL_BYTES)
             transfer = Transfer(environ["wsgi.input"], spool, length=length,
                                 framed=length is None and not environ.get("wsgi.input_terminated"),
                                 limit=limit, on_exit=lambda: capacity.release("body"))
             transfer.start()
-        except BaseException:
+        except BaseException as exc:  # no helper thread: the token is still ours to give back
             capacity.release("body")
+            if spool is not None:
+                spool.close()
+            if isinstance(exc, RuntimeError):  # "can't start new thread": out of threads is busy too
+                return _refuse(start_response, "503 Service Unavailable", "Server busy, retry shortly",
+                               [("Retry-After", RETRY_AFTER)])
             raise
         slow = _wait(transfer)
         if slow:
