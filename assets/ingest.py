@@ -36,7 +36,7 @@ from django.core.files import File
 from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
 
-from . import imageinfo, metadata, signals
+from . import imageinfo, metadata, signals, tempfiles
 from .api.errors import BadRequest
 from .models import Asset, AssetTag, AssetVersion, Folder, new_hex_id
 
@@ -79,7 +79,7 @@ class RemoveOnClose:
 
 
 def _spool(chunks, limit: int) -> tuple[tempfile._TemporaryFileWrapper, int]:
-    out = tempfile.NamedTemporaryFile(prefix="dam-upload-", suffix=".bin")
+    out = tempfiles.named("source", ".bin")
     size = 0
     for chunk in chunks:
         size += len(chunk)

@@ -11,12 +11,11 @@ temporary file under ``DAM_MAX_UPLOAD_BYTES``.
 
 from __future__ import annotations
 
-import tempfile
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from . import outbound
+from . import outbound, tempfiles
 from .api.errors import BadRequest
 
 USER_AGENT = "dam-fetch/1.0"
@@ -33,7 +32,7 @@ def fetch_to_tempfile(url: str):
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise BadRequest(f"File size too large. Got {declared}. Maximum is {limit}.")
-            out = tempfile.NamedTemporaryFile(prefix="dam-remote-", suffix=".bin")
+            out = tempfiles.named("remote", ".bin")
             try:
                 size = _copy(response, out, limit)
             except BaseException:

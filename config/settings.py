@@ -98,6 +98,11 @@ DAM_MAX_CONTEXT_BYTES = env_int("DAM_MAX_CONTEXT_BYTES", 16384)  # all keys and 
 DAM_LOGIN_FAILURES_PER_ACCOUNT = env_int("DAM_LOGIN_FAILURES_PER_ACCOUNT", 5)  # per window (studio.login)
 DAM_LOGIN_FAILURES_PER_ADDRESS = env_int("DAM_LOGIN_FAILURES_PER_ADDRESS", 20)
 DAM_LOGIN_WINDOW = env_int("DAM_LOGIN_WINDOW", 900)  # seconds
+DAM_BODY_TIMEOUT = env_int("DAM_BODY_TIMEOUT", 20)  # seconds a request body may send nothing (assets.bodyguard)
+DAM_BODY_MIN_RATE = env_int("DAM_BODY_MIN_RATE", 8192)  # bytes/s a body must average after DAM_BODY_TIMEOUT
+DAM_TEMP_DIR = Path(env("DAM_TEMP_DIR", str(VAR_DIR / "tmp")))  # temporaries of requests and tasks
+DAM_TEMP_DIR.mkdir(parents=True, exist_ok=True)
+DAM_TEMP_MAX_AGE = env_int("DAM_TEMP_MAX_AGE", 24 * 3600)  # seconds; older temporaries are swept (assets.tempfiles)
 
 # --- Delivery (transforms) ------------------------------------------------------------
 DAM_WEB_THREADS = env_int("DAM_WEB_THREADS", 8)  # request threads per web worker (granian --blocking-threads)
@@ -230,6 +235,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(DAM_MAX_UPLOAD_BYTES * 1.4) + 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+FILE_UPLOAD_TEMP_DIR = str(DAM_TEMP_DIR)
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler", "assets.tempfiles.UploadHandler"]
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")

@@ -1,7 +1,7 @@
 """transforms.memo: repeated delivery requests answered from a per-process memo after one
 query, exactly as the full path answers them, and never once what they were built from
 has changed.  Requests go through the production WSGI stack (DeliveryMemo around
-ChunkedBodyMiddleware around Django's WSGIHandler), in-process."""
+BodyGuard around Django's WSGIHandler), in-process."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from assets.chunked import ChunkedBodyMiddleware
+from assets.bodyguard import BodyGuard
 from assets.models import Asset
 from tests.conftest import CLOUD, make_image
 from transforms import derived, named
@@ -80,14 +80,14 @@ def call(app, path: str, method: str = "GET", query: str = "", **headers) -> Ans
 @pytest.fixture
 def stack():
     """(memo, counter): the production composition, with a count of what reaches Django."""
-    counter = Counting(ChunkedBodyMiddleware(WSGIHandler()))
+    counter = Counting(BodyGuard(WSGIHandler()))
     return DeliveryMemo(counter), counter
 
 
 @pytest.fixture
 def plain():
     """The same stack without the memo: what the full path answers."""
-    return ChunkedBodyMiddleware(WSGIHandler())
+    return BodyGuard(WSGIHandler())
 
 
 @pytest.fixture
@@ -290,7 +290,7 @@ def test_memory_stays_within_its_budget(settings, plain, pic):
     urls = [f"{BASE}/c_scale,w_{width}/shop/pic.jpg" for width in range(30, 70)]
     sizes = [len(call(plain, url).body) for url in urls]
     settings.DAM_DELIVERY_MEMO_BYTES = 16 * max(sizes)  # every answer fits, not all of them together
-    memo = DeliveryMemo(ChunkedBodyMiddleware(WSGIHandler()))
+    memo = DeliveryMemo(BodyGuard(WSGIHandler()))
     assert memo.item_limit == max(sizes) and sum(sizes) > memo.capacity
     for url in urls:
         assert call(memo, url).status == 200
@@ -300,13 +300,13 @@ def test_memory_stays_within_its_budget(settings, plain, pic):
     assert len(urls) > len(remembered) >= 16  # the oldest went out ...
     assert remembered == urls[-len(remembered):]  # ... the newest stayed, in order
     settings.DAM_DELIVERY_MEMO_BYTES = 16 * (min(sizes) - 1)
-    memo = DeliveryMemo(ChunkedBodyMiddleware(WSGIHandler()))
+    memo = DeliveryMemo(BodyGuard(WSGIHandler()))
     assert call(memo, urls[0]).status == 200 and not memo.entries  # larger than an item may be
 
 
 def test_zero_turns_it_off(settings, pic):
     settings.DAM_DELIVERY_MEMO_BYTES = 0
-    counter = Counting(ChunkedBodyMiddleware(WSGIHandler()))
+    counter = Counting(BodyGuard(WSGIHandler()))
     memo = DeliveryMemo(counter)
     for _ in range(2):
         assert call(memo, f"{BASE}/shop/pic.jpg").status == 200
@@ -359,7 +359,7 @@ class SlowChecks(DeliveryMemo):
 
 
 def test_concurrent_hits_share_checks_and_still_see_every_earlier_change(pic):
-    memo = SlowChecks(ChunkedBodyMiddleware(WSGIHandler()))
+    memo = SlowChecks(BodyGuard(WSGIHandler()))
     url = f"{BASE}/c_scale,w_44/shop/pic.jpg"
     assert call(memo, url).status == 200
     entry = next(iter(memo.entries.values()))

@@ -14,7 +14,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from assets.chunked import ChunkedBodyMiddleware
+from assets.bodyguard import BodyGuard
 from assets.models import Asset
 from tests.conftest import CLOUD, make_image
 from transforms import derived
@@ -37,7 +37,7 @@ def pic(upload):
 
 
 def test_one_insert_before_the_answer_and_the_log_after_it(pic):
-    app = DeliveryMemo(ChunkedBodyMiddleware(WSGIHandler()))
+    app = DeliveryMemo(BodyGuard(WSGIHandler()))
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": f"/{CLOUD}/image/upload/c_fill,w_30,h_20/first/pic.jpg",
                "QUERY_STRING": "", "SCRIPT_NAME": "", "SERVER_NAME": "testserver", "SERVER_PORT": "80",
                "HTTP_HOST": "testserver", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""),

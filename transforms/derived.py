@@ -31,7 +31,6 @@ import os
 import tempfile
 import threading
 import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,6 +41,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import IntegrityError, connection, transaction
 
+from assets import tempfiles
 from assets.api.errors import ApiError, NotFound
 from assets.ingest import discard_file
 from assets.models import Asset
@@ -314,7 +314,7 @@ def _render_and_store(asset: Asset, plan: ResolvedPlan, key: str, *, signed: boo
                       log_after_response: bool = False) -> DerivedImage:
     # Encoded into memory, hashed, written once into the derived storage and served from
     # the same bytes; only a result too large for memory goes through a temporary file.
-    spill = os.path.join(tempfile.gettempdir(), f"dam-render-{uuid.uuid4().hex}")
+    spill = tempfiles.path("render")
     try:
         with render_slot():
             rendered = executor.render(asset, plan, spill, signed=signed, to_memory=True)

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 
 import numpy as np
 from django.db import transaction
 
+from assets import tempfiles
 from assets.api.errors import BadRequest
 
 from . import bgremoval
@@ -95,7 +95,7 @@ def run(asset_id: str, version_id: str, options_text: str, notification_url: str
             image = normalise(image.autorot()).copy_memory()
         result = bgremoval.cut_out(image, options)
         score = confidence(result.numpy()[..., 3])
-        with tempfile.TemporaryDirectory(prefix="dam-bgremoval-") as tmp:
+        with tempfiles.scratch_dir("bgremoval") as tmp:
             path = os.path.join(tmp, "cutout.png")
             result.pngsave(path, compression=6)
             incoming = ingest.Incoming(path, os.path.getsize(path), f"{asset.public_id.rsplit('/', 1)[-1]}.png")
