@@ -25,7 +25,8 @@ from django.conf import settings
 
 from .api.errors import BadRequest
 
-_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+# At most 18 digits each: int() of thousands of digits fails (or is slow), and no file is that large.
+_RANGE = re.compile(r"^bytes ([0-9]{1,18})-([0-9]{1,18})/([0-9]{1,18})$")
 _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 STALE_AFTER = 24 * 3600
 

@@ -13,6 +13,7 @@ from django.core.cache import cache
 
 from .. import keys, signing
 from .errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
+from .params import as_int
 
 NON_SIGNABLE_NOTIFICATION = ("notification_url", "batch_id")
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -103,13 +104,9 @@ def signed_credential(params: dict) -> keys.Credential | None:
     timestamp = params.get("timestamp")
     if not timestamp:
         raise BadRequest("Missing required parameter - timestamp")
-    try:
-        ts = int(str(timestamp))
-    except ValueError:
-        raise BadRequest(f"Invalid timestamp {timestamp!r}") from None
+    ts = as_int(timestamp, name="timestamp")  # at most 18 digits: a 400-digit one is a 400, not an overflow
     if abs(time.time() - ts) > settings.DAM_SIGNATURE_MAX_AGE:
-        when = datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S +0000")
-        raise BadRequest(f"Stale request - reported time is {when} which is out of range")
+        raise BadRequest(f"Stale request - reported time is {_reported_time(ts)} which is out of range")
     to_sign = {k: v for k, v in params.items() if k not in signing.UNSIGNED_PARAMS}
     candidates = [to_sign, {k: v for k, v in to_sign.items() if k not in NON_SIGNABLE_NOTIFICATION}]
     if not any(signing.verify_params(c, credential.secret, str(signature)) for c in candidates):
@@ -118,3 +115,12 @@ def signed_credential(params: dict) -> keys.Credential | None:
         )
     keys.touch(credential)
     return credential
+
+
+def _reported_time(ts: int) -> str:
+    """A timestamp as Cloudinary's stale-request message shows it; the bare number when it
+    lies outside the years a datetime can hold."""
+    try:
+        return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S +0000")
+    except (OverflowError, OSError, ValueError):
+        return str(ts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -63,6 +64,10 @@ def exception_handler(exc, context):
         return Response(error_body(exc.message), status=exc.status, headers=exc.headers)
     if isinstance(exc, Http404):
         return Response(error_body(str(exc) or "Not found"), status=404)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body(f"Request body too large: {exc}"), status=413)
+    if isinstance(exc, SuspiciousOperation):  # e.g. more form fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return Response(error_body(f"Invalid request: {exc}"), status=400)
     if isinstance(exc, drf_exceptions.APIException):
         detail = exc.detail
         if isinstance(detail, dict):

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import chunks, ingest, keys, signals, signing, tasks
 from ..models import Asset, AssetTag, UploadPreset
 from . import auth
+from .bounded_json import BoundedJSONParser
 from .errors import BadRequest, Conflict, NotFound
 from .params import apply_metadata, as_bool, as_context, as_coordinates, as_list, collect
 from .serialize import resource_json, upload_json
@@ -30,7 +31,7 @@ UNSIGNED_ALLOWED = {
 
 
 class UploadApiView(APIView):
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, BoundedJSONParser]
     authentication_classes: list = []
     permission_classes: list = []
 
