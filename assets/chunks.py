@@ -88,12 +88,14 @@ def _merge(ranges: list[list[int]]) -> list[list[int]]:
 def receive(owner: str, chunk: Chunk, uploaded, choose_public_id) -> tuple[Path | None, dict]:
     """Store one chunk. Returns (path of the complete file or None, session metadata).
 
-    `choose_public_id()` is called once, at the first chunk of the session.
+    `choose_public_id()` is called for every chunk, before anything is written, so a bad
+    public_id is refused before a session exists; the first chunk's choice is kept.
     """
     size = chunk.end - chunk.start + 1
     if uploaded is None or uploaded.size != size:
         got = None if uploaded is None else uploaded.size
         raise BadRequest(f"Chunk size {got} does not match Content-Range ({size} bytes)")
+    public_id = choose_public_id()
     _sweep()
     with _session(owner, chunk) as folder:
         meta_path = folder / "meta.json"
@@ -101,7 +103,7 @@ def receive(owner: str, chunk: Chunk, uploaded, choose_public_id) -> tuple[Path 
         if meta and meta["total"] != chunk.total:
             raise BadRequest("Content-Range total differs from earlier chunks of this upload")
         if not meta:
-            meta = {"total": chunk.total, "ranges": [], "public_id": choose_public_id(), "created": time.time()}
+            meta = {"total": chunk.total, "ranges": [], "public_id": public_id, "created": time.time()}
         data = folder / "data"
         with open(data, "r+b" if data.exists() else "w+b") as fh:
             fh.seek(chunk.start)

@@ -90,16 +90,18 @@ def send(client, method: str, path: str, params=None, kind: str = "json", key=No
         extra["HTTP_AUTHORIZATION"] = basic(key.key, key.secret)
     params = params if params is not None else {}
     method = method.upper()
-    if kind == "query" or method == "GET":
+    if file is not None:
+        kind = "multipart"
+    elif kind == "query" or method == "GET":
         query = urlencode(form_fields(params))
         return client.generic(method, url + ("?" + query if query else ""), **extra)
-    if kind == "json":
+    elif kind == "json":
         return client.generic(method, url, to_json(params).encode("utf-8", "surrogatepass"),
                               content_type="application/json", **extra)
-    if kind == "form":
+    elif kind == "form":
         return client.generic(method, url, urlencode(form_fields(params)),
                               content_type="application/x-www-form-urlencoded", **extra)
-    if kind == "multipart" or file is not None:
+    if kind == "multipart":
         data: dict = {}
         for field, text in form_fields(params):
             data.setdefault(field, []).append(text)

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from tests.api_fuzz_strategies import cursor
 from tests.api_hostile import IMAGE, Pairs, Raw, check_answer, seed, send, snapshot
 from tests.conftest import signed
 
@@ -68,6 +69,11 @@ CASES = [
      {"strokes": DEEP_LIST}, 400),
     ("deeply nested next_cursor", "get", "resources/image", "query",
      {"next_cursor": base64.urlsafe_b64encode(DEEP_LIST.encode()).decode()}, 400),
+    ("start_at just after year 9999 in UTC", "get", "resources/image", "query",
+     {"start_at": "9999-12-31T23:59:59-23:59"}, 400),
+    ("start_at just before year 1 in UTC", "get", "resources/image/upload", "query",
+     {"start_at": "0001-01-01T00:00:00+01:00"}, 400),
+    ("NUL inside a next_cursor", "get", "upload_presets", "query", {"next_cursor": cursor("preset", "a\x00")}, 400),
     ("max_results 400 digits", "get", "resources/image", "query", {"max_results": "9" * 400}, 400),
     ("max_results 1e400 in JSON", "delete", "resources/image/upload", "json",
      {"public_ids": ["nope"], "max_results": Raw("1e400")}, 400),
@@ -86,6 +92,22 @@ CASES = [
     ("coordinates as an object", "post", "resources/image/upload/fuzz/one", "json",
      {"face_coordinates": {"1234": 1}}, 400),
     ("Content-Range of 5000 digits", "post", "image/upload", "chunk", {"range": "bytes 0-1/" + "9" * 5000}, 400),
+    # -- half-writes: options read after the write used to refuse a call that had already changed the asset --
+    ("explicit: new tags with a bad invalidate", "post", "image/explicit", "json",
+     {"public_id": "fuzz/one", "tags": "green", "invalidate": "1e400"}, 400),
+    ("explicit: new context with a bad eager_async", "post", "image/explicit", "form",
+     {"public_id": "fuzz/one", "context": "a=b", "eager": "w_5", "eager_async": "perhaps"}, 400),
+    ("upload with eager and a bad eager_async", "post", "image/upload", "multipart",
+     {"public_id": "fuzz/new", "eager": "w_5", "eager_async": "perhaps"}, 400),
+    ("Admin update: new tags with a bad faces flag", "post", "resources/image/upload/fuzz/one", "json",
+     {"tags": ["green"], "faces": "maybe"}, 400),
+    # -- numbers inside transformations (the engine's parameter parsers) --
+    ("eager width of 400 digits", "post", "image/explicit", "form", {"public_id": "fuzz/one", "eager": "w_" + "9" * 400},
+     400),
+    ("eager variable of 400 digits", "post", "image/explicit", "json",
+     {"public_id": "fuzz/one", "eager": "$v_" + "9" * 400 + "/w_$v"}, 400),
+    ("named transformation with an effect level of 5000 digits", "post", "transformations", "json",
+     {"name": "huge", "transformation": "e_blur:" + "9" * 5000}, 400),
     ("to_public_id as a list", "post", "image/rename", "json",
      {"from_public_id": "fuzz/one", "to_public_id": ["a", "b"]}, 400),
 ]
@@ -142,3 +164,37 @@ def test_hostile_kinds_still_accept_their_good_forms(client, api_key, settings):
                     file=None)
     assert response.status_code == 400 and "file" in response.json()["error"]["message"]  # the signature held
     assert send(client, "get", "resources/image", {"max_results": "2"}, key=api_key).status_code == 200
+
+
+@pytest.mark.parametrize("stored", [{"folder": ["a", "b"]}, {"public_id": {"a": 1}}, {"face_coordinates": "1e400,0,1,1"},
+                                    {"context": ["a"], "folder": 5}])
+def test_a_preset_stored_with_hostile_settings_is_a_clean_4xx(client, api_key, stored):
+    """Settings stored by other means than the Admin API (older rows, the Studio) are
+    checked as a request's are when an upload applies them."""
+    from assets.models import UploadPreset
+
+    UploadPreset.objects.create(name="odd", unsigned=True, settings=stored)
+    before = snapshot()
+    response = send(client, "post", "image/upload", {"upload_preset": "odd"}, "multipart", file=IMAGE)
+    check_answer(response, before)
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("text", ["w_1e400", "h_nan", "c_fill,w_inf", "o_" + "9" * 5000])
+def test_a_dynamic_transformation_with_a_non_number_reads_back_as_text(client, api_key, text):
+    """Allowing a dynamic transformation stores its text; reading it back answered a 500
+    when ``info`` turned 1e400 or nan into a float JSON cannot carry."""
+    send(client, "put", "transformations", {"transformation": text, "allowed_for_strict": "true"}, "json", api_key)
+    before = snapshot()
+    response = send(client, "get", "transformations/" + text, key=api_key)
+    check_answer(response, before)
+    assert response.status_code == 200, response.content
+    value = text.split(",")[-1].partition("_")[2]
+    assert value in [str(v) for item in response.json()["info"] for v in item.values()]
+
+
+@pytest.mark.parametrize("component", ["w_" + "9" * 400, "$v_" + "9" * 400 + "/w_$v", "e_blur:" + "9" * 5000])
+def test_a_delivery_url_with_a_huge_number_is_a_400(client, api_key, component):
+    seed(client, api_key)
+    response = client.get(f"/demo/image/upload/{component}/fuzz/one.jpg")
+    assert response.status_code == 400 and response["X-Cld-Error"]

@@ -114,7 +114,11 @@ def parse_time(value, name: str = "start_at") -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise BadRequest(f"Invalid {name} {value!r}: expected yyyy-mm-dd hh:mm:ss") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)  # as the database compares it; year 0 or 10000 overflows here
+    except OverflowError:
+        raise BadRequest(f"Invalid {name} {value!r}: out of range") from None
 
 
 def prefix_q(field: str, prefix: str) -> Q:
@@ -157,6 +161,7 @@ def decode_cursor(cursor, kind: str):
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         got_kind, value = bounded_json.loads(raw, "next_cursor")
+        check_text(value, "next_cursor")  # its text reaches a query: no NUL, no lone surrogate
     except (binascii.Error, ValueError, TypeError, BadRequest):
         raise BadRequest(f"Invalid next_cursor {text!r}") from None
     if got_kind != kind:

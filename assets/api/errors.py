@@ -58,6 +58,12 @@ def error_response(message: str, status: int, headers: dict | None = None) -> Js
     return response
 
 
+def not_found(request, *args, **kwargs) -> JsonResponse:
+    """Any ``/v1_1/...`` path no API route matches (an empty public_id, tag or folder, an
+    unknown call): Cloudinary's JSON 404, not Django's HTML page."""
+    return error_response(f"Not found: no API call at {request.path}", 404)
+
+
 def exception_handler(exc, context):
     """DRF exception handler: every error leaves as Cloudinary's JSON shape."""
     if isinstance(exc, ApiError):

@@ -72,9 +72,15 @@ def collect(request) -> dict:
                 put(key, value if isinstance(value, list) else [value], True)
             else:
                 put(key, [value], False)
+    check_text(params)
+    return scalars(params)
+
+
+def scalars(params: dict) -> dict:
+    """`params` with each one-value parameter checked (400 for a list or an object) and
+    as text; also for stored parameters, such as an upload preset's."""
     for name in SCALAR_PARAMS & params.keys():
         params[name] = _scalar(name, params[name])
-    check_text(params)
     return params
 
 
