@@ -31,7 +31,8 @@ SPECIAL_TEXTS = ("", " ", "\x00", "a\x00b", "\t\r\n", "../x", "a//b", "/", "%", 
                  '{"a":1}', '["a",["b"]]', '{"a":{"b":[1e400]}}', "[1e400]", "x" * 300, "true", "null", "undefined")
 # Transformation texts with numbers the engine's parsers must bound (eager, named transformations).
 TRANSFORMATION_TEXTS = ("w_1e400", "w_" + "9" * 400, "h_nan", "c_fill,w_inf", "if_w_gt_1e400/w_10", "$v_1e400/w_$v",
-                        "$v_" + "9" * 400 + "/w_$v", "w_iw_mul_" + "9" * 15 + "_mul_" + "9" * 15, "e_blur:" + "9" * 5000,
+                        "$v_" + "9" * 400 + "/w_$v", "w_iw_mul_" + "9" * 15 + "_mul_" + "9" * 15,
+                        "e_blur:" + "9" * 5000,
                         "a_1e400", "x_-1e400", "dpr_1e400", "ar_1e400:1", "o_nan", "r_" + "9" * 400,
                         "w_10/" * 100, "t_" + "x" * 300, "e_tint:100:red:" + "9" * 400 + "p", "q_auto:" + "9" * 400)
 RAW_TOKENS = (Raw("1e400"), Raw("-1e400"), Raw("NaN"), Raw("Infinity"), Raw("-Infinity"), Raw("9" * 400),
@@ -60,15 +61,18 @@ def good_values(ids: dict) -> dict[str, tuple]:
         "command": ("add", "remove", "replace", "remove_all", "set_exclusive"),
         "overwrite": ("true", "false"), "backup": ("true",), "invalidate": ("true",), "use_filename": ("true",),
         "unique_filename": ("false",), "filename_override": ("name.jpg",), "display_name": ("A name",),
-        "discard_original_filename": ("true",), "eager": (*TRANSFORMATION_TEXTS, "w_5", "w_5,h_5,c_fill|e_grayscale/jpg"),
+        "discard_original_filename": ("true",),
+        "eager": (*TRANSFORMATION_TEXTS, "w_5", "w_5,h_5,c_fill|e_grayscale/jpg"),
         "eager_async": ("false",), "upload_preset": ("fuzzpreset",), "max_results": ("1", "2", 500),
-        "direction": ("asc", "desc", "-1"), "prefix": ("fuzz", "fuzz/o"), "start_at": ("2020-01-01T00:00:00Z", "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+01:00", "2020-02-30"),
+        "direction": ("asc", "desc", "-1"), "prefix": ("fuzz", "fuzz/o"),
+        "start_at": ("2020-01-01T00:00:00Z", "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+01:00", "2020-02-30"),
         "next_cursor": (cursor("id:d", 2), cursor("pid:a", ["fuzz/one", 1]), cursor("del", 1), cursor("tag", "a")),
         "asset_ids": (ids["asset_id"],), "derived_resource_ids": (ids["derived_id"] or "none",),
         "versions": (ids["version_id"], "true"), "keep_original": ("true",), "all": ("true",),
         "transformations": (*TRANSFORMATION_TEXTS, "w_10",), "faces": ("true",), "coordinates": ("true",),
         "key": ("alt",), "value": ("seed",), "name": ("fuzzname", "fresh", "fuzzpreset"), "unsigned": ("true",),
-        "transformation": (*TRANSFORMATION_TEXTS, "w_10", "fuzzname", "t_fuzzname", "w_10,h_10,c_fill"), "named": ("true", "false"),
+        "transformation": (*TRANSFORMATION_TEXTS, "w_10", "fuzzname", "t_fuzzname", "w_10,h_10,c_fill"),
+        "named": ("true", "false"),
         "allowed_for_strict": ("true", "false"), "unsafe_update": (*TRANSFORMATION_TEXTS, "w_20",),
         "strokes": (stroke, json.dumps(stroke), []), "base_revision": ("0", 0),
         "timestamp": ("1",), "background_removal": ("cloudinary_ai:nothing",),
@@ -86,10 +90,13 @@ def scalars() -> st.SearchStrategy:
     )
 
 
+def _nest(inner: st.SearchStrategy) -> st.SearchStrategy:
+    return st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+
+
 def structured(leaves: st.SearchStrategy) -> st.SearchStrategy:
     """Lists and objects of `leaves`, nested a few levels; or nested far past the bound."""
-    nested = st.recursive(leaves, lambda inner: st.lists(inner, max_size=3)
-                          | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=6)
+    nested = st.recursive(leaves, _nest, max_leaves=6)
     deep = st.integers(min_value=30, max_value=40).map(lambda n: Raw("[" * n + "1" + "]" * n))
     return st.one_of(nested, deep, st.sampled_from([Raw(d) for d in DEEP]), st.sampled_from(DEEP))
 

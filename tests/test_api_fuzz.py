@@ -42,7 +42,8 @@ EXAMPLES = 40
 PATH_VALUES = {
     "rt": ("image", "video", "raw", "by_asset_ids", "by_asset_folder"), "type": ("upload", "private", "fetch"),
     "pid": ("fuzz/one", "fuzz/two", "missing"), "tag": ("red", "blue"), "folder": ("fuzz", "nope", "fuzz/x"),
-    "preset": ("fuzzpreset", "none"), "tname": ("fuzzname", "t_fuzzname", "w_10", *TRANSFORMATION_TEXTS), "date": ("01-01-2026",),
+    "preset": ("fuzzpreset", "none"), "tname": ("fuzzname", "t_fuzzname", "w_10", *TRANSFORMATION_TEXTS),
+    "date": ("01-01-2026",),
     "action": ("upload", "explicit"),
 }
 LISTING = ("max_results", "next_cursor", "direction", "prefix", "start_at", "tags", "context", "public_ids")

@@ -102,8 +102,8 @@ CASES = [
     ("Admin update: new tags with a bad faces flag", "post", "resources/image/upload/fuzz/one", "json",
      {"tags": ["green"], "faces": "maybe"}, 400),
     # -- numbers inside transformations (the engine's parameter parsers) --
-    ("eager width of 400 digits", "post", "image/explicit", "form", {"public_id": "fuzz/one", "eager": "w_" + "9" * 400},
-     400),
+    ("eager width of 400 digits", "post", "image/explicit", "form",
+     {"public_id": "fuzz/one", "eager": "w_" + "9" * 400}, 400),
     ("eager variable of 400 digits", "post", "image/explicit", "json",
      {"public_id": "fuzz/one", "eager": "$v_" + "9" * 400 + "/w_$v"}, 400),
     ("named transformation with an effect level of 5000 digits", "post", "transformations", "json",
@@ -166,8 +166,8 @@ def test_hostile_kinds_still_accept_their_good_forms(client, api_key, settings):
     assert send(client, "get", "resources/image", {"max_results": "2"}, key=api_key).status_code == 200
 
 
-@pytest.mark.parametrize("stored", [{"folder": ["a", "b"]}, {"public_id": {"a": 1}}, {"face_coordinates": "1e400,0,1,1"},
-                                    {"context": ["a"], "folder": 5}])
+@pytest.mark.parametrize("stored", [{"folder": ["a", "b"]}, {"public_id": {"a": 1}},
+                                    {"face_coordinates": "1e400,0,1,1"}, {"context": ["a"], "folder": 5}])
 def test_a_preset_stored_with_hostile_settings_is_a_clean_4xx(client, api_key, stored):
     """Settings stored by other means than the Admin API (older rows, the Studio) are
     checked as a request's are when an upload applies them."""
