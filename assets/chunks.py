@@ -30,7 +30,8 @@ from django.conf import settings
 
 from .api.errors import BadRequest, Forbidden
 
-_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+# At most 18 digits each: int() of thousands of digits fails (or is slow), and no file is that large.
+_RANGE = re.compile(r"^bytes ([0-9]{1,18})-([0-9]{1,18})/([0-9]{1,18})$")
 _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 STALE_AFTER = 24 * 3600
 
@@ -93,12 +94,15 @@ def receive(owner: str, chunk: Chunk, uploaded, choose_public_id) -> tuple[Path 
     """Store one chunk. Returns (path of the complete file or None, session metadata).
 
     `owner` names the credential sending it (403 when the session has another).
-    `choose_public_id()` is called once, at the first chunk of the session.
+    `choose_public_id()` is called at the first chunk of the session, before anything is
+    written, so a bad public_id is refused before a session exists (later chunks carry
+    the id the server chose, which a preset's disallow_public_id would refuse).
     """
     size = chunk.end - chunk.start + 1
     if uploaded is None or uploaded.size != size:
         got = None if uploaded is None else uploaded.size
         raise BadRequest(f"Chunk size {got} does not match Content-Range ({size} bytes)")
+    public_id = None if (_root() / f"s-{chunk.upload_id}" / "meta.json").exists() else choose_public_id()
     _sweep()
     with _session(chunk) as folder:
         meta_path = folder / "meta.json"
@@ -109,8 +113,8 @@ def receive(owner: str, chunk: Chunk, uploaded, choose_public_id) -> tuple[Path 
         if meta and meta["total"] != chunk.total:
             raise BadRequest("Content-Range total differs from earlier chunks of this upload")
         if not meta:
-            meta = {"total": chunk.total, "ranges": [], "public_id": choose_public_id(), "created": time.time(),
-                    "owner": owner}
+            meta = {"total": chunk.total, "ranges": [], "created": time.time(), "owner": owner,
+                    "public_id": choose_public_id() if public_id is None else public_id}
         data = folder / "data"
         with open(data, "r+b" if data.exists() else "w+b") as fh:
             fh.seek(chunk.start)

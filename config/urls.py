@@ -1,5 +1,7 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from assets.api.errors import not_found
 
 urlpatterns = [
     path("django-admin/", admin.site.urls),
@@ -7,4 +9,5 @@ urlpatterns = [
     path("", include("refiners.urls")),
     path("", include("studio.urls")),
     path("", include("transforms.urls")),
+    re_path(r"^v1_1/", not_found),  # after every API route: an unmatched API path answers JSON
 ]

@@ -72,12 +72,12 @@ def validate(strokes) -> list[dict]:
     """The strokes, checked and normalised (floats, only the known keys); BadRequest
     naming the first problem otherwise.  A JSON text of the list is accepted too."""
     if isinstance(strokes, (str, bytes)):
-        import json
+        from assets.api import bounded_json
 
         try:
-            strokes = json.loads(strokes)
-        except ValueError:
-            raise BadRequest("Invalid strokes: not valid JSON (expected a list of strokes)") from None
+            strokes = bounded_json.loads(strokes, "strokes")  # nesting and numbers bounded
+        except BadRequest as exc:
+            raise BadRequest(f"Invalid strokes: not valid JSON (expected a list of strokes): {exc.message}") from None
     if not isinstance(strokes, list):
         raise BadRequest("Invalid strokes: expected a list of strokes "
                          '[{"tool": "remove"|"restore", "size": <0..1>, "points": [[x, y], ...]}, ...]')

@@ -14,8 +14,6 @@ one task) and shows "Removing background…", polling `status` with htmx until i
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
 from django.http.request import RawPostDataException
@@ -25,6 +23,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from assets.api import bounded_json
 from assets.api.errors import ApiError, BadRequest, Conflict, error_response
 from assets.models import Asset
 from refiners import background
@@ -136,8 +135,8 @@ def _payload(request) -> tuple[object, object]:
     """(strokes, base_revision) from a form post (strokes as JSON text) or a JSON body."""
     if request.content_type == "application/json":
         try:
-            body = json.loads(request.body or b"null")
-        except ValueError:
+            body = bounded_json.loads(request.body or b"null", "body")  # nesting and numbers bounded
+        except BadRequest:
             raise BadRequest("Invalid request: the body is not valid JSON") from None
         if not isinstance(body, dict) or "strokes" not in body:
             raise BadRequest('Invalid request: expected {"strokes": [...], "base_revision": <n>}')
@@ -146,9 +145,9 @@ def _payload(request) -> tuple[object, object]:
         raise BadRequest("Invalid request: the strokes are missing")
     text = request.POST["strokes"]
     try:
-        strokes = json.loads(text)
-    except ValueError as exc:
-        raise BadRequest(f"Invalid strokes: not valid JSON ({exc.msg} at character {exc.pos})") from None
+        strokes = bounded_json.loads(text, "strokes")
+    except BadRequest as exc:
+        raise BadRequest(f"Invalid strokes: not valid JSON ({exc.message})") from None
     return strokes, request.POST.get("base_revision")
 
 

@@ -17,6 +17,8 @@ a transformation string), or by the path in the newer ``transformations/<name>``
 
 from __future__ import annotations
 
+import math
+
 from rest_framework.response import Response
 
 from assets.api import admin_base as base
@@ -40,11 +42,14 @@ LONG_NAMES = {
 
 
 def _value(text: str):
+    """A number when `text` is one JSON can carry (an int as written, or a finite float), else the text."""
     for kind in (int, float):
         try:
             number = kind(text)
-        except ValueError:
+        except ValueError:  # also int() of more than 4300 digits
             continue
+        if kind is float and not math.isfinite(number):  # "1e400", "nan": JSON has no such number
+            return text
         return number if str(number) == text or kind is float else text
     return text
 

@@ -35,7 +35,9 @@ ARITHMETIC = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "di
 SYMBOLS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow", "=": "eq", "!=": "ne", "<": "lt",
            ">": "gt", "<=": "lte", ">=": "gte", "&&": "and", "||": "or"}
 COMPARISONS = ("eq", "ne", "lt", "gt", "lte", "gte", "in", "nin")
-_NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)$")
+# At most 15 digits before the point: a longer number is no size or factor, and 400 digits
+# make float() infinite (an OverflowError where it becomes pixels).
+_NUMBER = re.compile(r"^-?(\d{1,15}(\.\d*)?|\.\d+)$")
 _VARIABLE = re.compile(r"^\$[A-Za-z][A-Za-z0-9]*$")
 _MAX_TOKENS = 64
 

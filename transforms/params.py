@@ -19,7 +19,9 @@ from assets.api.errors import BadRequest
 from .colors import Rgba, color_token, parse_color
 from .encode import ENCODERS, canonical_format
 
-NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)$")
+# At most 15 digits before the point: a longer number is no size or factor, and 400 digits
+# make float() infinite (an OverflowError where it becomes pixels).
+NUMBER = re.compile(r"^-?(\d{1,15}(\.\d*)?|\.\d+)$")
 COMPASS = ("north_west", "north", "north_east", "west", "center", "east", "south_west", "south", "south_east")
 GRAVITIES = (*COMPASS, "xy_center", "auto", "face", "faces", "custom")
 CROP_MODES = ("scale", "fit", "limit", "mfit", "fill", "lfill", "fill_pad", "crop", "thumb", "pad", "lpad", "mpad",

@@ -18,12 +18,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import CharField, F, Func, Q
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.views import APIView
 
-from . import auth
+from . import auth, bounded_json
+from .bounded_json import BoundedJSONParser
 from .errors import BadRequest
-from .params import as_int, collect
+from .params import as_int, check_text, collect
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +36,14 @@ DEFAULT_MAX_RESULTS = 10
 class AdminView(APIView):
     """Base view: authenticate in ``initial``, add the rate-limit headers on the way out."""
 
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [BoundedJSONParser, FormParser, MultiPartParser]
     authentication_classes: list = []
     permission_classes: list = []
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         auth.check_cloud(kwargs.get("cloud_name", ""))
+        check_text(kwargs, "path")  # public_ids, tags and names from the path reach the database too
         self.credential = auth.admin_credential(request)
         match = getattr(request, "resolver_match", None)
         auth.check_role(self.credential, request.method, match.url_name if match else None)
@@ -97,10 +99,7 @@ def id_list(value, name: str = "public_ids", limit: int = 1000) -> list[str]:
     else:
         text = str(value).strip()
         if text.startswith("["):
-            try:
-                return id_list(json.loads(text), name, limit)
-            except ValueError:
-                raise BadRequest(f"Invalid {name} value: {text!r}") from None
+            return id_list(bounded_json.loads(text, f"{name} value"), name, limit)
         items = [s.strip() for s in text.split(",") if s.strip()]
     if len(items) > limit:
         raise BadRequest(f"Too many {name}: at most {limit} per call")
@@ -115,7 +114,11 @@ def parse_time(value, name: str = "start_at") -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise BadRequest(f"Invalid {name} {value!r}: expected yyyy-mm-dd hh:mm:ss") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)  # as the database compares it; year 0 or 10000 overflows here
+    except OverflowError:
+        raise BadRequest(f"Invalid {name} {value!r}: out of range") from None
 
 
 def prefix_q(field: str, prefix: str) -> Q:
@@ -157,8 +160,9 @@ def decode_cursor(cursor, kind: str):
     text = str(cursor)
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        got_kind, value = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        got_kind, value = bounded_json.loads(raw, "next_cursor")
+        check_text(value, "next_cursor")  # its text reaches a query: no NUL, no lone surrogate
+    except (binascii.Error, ValueError, TypeError, BadRequest):
         raise BadRequest(f"Invalid next_cursor {text!r}") from None
     if got_kind != kind:
         raise BadRequest("Invalid next_cursor: it belongs to another listing or ordering")

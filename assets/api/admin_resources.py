@@ -164,17 +164,24 @@ def backup_bytes(asset: Asset) -> int:
     return int(total or 0)
 
 
+def detail_flags(params: dict) -> dict[str, bool]:
+    """The detail answer's options; an update reads them before it writes (a bad one is a
+    400 with nothing changed)."""
+    return {name: as_bool(params.get(name), False, name) for name in ("versions", "faces", "coordinates")}
+
+
 def detail_json(asset: Asset, request, params: dict) -> dict:
+    flags = detail_flags(params)
     data = resource_json(asset, request)
     data["context"] = data.get("context", {})
     data["backup_bytes"] = backup_bytes(asset)
     data["derived"] = derived_api.derived_for_asset(asset, request)
-    if as_bool(params.get("versions"), False, "versions"):
+    if flags["versions"]:
         data["versions"] = versions_json(asset)
     faces = asset.face_coordinates or []
-    if as_bool(params.get("faces"), False, "faces"):
+    if flags["faces"]:
         data["faces"] = faces
-    if as_bool(params.get("coordinates"), False, "coordinates"):
+    if flags["coordinates"]:
         data["coordinates"] = {"faces": faces, "custom": asset.custom_coordinates or []}
     if (asset.info or {}).get("background_removal"):  # status and confidence of the legacy add-on
         data["info"] = {"background_removal": asset.info["background_removal"]}
@@ -197,6 +204,7 @@ def get_asset(resource_type: str, type_: str, public_id: str) -> Asset:
 
 def update_asset(asset: Asset, params: dict) -> None:
     """Apply an Admin API update: tags replace, context replaces, coordinates replace."""
+    detail_flags(params)  # the answer's options: a bad one is refused before anything is written
     folder = params.get("asset_folder")
     if folder not in (None, "") and ingest.validate_folder(str(folder)) != asset.folder:
         raise BadRequest("asset_folder cannot be changed here: an asset's folder follows its public_id; "

@@ -12,6 +12,7 @@ from django.conf import settings
 
 from .. import keys, signing, throttle
 from .errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
+from .params import as_int
 
 # The SDKs leave these out of the signature of their tags, context and metadata calls
 # only (cloudinary.uploader._NON_SIGNABLE_NOTIFICATION_PARAMS); every other signed call,
@@ -102,13 +103,9 @@ def signed_credential(params: dict, action: str = "") -> keys.Credential | None:
     timestamp = params.get("timestamp")
     if not timestamp:
         raise BadRequest("Missing required parameter - timestamp")
-    try:
-        ts = int(str(timestamp))
-    except ValueError:
-        raise BadRequest(f"Invalid timestamp {timestamp!r}") from None
+    ts = as_int(timestamp, name="timestamp")  # at most 18 digits: a 400-digit one is a 400, not an overflow
     if abs(time.time() - ts) > settings.DAM_SIGNATURE_MAX_AGE:
-        when = datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S +0000")
-        raise BadRequest(f"Stale request - reported time is {when} which is out of range")
+        raise BadRequest(f"Stale request - reported time is {_reported_time(ts)} which is out of range")
     to_sign = {k: v for k, v in params.items() if k not in signing.UNSIGNED_PARAMS}
     candidates = [to_sign]
     if action in NON_SIGNABLE_ACTIONS:
@@ -119,3 +116,12 @@ def signed_credential(params: dict, action: str = "") -> keys.Credential | None:
         )
     keys.touch(credential)
     return credential
+
+
+def _reported_time(ts: int) -> str:
+    """A timestamp as Cloudinary's stale-request message shows it; the bare number when it
+    lies outside the years a datetime can hold."""
+    try:
+        return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S +0000")
+    except (OverflowError, OSError, ValueError):
+        return str(ts)

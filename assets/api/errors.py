@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -57,12 +58,22 @@ def error_response(message: str, status: int, headers: dict | None = None) -> Js
     return response
 
 
+def not_found(request, *args, **kwargs) -> JsonResponse:
+    """Any ``/v1_1/...`` path no API route matches (an empty public_id, tag or folder, an
+    unknown call): Cloudinary's JSON 404, not Django's HTML page."""
+    return error_response(f"Not found: no API call at {request.path}", 404)
+
+
 def exception_handler(exc, context):
     """DRF exception handler: every error leaves as Cloudinary's JSON shape."""
     if isinstance(exc, ApiError):
         return Response(error_body(exc.message), status=exc.status, headers=exc.headers)
     if isinstance(exc, Http404):
         return Response(error_body(str(exc) or "Not found"), status=404)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body(f"Request body too large: {exc}"), status=413)
+    if isinstance(exc, SuspiciousOperation):  # e.g. more form fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return Response(error_body(f"Invalid request: {exc}"), status=400)
     if isinstance(exc, drf_exceptions.APIException):
         detail = exc.detail
         if isinstance(detail, dict):

@@ -3,29 +3,64 @@
 The Python SDK sends uploads as multipart with lists as ``key[]``; Admin API calls
 as JSON bodies, or in the query string for GET (and, depending on the SDK version,
 DELETE).  Every source is accepted; ``key[]`` becomes a list under ``key``.
+
+Whatever a client sends, a parameter that reaches a view is well-formed in kind, so no
+combination of values can end in a 500 (each rule is one place, answered with a 400):
+
+- ``key`` and ``key[]`` together are ambiguous (which wins?) and refused;
+- a parameter that is one value (``SCALAR_PARAMS``) refuses a list or an object, and a
+  JSON number or boolean there becomes the text a form would have carried;
+- no text may hold NUL (PostgreSQL cannot store it) or a lone surrogate (no encoding can);
+- JSON, in the body or inside a parameter, is bounded (``bounded_json``);
+- integers have a bounded number of digits (``as_int``), coordinates are finite and
+  bounded (``as_coordinates``).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 
+from . import bounded_json
 from .errors import BadRequest
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
+# Parameters that are one value in every API call that reads them.  (Booleans are not
+# listed: ``as_bool`` refuses anything else itself; ``tags`` is a list on upload and a
+# boolean on listings.)
+SCALAR_PARAMS = frozenset({
+    "file", "public_id", "folder", "asset_folder", "type", "to_type", "from_public_id", "to_public_id",
+    "to_folder", "filename_override", "display_name", "upload_preset", "command", "notification_url",
+    "eager_notification_url", "callback", "signature", "signature_algorithm", "api_key", "timestamp",
+    "prefix", "next_cursor", "max_results", "direction", "start_at", "key", "value", "name",
+    "background_removal", "unsafe_update", "base_revision",
+})
+INT_DIGITS = 18  # every integer parameter fits in 64 bits
+_INTEGER = re.compile(r"^[+-]?[0-9]{1,%d}$" % INT_DIGITS)
+MAX_COORDINATE = 1_000_000  # pixels; far beyond any image the pixel limit lets in
 
 
 def collect(request) -> dict:
     params: dict = {}
+    listed: set[str] = set()  # keys that came as ``key[]``
+    plain: set[str] = set()  # keys that came as ``key``
+
+    def put(key: str, values: list, as_list: bool):
+        name = key[:-2] if as_list else key
+        (listed if as_list else plain).add(name)
+        if name in listed and name in plain:
+            raise BadRequest(f"Parameter {name} given both as {name} and {name}[]: send one of them")
+        if as_list:
+            params.setdefault(name, [])
+            params[name].extend(values)
+        else:
+            params[name] = values[-1] if values else ""
 
     def add_querydict(qd):
         for key in qd.keys():
-            values = qd.getlist(key)
-            if key.endswith("[]"):
-                params.setdefault(key[:-2], [])
-                params[key[:-2]].extend(values)
-            else:
-                params[key] = values[-1] if values else ""
+            put(key, qd.getlist(key), key.endswith("[]"))
 
     add_querydict(request.query_params)
     data = request.data
@@ -33,8 +68,51 @@ def collect(request) -> dict:
         add_querydict(data)
     elif isinstance(data, dict):
         for key, value in data.items():
-            params[key[:-2] if key.endswith("[]") else key] = value
+            if key.endswith("[]"):
+                put(key, value if isinstance(value, list) else [value], True)
+            else:
+                put(key, [value], False)
+    check_text(params)
+    return scalars(params)
+
+
+def scalars(params: dict) -> dict:
+    """`params` with each one-value parameter checked (400 for a list or an object) and
+    as text; also for stored parameters, such as an upload preset's."""
+    for name in SCALAR_PARAMS & params.keys():
+        params[name] = _scalar(name, params[name])
     return params
+
+
+def _scalar(name: str, value):
+    if isinstance(value, (list, tuple, dict)):
+        raise BadRequest(f"Invalid value for {name}: expected a single value, not a list or an object")
+    if isinstance(value, bool):  # as the SDKs write booleans, and as they are signed
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+def check_text(value, what: str = "parameter") -> None:
+    """BadRequest when any text in `value` (keys and items of nested lists and dicts
+    included) holds NUL or a lone surrogate.  Iterative: the nesting is already bounded,
+    but the walk need not rely on it."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                raise BadRequest(f"Invalid {what}: NUL characters are not allowed ({item[:50]!r})")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise BadRequest(f"Invalid {what}: lone surrogate characters are not allowed") from None
 
 
 def as_bool(value, default: bool = False, name: str = "parameter") -> bool:
@@ -52,12 +130,19 @@ def as_bool(value, default: bool = False, name: str = "parameter") -> bool:
 
 def as_int(value, default: int | None = None, name: str = "parameter", minimum: int | None = None,
            maximum: int | None = None) -> int | None:
+    """An integer from text of at most INT_DIGITS ASCII digits, or a whole JSON number;
+    BadRequest otherwise (a 400-digit number, ``1e400``, ``1.5``, ``true``, a list)."""
     if value in (None, ""):
         return default
-    try:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**INT_DIGITS:
+        number = value
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 10**INT_DIGITS:
         number = int(value)
-    except (TypeError, ValueError):
-        raise BadRequest(f"Invalid integer value for {name}: {value!r}") from None
+    elif isinstance(value, str) and _INTEGER.match(value.strip()):
+        number = int(value.strip())
+    else:
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        raise BadRequest(f"Invalid integer value for {name}: {shown}")
     if minimum is not None and number < minimum or maximum is not None and number > maximum:
         raise BadRequest(f"Value of {name} must be between {minimum} and {maximum}, got {number}")
     return number
@@ -74,11 +159,7 @@ def as_list(value) -> list[str]:
         return [v for v in (s.strip() for s in out) if v]
     text = str(value).strip()
     if text.startswith("["):
-        try:
-            loaded = json.loads(text)
-        except ValueError:
-            raise BadRequest(f"Invalid list value: {text!r}") from None
-        return as_list(loaded)
+        return as_list(bounded_json.loads(text, "list value"))
     return [v for v in (s.strip() for s in text.split(",")) if v]
 
 
@@ -105,12 +186,14 @@ def as_context(value) -> dict[str, str]:
         return {}
     if isinstance(value, dict):
         return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        raise BadRequest("Invalid context value: expected key=value pairs or an object, not a list")
     text = str(value)
     if text.lstrip().startswith("{"):
-        try:
-            return as_context(json.loads(text))
-        except ValueError:
-            raise BadRequest(f"Invalid context value: {text!r}") from None
+        loaded = bounded_json.loads(text, "context value")
+        if not isinstance(loaded, dict):
+            raise BadRequest("Invalid context value: expected key=value pairs or an object")
+        return as_context(loaded)
     out = {}
     for pair in _split_unescaped(text, "|"):
         if not pair:
@@ -124,21 +207,41 @@ def as_context(value) -> dict[str, str]:
     return out
 
 
+def _coordinate(item) -> int:
+    """One coordinate: a number or its text, finite and within MAX_COORDINATE (so ``int()``
+    never overflows and nothing absurd is stored); fractions are cut, as before."""
+    if isinstance(item, bool) or not isinstance(item, (int, float, str)):
+        raise ValueError(item)
+    if isinstance(item, str):
+        text = item.strip()
+        if len(text) > 32:  # float() of thousands of digits is slow and never in range
+            raise ValueError(item)
+        item = float(text)
+    if not (math.isfinite(item) and abs(item) <= MAX_COORDINATE):
+        raise ValueError(item)
+    return int(item)
+
+
 def as_coordinates(value) -> list[list[int]] | None:
-    """``x,y,w,h|x,y,w,h`` or a list of lists into a list of [x, y, w, h]."""
+    """``x,y,w,h|x,y,w,h``, a list of lists, or one flat ``[x, y, w, h]`` (as the SDKs'
+    encode_double_array reads it) into a list of [x, y, w, h]."""
     if value is None:
         return None
     if value == "":
         return []
     if isinstance(value, str):
-        rows = [r for r in value.split("|") if r.strip()]
-        value = [r.split(",") for r in rows]
+        rows = [r.split(",") for r in value.split("|") if r.strip()]
+    elif isinstance(value, (list, tuple)):
+        rows = [value] if value and not any(isinstance(r, (list, tuple)) for r in value) else value
+    else:
+        raise BadRequest(f"Invalid coordinates: {str(value)[:100]!r}; expected x,y,width,height")
     try:
-        boxes = [[int(float(n)) for n in row] for row in value]
-    except (TypeError, ValueError):
-        raise BadRequest(f"Invalid coordinates: {value!r}") from None
-    if any(len(b) != 4 or b[2] < 0 or b[3] < 0 for b in boxes):
-        raise BadRequest(f"Invalid coordinates: {value!r}; expected x,y,width,height")
+        boxes = [[_coordinate(n) for n in row] if isinstance(row, (list, tuple)) else None for row in rows]
+    except (TypeError, ValueError, OverflowError):
+        raise BadRequest(f"Invalid coordinates: {str(value)[:100]!r}; expected numbers within "
+                         f"{MAX_COORDINATE}") from None
+    if any(b is None or len(b) != 4 or b[2] < 0 or b[3] < 0 for b in boxes):
+        raise BadRequest(f"Invalid coordinates: {str(value)[:100]!r}; expected x,y,width,height")
     return boxes
 
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import chunks, ingest, keys, metadata, signals, signing, tasks
 from ..models import Asset, AssetTag, UploadPreset
 from . import auth
+from .bounded_json import BoundedJSONParser
 from .errors import BadRequest, Conflict, NotFound
-from .params import apply_metadata, as_bool, as_context, as_coordinates, as_list, collect
+from .params import apply_metadata, as_bool, as_context, as_coordinates, as_list, collect, scalars
 from .serialize import resource_json, upload_json
 
 RESOURCE_TYPES = ("image", "auto")
@@ -30,7 +31,7 @@ UNSIGNED_ALLOWED = {
 
 
 class UploadApiView(APIView):
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, BoundedJSONParser]
     authentication_classes: list = []
     permission_classes: list = []
 
@@ -145,7 +146,8 @@ class UploadApiView(APIView):
         preset = UploadPreset.objects.filter(name=name).first()
         if preset is None:
             raise BadRequest(f"Upload preset not found: {name}")
-        defaults = {k: v for k, v in (preset.settings or {}).items() if v not in (None, "")}
+        # a preset's settings are checked as a request's are (a preset stored by other means may hold anything)
+        defaults = scalars({k: v for k, v in (preset.settings or {}).items() if v not in (None, "")})
         no_public_id = None
         if as_bool(defaults.pop("disallow_public_id", None), False, "disallow_public_id"):
             no_public_id = f"Upload preset {name} does not allow a public_id (disallow_public_id): leave it out"
@@ -167,7 +169,8 @@ class UploadApiView(APIView):
 
     @staticmethod
     def _eager_items(params: dict) -> list[str]:
-        """The eager transformations asked for, validated (400 before anything is stored)."""
+        """The eager transformations asked for, validated with eager_async (400 before anything is stored)."""
+        as_bool(params.get("eager_async"), False, "eager_async")
         eager = params.get("eager")
         if not eager:
             return []
@@ -202,8 +205,10 @@ class UploadApiView(APIView):
 
     def do_explicit(self, request, params: dict, credential):
         asset = _get_asset(params.get("public_id"), params.get("type"))
+        invalidate = as_bool(params.get("invalidate"), False, "invalidate")  # refused before anything is written
+        self._eager_items(params)
         apply_metadata(asset, params)
-        if as_bool(params.get("invalidate"), False):
+        if invalidate:
             transaction.on_commit(lambda: signals.asset_replaced.send(Asset, asset=asset))
         eager = self._store_eager(request, asset, params, credential)
         body = upload_json(asset, request, credential.key, credential.secret)

@@ -17,8 +17,10 @@ import pyvips
 from assets.api.errors import BadRequest
 from transforms.colors import Rgba, parse_color
 
-_INT = re.compile(r"^[+-]?\d+$")
-_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
+# At most 15 digits before the point: no effect takes more, and int() of thousands of digits
+# raises (float() of hundreds is infinite).
+_INT = re.compile(r"^[+-]?\d{1,15}$")
+_NUMBER = re.compile(r"^[+-]?(?:\d{1,15}(?:\.\d*)?|\.\d+)$")
 
 
 # --- arguments ----------------------------------------------------------------------
