@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Exists, OuterRef, Q, TextField
 from django.db.models.functions import Cast
 
+from assets.api import bounded_json
+from assets.api.errors import BadRequest
 from assets.models import Asset, AssetTag, Folder
 
 PAGE_SIZE = 48
@@ -99,8 +101,8 @@ def decode_cursor(cursor: str, sort: str) -> list | None:
     if not cursor:
         return None
     try:
-        got_sort, values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, TypeError):
+        got_sort, values = bounded_json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), "cursor")
+    except (binascii.Error, ValueError, TypeError, BadRequest):  # a cursor not made here: the first page
         return None
     fields = SORTS[sort][1]
     if got_sort != sort or not isinstance(values, list) or len(values) != len(fields):

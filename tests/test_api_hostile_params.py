@@ -37,6 +37,7 @@ CASES = [
     ("5000-digit timestamp", "post", "image/upload", "signed", {"timestamp": "9" * 5000}, 400),
     ("negative 400-digit timestamp", "post", "image/upload", "signed", {"timestamp": "-" + "9" * 400}, 400),
     ("face_coordinates 1e400", "post", "image/upload", "multipart", {"face_coordinates": "1e400,1,1,1"}, 400),
+    ("101 face boxes", "post", "image/upload", "multipart", {"face_coordinates": "|".join(["1,1,1,1"] * 101)}, 400),
     ("custom_coordinates 1e400", "post", "image/upload", "multipart", {"custom_coordinates": "1,1,1e400,1"}, 400),
     ("face_coordinates -1e400 on explicit", "post", "image/explicit", "form",
      {"public_id": "fuzz/one", "face_coordinates": "-1e400,0,1,1"}, 400),

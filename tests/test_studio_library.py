@@ -107,6 +107,14 @@ def test_stale_cursor_falls_back_to_first_page(login, catalogue):
     assert names(response)[0] == "hats/cap" and b"out of date" in response.content
 
 
+def test_deeply_nested_cursor_falls_back_to_first_page(login, catalogue):
+    import base64
+
+    deep = base64.urlsafe_b64encode(b'["name",' + b"[" * 100_000 + b"]" * 100_000 + b"]").decode().rstrip("=")
+    response = login("viewer").get("/library/", {"sort": "name", "after": deep})
+    assert response.status_code == 200 and names(response)[0] == "hats/cap"
+
+
 def test_htmx_search_renders_only_the_results(login, catalogue):
     response = login("viewer").get("/library/", {"q": "shoes"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results")
     html = response.content.decode()

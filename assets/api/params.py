@@ -40,6 +40,7 @@ SCALAR_PARAMS = frozenset({
 INT_DIGITS = 18  # every integer parameter fits in 64 bits
 _INTEGER = re.compile(r"^[+-]?[0-9]{1,%d}$" % INT_DIGITS)
 MAX_COORDINATE = 1_000_000  # pixels; far beyond any image the pixel limit lets in
+MAX_BOXES = 100  # face or custom boxes per asset
 
 
 def collect(request) -> dict:
@@ -235,6 +236,8 @@ def as_coordinates(value) -> list[list[int]] | None:
         rows = [value] if value and not any(isinstance(r, (list, tuple)) for r in value) else value
     else:
         raise BadRequest(f"Invalid coordinates: {str(value)[:100]!r}; expected x,y,width,height")
+    if len(rows) > MAX_BOXES:
+        raise BadRequest(f"Too many coordinates: {len(rows)} boxes, at most {MAX_BOXES}")
     try:
         boxes = [[_coordinate(n) for n in row] if isinstance(row, (list, tuple)) else None for row in rows]
     except (TypeError, ValueError, OverflowError):
