@@ -144,7 +144,7 @@ def slow_bodies(port: int, count: int, seconds: float, probe: Probe) -> Counter:
 def render_burst(port: int, threads: int, seconds: float, probe: Probe) -> tuple[Counter, list[float]]:
     answers: Counter = Counter()
     latencies: list[float] = []
-    counter = iter(range(1, 10_000))
+    counter = iter(range(1, 100_000))  # bounded in count as well as in time
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
 
@@ -152,8 +152,11 @@ def render_burst(port: int, threads: int, seconds: float, probe: Probe) -> tuple
         conn = http.client.HTTPConnection(HOST, port, timeout=120)
         while time.monotonic() < deadline:
             with lock:
-                n = next(counter)
-            path = f"/{CLOUD}/image/upload/w_{300 + n},h_{200 + n},c_scale/e_blur:{50 + n}/bench/photo.jpg"
+                n = next(counter, None)
+            if n is None:
+                break
+            # distinct sizes make each a first render; the blur stays within its 1-2000 range
+            path = f"/{CLOUD}/image/upload/w_{300 + n},h_{200 + n},c_scale/e_blur:{50 + n % 1900}/bench/photo.jpg"
             started = time.perf_counter()
             try:
                 conn.request("GET", path)
