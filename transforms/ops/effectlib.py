@@ -15,7 +15,7 @@ import numpy as np
 import pyvips
 
 from assets.api.errors import BadRequest
-from transforms.colors import Rgba, parse_color
+from transforms.rgba import Rgba, parse_color
 
 _INT = re.compile(r"^[+-]?\d+$")
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
