@@ -6,10 +6,10 @@ quality + what else the pixels depend on, as the plan's steps declare it (one lo
 over their `depends_on`, transforms.dependencies: this module names no operation), so
 an edit never meets an old rendering.  The row records the kinds of those dependencies
 (DerivedImage.depends) and `forget_depending` deletes the rows of a kind with one
-filter when it changes.  One unique row per key (DerivedImage.key) makes concurrent renders across processes converge on one file;
-within a process, duplicate in-flight renders of a key wait for the first one, and a
-semaphore (``DAM_MAX_CONCURRENT_RENDERS``, read at call time) bounds how many renders
-run at once.
+filter when it changes.  One unique row per key (DerivedImage.key) makes concurrent
+renders across processes converge on one file; within a process, duplicate in-flight
+renders of a key wait for the first one, and a semaphore
+(``DAM_MAX_CONCURRENT_RENDERS``, read at call time) bounds how many renders run at once.
 
 A miss is first checked without rendering: the negative cache of time-outs
 (transforms.failures, 422 at once), the memory estimate from the rows
