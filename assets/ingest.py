@@ -222,13 +222,16 @@ def ensure_folders(path: str) -> None:
                 pass
 
 
-def set_tags(asset: Asset, tags: list[str]) -> None:
+def set_tags(asset: Asset, tags: list[str], *, announce: bool = True) -> None:
     """Give `asset` exactly `tags` (400 past the limits of assets.metadata; callers hold a
-    transaction, so a refusal changes nothing)."""
+    transaction, so a refusal changes nothing).  `announce`: send asset_metadata_changed
+    when they changed (not for a version being stored: its renderings go anyway)."""
     tags = metadata.check_tags(tags)
-    AssetTag.objects.filter(asset=asset).exclude(name__in=tags).delete()
+    removed, _ = AssetTag.objects.filter(asset=asset).exclude(name__in=tags).delete()
     have = set(AssetTag.objects.filter(asset=asset).values_list("name", flat=True))
-    AssetTag.objects.bulk_create([AssetTag(asset=asset, name=t) for t in dict.fromkeys(tags) if t not in have])
+    added = AssetTag.objects.bulk_create([AssetTag(asset=asset, name=t) for t in dict.fromkeys(tags) if t not in have])
+    if announce and (removed or added):
+        signals.asset_metadata_changed.send(Asset, asset=asset, fields=("tags",))
 
 
 def next_version(previous: int | None) -> int:
@@ -319,7 +322,7 @@ def _commit(prepared: Prepared, *, public_id, type, overwrite, backup, tags, con
             width=prepared.info.width, height=prepared.info.height, bytes=prepared.size, etag=prepared.md5,
             content_hash=prepared.sha256, storage_name=prepared.storage_name, backed_up=backup,
         )
-        set_tags(asset, tags or [])
+        set_tags(asset, tags or [], announce=False)
         ensure_folders(asset.folder)
         transaction.on_commit(lambda: [discard_file(n) for n in stale])
         if replaced:

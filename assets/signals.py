@@ -9,3 +9,7 @@ asset_replaced = Signal()
 asset_deleted = Signal()
 # sent after commit with asset=<Asset>, old_public_id, old_type: its delivery address changed
 asset_renamed = Signal()
+# sent inside the changing transaction with asset=<Asset>, fields=<names changed among
+# "tags", "context", "face_coordinates", "custom_coordinates">: renderings that read them
+# are stale (their cache keys hold the old values; receivers delete their rows)
+asset_metadata_changed = Signal()

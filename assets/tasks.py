@@ -87,7 +87,7 @@ def split_eager(item) -> tuple[str, str | None]:
 def check_eager(items) -> list[tuple[str, str, str | None]]:
     """Validate eager items before anything is rendered or queued: (as sent, transformation,
     format) each.  Raises BadRequest for an unknown parameter, named transformation or format."""
-    from transforms import named
+    from transforms.cloudinary import named
 
     checked = []
     for item in items:
@@ -111,7 +111,7 @@ def check_eager(items) -> list[tuple[str, str, str | None]]:
 def _removal_options(text: str, fmt: str | None):
     """The e_background_removal options when the (validated) transformation starts with it."""
     from transforms.ai import bgremoval
-    from transforms.plan import from_text
+    from transforms.cloudinary.entry import from_text
 
     return bgremoval.options_of(from_text(text, fmt))
 

@@ -33,10 +33,13 @@ import pyvips
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 
-from assets.api.errors import ApiError, BadRequest, Conflict, NotFound
+from assets.api.errors import BadRequest, Conflict, NotFound
 from assets.ingest import discard_file
+from transforms import derived
+from transforms.ai import bgremoval
+from transforms.cloudinary import entry
 
 from .models import BackgroundMask
 
@@ -229,7 +232,7 @@ def _encode_png(mask: np.ndarray) -> bytes:
 def mask_size(asset) -> tuple[int, int]:
     """The size of the asset's cut-outs: a stored one's, else the one the worker will
     make (the auto-rotated original scaled down to DAM_BG_REMOVAL_MAX_PIXELS)."""
-    from transforms.ai import bgremoval, matting
+    from transforms.ai import matting
     from transforms.models import Cutout
 
     row = (Cutout.objects.filter(version_id=asset.version_id, status=Cutout.DONE, width__gt=0)
@@ -294,32 +297,12 @@ def current(asset) -> BackgroundMask | None:
     return masks(asset).select_related("created_by").first()
 
 
-def stale_derived(asset):
-    """The asset's derived rows whose plan starts with e_background_removal (read from the
-    stored transformation text, named transformations expanded)."""
-    from transforms.ai import bgremoval
-    from transforms.models import DerivedImage
-    from transforms.plan import from_text
-
-    candidates = (DerivedImage.objects.filter(asset_id=asset.pk)
-                  .filter(Q(transformation__contains="background_removal") | ~Q(named=""))
-                  .values_list("pk", "transformation"))
-    stale = []
-    for pk, text in candidates:
-        try:
-            starts = bgremoval.options_of(from_text(text)) is not None
-        except ApiError:  # no longer a valid transformation (a named one changed): drop it if it may be one
-            starts = "background_removal" in text
-        if starts:
-            stale.append(pk)
-    return DerivedImage.objects.filter(pk__in=stale)
-
-
 def invalidate(asset) -> int:
-    """Forget the asset's derived images rendered from a cut-out (files go on commit)."""
-    from transforms import derived
-
-    return derived.forget(stale_derived(asset))
+    """Forget the asset's derived images rendered from a cut-out, as their rows record it
+    (transforms.dependencies; rows stored before that are read once first; files go on
+    commit)."""
+    entry.record_dependencies(asset)
+    return derived.forget_depending(bgremoval.NAME, asset=asset)
 
 
 def save(asset, strokes, *, user=None, base_revision=None) -> BackgroundMask:

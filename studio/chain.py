@@ -4,7 +4,7 @@ the chain so far (studio.snippets writes the same URL as code for the SDKs and c
 Only URLs and text are built here; the delivery view renders them.  A chain is its
 transformation text as the delivery view sees it (percent-decoded once, so a text
 layer's comma is ``%2C``); the URL carries it percent-encoded once more, and the
-signature covers the decoded text (what transforms.signatures checks on any server).
+signature covers the decoded text (what transforms.cloudinary.signatures checks on any server).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from django.conf import settings
 
 from assets import signing
 from assets.api.errors import BadRequest
-from transforms import named
-from transforms.parser import build_path, signed_part
+from transforms.cloudinary import named
+from transforms.cloudinary.parser import build_path, signed_part
 
 from . import links, steps
 

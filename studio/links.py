@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from assets import keys, links, signing
-from transforms.parser import build_path, signed_part
+from transforms.cloudinary.parser import build_path, signed_part
 
 # Thumbnails ask the engine for a 240x240 fill (480x480 for 2x screens) once it renders
 # crops; until then the grid shows the original, scaled by the browser.

@@ -7,7 +7,7 @@ that keeps syntax the palette has no form for exactly as written.  The chain its
 is only its transformation text (the ``t`` query parameter of the Studio page), so
 ``parse`` and ``text`` are inverse functions:  ``text(parse(t)) == canonical(t)`` for
 any chain the engine's parser reads (parameter order inside a component fixed by
-transforms.parser.join_component).
+transforms.cloudinary.parser.join_component).
 
 Text only, no I/O: validating a chain against the engine is `studio.chain`'s job.
 """
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from assets.api.errors import BadRequest
 from transforms.ai import bgremoval
-from transforms.parser import join_component, split_component
+from transforms.cloudinary.parser import join_component, split_component
 from transforms.text import decode_text, text_token
 
 CROP_MODES = ("scale", "fit", "limit", "mfit", "fill", "lfill", "fill_pad", "crop", "thumb", "pad", "lpad", "mpad")

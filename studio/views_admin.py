@@ -147,7 +147,7 @@ def preset_delete(request, preset_id: int):
 @requires("admin")
 @require_http_methods(["GET", "POST"])
 def runtime_settings(request):
-    from transforms import named
+    from transforms.cloudinary import named
 
     if request.method == "POST":
         value = request.POST.get("strict_transformations")

@@ -1,9 +1,9 @@
 """Named transformations (``/transformations/``): list with how many derived images use
-each, create, edit (through transforms.named.update, which removes the derived images
+each, create, edit (through transforms.cloudinary.named.update, which removes the derived images
 built with the old definition exactly as the Admin API's update does), delete after a
 confirmation, allowed_for_strict on and off, and a preview on a chosen asset.
 
-Viewers see; editors change.  Names and definitions are checked by transforms.named's
+Viewers see; editors change.  Names and definitions are checked by transforms.cloudinary.named's
 own validators, and their messages are shown as they are.
 """
 
@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from assets.api.errors import BadRequest, Conflict
 from assets.models import Asset
-from transforms import named
+from transforms.cloudinary import named
 from transforms.models_named import Transformation, transformation_key
 
 from . import chain as chains

@@ -29,7 +29,7 @@ from assets.models import Asset
 from refiners import background
 from transforms.ai import bgremoval
 from transforms.models import Cutout
-from transforms.parser import split_component
+from transforms.cloudinary.parser import split_component
 
 from . import steps
 from .roles import requires

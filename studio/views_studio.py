@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from assets.api.errors import BadRequest, Conflict
 from assets.links import base_url
 from assets.models import Asset
-from transforms import named
+from transforms.cloudinary import named
 
 from . import chain as chains
 from . import links, snippets, steps

@@ -100,14 +100,14 @@ def test_every_documented_hint_maps_to_a_detector_class():
     "l_sample,e_background_removal/fl_layer_apply",
 ])
 def test_background_removal_must_be_the_first_component(db, text):
-    from transforms.plan import from_text
+    from transforms.cloudinary.entry import from_text
 
     with pytest.raises(BadRequest, match="must be the first component"):
         from_text(text)
 
 
 def test_first_component_may_carry_other_parameters(db):
-    from transforms.plan import from_text
+    from transforms.cloudinary.entry import from_text
 
     plan = from_text("e_background_removal,w_100/e_grayscale", "png")
     assert bgremoval.options_of(plan) == bgremoval.Options()

@@ -20,7 +20,8 @@ from PIL import Image as PILImage
 from assets import signing
 from assets.models import Asset
 from tests.conftest import CLOUD, make_image
-from transforms import derived, parser
+from transforms import derived
+from transforms.cloudinary import parser
 from transforms.derived_api import delete_derived, derived_for_asset, derived_totals
 from transforms.models import DerivedImage
 

@@ -99,7 +99,7 @@ def test_a_result_too_large_for_memory_goes_through_a_file(client, pic, monkeypa
 
 
 def test_a_concurrent_insert_of_the_same_key_keeps_the_first_row(pic):
-    from transforms.plan import from_text
+    from transforms.cloudinary.entry import from_text
 
     plan = from_text("c_fill,w_20,h_20").for_asset(pic)
     key = derived.cache_key(pic, plan)

@@ -21,7 +21,8 @@ from django.test.utils import CaptureQueriesContext
 from assets.bodyguard import BodyGuard
 from assets.models import Asset
 from tests.conftest import CLOUD, make_image
-from transforms import derived, named
+from transforms import derived
+from transforms.cloudinary import named
 from transforms.memo import DeliveryMemo
 from transforms.models import DerivedImage
 from transforms.models_named import Transformation

@@ -14,7 +14,7 @@ from assets import tasks
 from assets.api.errors import BadRequest
 from assets.models import Asset
 from tests.conftest import make_image
-from transforms import named
+from transforms.cloudinary import named
 from transforms.models import DerivedImage
 
 SPLITS = [

@@ -10,7 +10,7 @@ from django.test import override_settings
 
 from assets.api.errors import BadRequest, Unauthorized
 from tests.admin_client import admin, put_image  # noqa: F401  (fixtures)
-from transforms import named
+from transforms.cloudinary import named
 from transforms.models_named import Transformation
 
 

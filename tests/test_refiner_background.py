@@ -252,7 +252,7 @@ def _derived_row(item, transformation: str, named: str = "") -> DerivedImage:
 
 
 def test_only_renderings_of_plans_starting_with_background_removal_are_invalidated(asset):
-    from transforms import named
+    from transforms.cloudinary import named
 
     item, other = asset(), asset("someone_else")
     named.create("cut_out", "e_background_removal:fineedges_y")

@@ -14,8 +14,8 @@ import pyvips
 
 from assets.models import Asset
 from tests.conftest import CLOUD, make_image
-from transforms import executor, limits, pipeline
-from transforms.plan import from_text
+from transforms import executor, limits, originals, pipeline
+from transforms.cloudinary.entry import from_text
 
 pytestmark = pytest.mark.django_db
 
@@ -111,7 +111,7 @@ def test_a_truncated_original_fails_the_same_way(stored, tmp_path, monkeypatch):
 
     data = photo(1200, 900)
     asset = stored("cut", data)
-    executor.orientation(asset)
+    originals.orientation(asset)
     with open(storages["default"].path(asset.storage_name), "wb") as fh:  # damaged in storage since
         fh.write(data[: len(data) // 2])
     with pytest.raises(executor.RenderError) as fast:
@@ -123,7 +123,7 @@ def test_a_truncated_original_fails_the_same_way(stored, tmp_path, monkeypatch):
 
 def test_a_single_crop_streams_without_reading_the_header(stored, tmp_path, monkeypatch):
     asset = stored("plain", photo())
-    executor.orientation(asset)  # cached once per version
+    originals.orientation(asset)  # cached once per version
     opened, settles = [], []
     original_open, original_settle = executor.open_original, pipeline._settle
     monkeypatch.setattr(executor, "open_original", lambda *a, **k: opened.append(1) or original_open(*a, **k))
@@ -136,7 +136,7 @@ def test_a_single_crop_streams_without_reading_the_header(stored, tmp_path, monk
 
 def test_missing_original_is_still_a_404(client, stored):
     asset = stored("gone", photo())
-    executor.orientation(asset)
+    originals.orientation(asset)
     from django.core.files.storage import storages
 
     storages["default"].delete(asset.storage_name)
@@ -204,15 +204,15 @@ def test_an_expired_budget_answers_422(client, stored, settings, monkeypatch):
     between steps) and answers the documented 422."""
     import dataclasses
 
-    from transforms import steps
+    from transforms.ops import registry
 
     stored("big", photo(1600, 1200))
-    blur = steps.effects()["blur"]
+    blur = registry.load()["blur"]
 
     def slow(image, value, ctx):  # seconds of work in one step
         return image.gaussblur(200, precision="float")
 
-    monkeypatch.setitem(steps.effects(), "blur", dataclasses.replace(blur, apply=slow))
+    monkeypatch.setitem(registry.load(), "blur", dataclasses.replace(blur, apply=slow))
     settings.DAM_RENDER_TIME_BUDGET = 0.5
     started = time.monotonic()
     response = client.get(f"/{CLOUD}/image/upload/c_fill,w_1500,h_1100,e_blur:2000/big.jpg")

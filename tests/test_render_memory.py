@@ -23,7 +23,7 @@ def _log_written():
     """Deliveries log their transformation when the response is closed, which the test
     client leaves to us: write it within this test, not into the next one's database."""
     yield
-    from transforms import named
+    from transforms.cloudinary import named
 
     named.flush_log()
 

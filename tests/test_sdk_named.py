@@ -12,7 +12,7 @@ import cloudinary.uploader
 import cloudinary.utils
 import pytest
 
-from transforms import named
+from transforms.cloudinary import named
 from transforms.models import DerivedImage
 
 from .sdk_fixtures import fetch_image, sdk  # noqa: F401  (fixture)

@@ -19,7 +19,7 @@ from assets import keys
 from assets.models import ApiKey
 from tests.conftest import CLOUD, make_image
 from tests.studio_fixtures import login, users  # noqa: F401 (fixtures)
-from transforms import named
+from transforms.cloudinary import named
 
 pytestmark = pytest.mark.django_db
 

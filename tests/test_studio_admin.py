@@ -122,7 +122,7 @@ def test_preset_validation(login, data, message):
 
 
 def test_strict_transformations_toggle(login):
-    from transforms import named
+    from transforms.cloudinary import named
 
     admin = login("admin")
     assert "Now: <strong id=\"strict-state\">off</strong>" in admin.get("/admin/settings/").content.decode()
@@ -136,7 +136,7 @@ def test_strict_transformations_toggle(login):
 
 def test_thumbnails_survive_strict_mode(login, upload):
     from studio import links
-    from transforms import named
+    from transforms.cloudinary import named
 
     upload(make_image(300, 200), public_id="strict/one")
     asset = Asset.objects.get(public_id="strict/one")

@@ -16,7 +16,7 @@ from studio import steps
 from tests.conftest import make_image
 from tests.studio_fixtures import asset_row, login, users  # noqa: F401
 from transforms.models_named import Transformation
-from transforms.parser import canonical
+from transforms.cloudinary.parser import canonical
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from assets.models import ApiKey, Asset
 from tests.browser import browser, page, screenshot  # noqa: F401
 from tests.conftest import signed
 from tests.studio_fixtures import PASSWORD, make_user
-from transforms import named
+from transforms.cloudinary import named
 from transforms.models import DerivedImage
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]

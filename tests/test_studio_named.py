@@ -12,7 +12,7 @@ import pytest
 from assets.models import Asset
 from tests.conftest import make_image
 from tests.studio_fixtures import asset_row, login, users  # noqa: F401
-from transforms import named
+from transforms.cloudinary import named
 from transforms.models import DerivedImage
 from transforms.models_named import Transformation
 

@@ -9,15 +9,17 @@ import cloudinary.utils
 import pytest
 
 from assets.api.errors import BadRequest
-from transforms import parser, plan
-from transforms.params import Length
-from transforms.steps import Action
+from transforms import plan as engine
+from transforms.cloudinary import build as grammar
+from transforms.cloudinary import entry, parser
+from transforms.plan import Action
+from transforms.values import Length
 
 pytestmark = pytest.mark.django_db  # named transformations are looked up in the database
 
 
-def build(text: str, ext: str | None = None) -> plan.Plan:
-    return plan.build(parser.split_transformation(text), extension=ext)
+def build(text: str, ext: str | None = None) -> engine.Plan:
+    return grammar.build(parser.split_transformation(text), extension=ext)
 
 
 # --- the parser: split and join are inverse, the order inside a component is fixed -----------
@@ -114,11 +116,11 @@ def test_typed_steps():
 def test_structure_of_conditions_and_layers():
     p = build("if_w_gt_100/w_50/if_else/w_10/if_end/e_sepia")
     block, sepia = p.steps
-    assert isinstance(block, plan.Block) and len(block.then) == 1 and len(block.otherwise) == 1
+    assert isinstance(block, engine.Block) and len(block.then) == 1 and len(block.otherwise) == 1
     assert sepia.effect.name == "sepia"
     p = build("l_logo,w_20/e_negate/fl_layer_apply,g_south_east,x_5/r_max")
     layer, rounded = p.steps
-    assert isinstance(layer, plan.LayerStep)
+    assert isinstance(layer, engine.LayerStep)
     assert layer.own.width == Length(20) and len(layer.steps) == 1
     assert (layer.gravity, layer.x) == ("south_east", Length(5))
     assert rounded.radius.token == "max"
@@ -213,14 +215,14 @@ ERRORS = [
 @pytest.mark.parametrize("text,message", ERRORS)
 def test_errors(text, message):
     with pytest.raises(BadRequest) as raised:
-        plan.from_text(text)
+        entry.from_text(text)
     assert message in raised.value.message
 
 
 def test_validate_is_what_named_definitions_use():
-    plan.validate("c_fill,w_10,h_10/e_sepia")
+    grammar.validate("c_fill,w_10,h_10/e_sepia")
     with pytest.raises(BadRequest):
-        plan.validate("c_fill")
+        grammar.validate("c_fill")
 
 
 def test_too_many_components():

@@ -26,7 +26,7 @@ from assets.api.admin_base import AdminView
 from assets.api.errors import BadRequest
 from assets.api.params import as_bool
 
-from . import named
+from .cloudinary import named
 from .models_named import Transformation
 
 # URL keys -> the names the SDKs use (cloudinary.utils.generate_transformation_string).
@@ -163,7 +163,7 @@ class TransformationsView(AdminView):
 
 def _new_dynamic(text: str) -> Transformation:
     components = named.split_text(text)
-    from .parser import is_transformation
+    from .cloudinary.parser import is_transformation
 
     if not components or not all(is_transformation(c) for c in components):
         raise BadRequest(f"Invalid transformation: {text}")

@@ -2,14 +2,14 @@
 
 Key = hash of the asset's ``version_id`` + the plan's meaning (`Plan.key`: named
 transformations expanded, values normalised) + the resolved output format and
-quality + what else the pixels depend on (`dependencies`: the version of every image
-layer, the custom or face coordinates a gravity uses, tags and context when a
-condition or variable may read them), so an edit never meets an old rendering.
-One unique row per key
-(DerivedImage.key) makes concurrent renders across processes converge on one file;
-within a process, duplicate in-flight renders of a key wait for the first one, and a
-semaphore (``DAM_MAX_CONCURRENT_RENDERS``, read at call time) bounds how many renders
-run at once.
+quality + what else the pixels depend on, as the plan's steps declare it (one loop
+over their `depends_on`, transforms.dependencies: this module names no operation), so
+an edit never meets an old rendering.  The row records the kinds of those dependencies
+(DerivedImage.depends) and `forget_depending` deletes the rows of a kind with one
+filter when it changes.  One unique row per key (DerivedImage.key) makes concurrent
+renders across processes converge on one file; within a process, duplicate in-flight
+renders of a key wait for the first one, and a semaphore
+(``DAM_MAX_CONCURRENT_RENDERS``, read at call time) bounds how many renders run at once.
 
 A miss is first checked without rendering: the negative cache of time-outs
 (transforms.failures, 422 at once), the memory estimate from the rows
@@ -25,7 +25,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import io
-import json
 import logging
 import os
 import tempfile
@@ -40,17 +39,18 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 
 from assets import tempfiles
 from assets.api.errors import ApiError, NotFound
 from assets.ingest import discard_file
 from assets.models import Asset
 
-from . import admission, executor, failures, limits, memory, rows
+from . import admission, executor, failures, limits, memory, originals, rows
+from . import dependencies as D
 from .encode import ENCODERS
 from .models import DerivedImage
-from .plan import Block, LayerStep, ResolvedPlan
-from .steps import Action
+from .plan import ResolvedPlan
 
 log = logging.getLogger(__name__)
 
@@ -77,41 +77,15 @@ class Deliverable:
 
 
 def dependencies(asset: Asset, steps) -> list[str]:
-    """What besides the asset's version and the plan the rendering depends on."""
-    found: list[str] = []
-
-    def walk(items):
-        for step in items:
-            if isinstance(step, Block):
-                found.append("meta:" + json.dumps([asset.tag_names, asset.context, asset.face_coordinates],
-                                                  sort_keys=True, default=str))
-                walk(step.then)
-                walk(step.otherwise)
-            elif isinstance(step, LayerStep):
-                from .ops import layers
-
-                found.append(f"layer:{layers.dependency(step.source) or ''}")
-                walk([step.own])
-                walk(step.steps)
-            elif isinstance(step, Action):
-                if step.assignments:
-                    found.append("meta:" + json.dumps([asset.tag_names, asset.context, asset.face_coordinates],
-                                                      sort_keys=True, default=str))
-                if step.gravity == "custom":
-                    found.append("custom:" + json.dumps(asset.custom_coordinates))
-                if step.gravity in ("face", "faces"):
-                    found.append("faces:" + json.dumps(asset.face_coordinates))
-                if step.effect is not None and step.effect.name == "background_removal":
-                    from .ai import bgremoval
-
-                    found.append(bgremoval.dependency(asset, step.effect.value))
-
-    walk(steps)
-    return list(dict.fromkeys(found))
+    """What besides the asset's version and the plan the rendering depends on, as the
+    steps declare it (transforms.dependencies)."""
+    return [d.value for d in D.of_steps(asset, steps)]
 
 
-def cache_key(asset: Asset, plan: ResolvedPlan) -> str:
-    parts = [asset.version_id, plan.key, f"q={plan.quality}", *dependencies(asset, plan.steps)]
+def cache_key(asset: Asset, plan: ResolvedPlan, declared=None) -> str:
+    """`declared`: the plan's dependencies when the caller already has them."""
+    declared = D.of_steps(asset, plan.steps) if declared is None else declared
+    parts = [asset.version_id, plan.key, f"q={plan.quality}", *(d.value for d in declared)]
     return hashlib.sha256("\n".join(str(p) for p in parts).encode()).hexdigest()
 
 
@@ -130,10 +104,10 @@ def deliverable(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, befor
     """The file answering `plan` for `asset`, rendered and stored first if need be.
     `before_render()` runs only when nothing is stored yet (it may refuse by raising).
     `log_after_response`: a render's entry in the log of delivered transformations is
-    written after the current response has been sent (transforms.named), not before.
+    written after the current response has been sent (transforms.cloudinary.named), not before.
     `client`: the address of a delivery's client; a render for it is admitted first
     (see the module's docstring).  None: the server's own render (eager, Studio)."""
-    if plan.passthrough and (plan.format not in ENCODERS or executor.orientation(asset) == 1):
+    if plan.passthrough and (plan.format not in ENCODERS or originals.orientation(asset) == 1):
         return original(asset)  # upright (or a format we only store, e.g. HEIC: served as it is)
     return from_row(_row(asset, plan, signed=signed, before_render=before_render,
                          log_after_response=log_after_response, client=client))
@@ -141,31 +115,38 @@ def deliverable(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, befor
 
 def _row(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_render=None,
          log_after_response: bool = False, client: str | None = None) -> DerivedImage:
-    key = cache_key(asset, plan)
+    declared = D.of_steps(asset, plan.steps)
+    key = cache_key(asset, plan, declared)
+    depends = D.recorded(declared)
     row = rows.get(DerivedImage, key=key)
     if row is not None:
+        if not row.depends:  # stored before kinds were recorded: recorded now, once
+            DerivedImage.objects.filter(pk=row.pk, depends="").update(depends=depends)
+            row.depends = depends
         return row
     if before_render is not None:
         before_render()
     failures.check(key)
     memory.check_plan(asset, plan)
     if client is None:
-        return _render_once(asset, plan, key, signed=signed, log_after_response=log_after_response)
+        return _render_once(asset, plan, key, depends, signed=signed, log_after_response=log_after_response)
     from .ai import quota
 
     quota.await_cutout(asset, plan, quota.Requester(client, signed))
     with admission.admit():
-        return _render_once(asset, plan, key, signed=signed, log_after_response=log_after_response)
+        return _render_once(asset, plan, key, depends, signed=signed, log_after_response=log_after_response)
 
 
-def _render_once(asset: Asset, plan: ResolvedPlan, key: str, *, signed: bool, log_after_response: bool):
+def _render_once(asset: Asset, plan: ResolvedPlan, key: str, depends: str, *, signed: bool,
+                 log_after_response: bool):
     """The row of `key`, rendered here unless a concurrent render stores it first; a
     render that runs out of its time budget is remembered (transforms.failures)."""
     with _in_flight(key):
         row = rows.get(DerivedImage, key=key)
         if row is None:
             try:
-                row = _render_and_store(asset, plan, key, signed=signed, log_after_response=log_after_response)
+                row = _render_and_store(asset, plan, key, depends, signed=signed,
+                                        log_after_response=log_after_response)
             except limits.RenderTimeout as exc:
                 failures.remember(key, exc.message)
                 raise
@@ -177,7 +158,7 @@ def ensure(asset: Asset, transformation_text: str, fmt: str | None = None) -> De
     the one f_ names) for `asset`: rendered now if missing, reused if cached.  For eager
     transformations and the Studio; raises ApiError subclasses (400 for a bad
     transformation).  f_auto resolves as for a browser without WebP/AVIF."""
-    from .plan import from_text
+    from .cloudinary.entry import from_text  # the eager/Studio API takes Cloudinary text
 
     plan = from_text(transformation_text, fmt).for_asset(asset)
     return _row(asset, plan, signed=True)
@@ -205,6 +186,16 @@ def forget(queryset) -> int:
     """Delete derived rows; their files go once the transaction commits (transforms.receivers)."""
     count, _ = queryset.delete()
     return count
+
+
+def forget_depending(*kinds: str, asset=None) -> int:
+    """Delete the derived rows recorded as depending on any of `kinds` (of `asset` only,
+    when given): one filter on DerivedImage.depends (transforms.dependencies)."""
+    match = Q()
+    for kind in kinds:
+        match |= Q(depends__contains=D.token(kind))
+    found = DerivedImage.objects.filter(match)
+    return forget(found.filter(asset_id=asset.pk) if asset is not None else found)
 
 
 # --- rendering ----------------------------------------------------------------------
@@ -284,7 +275,7 @@ def _md5(path: str) -> str:
 
 
 def _record(transformation: str, after_response: bool = False) -> None:
-    from . import named
+    from .cloudinary import named  # the dialect's log of delivered transformations
 
     if after_response:
         named.record_dynamic_after_response(transformation)
@@ -310,8 +301,10 @@ def _cache_write():
         yield
 
 
-def _render_and_store(asset: Asset, plan: ResolvedPlan, key: str, *, signed: bool = False,
-                      log_after_response: bool = False) -> DerivedImage:
+def _render_and_store(asset: Asset, plan: ResolvedPlan, key: str, depends: str | None = None, *,
+                      signed: bool = False, log_after_response: bool = False) -> DerivedImage:
+    if depends is None:
+        depends = D.recorded(D.of_steps(asset, plan.steps))
     # Encoded into memory, hashed, written once into the derived storage and served from
     # the same bytes; only a result too large for memory goes through a temporary file.
     spill = tempfiles.path("render")
@@ -334,7 +327,7 @@ def _render_and_store(asset: Asset, plan: ResolvedPlan, key: str, *, signed: boo
             os.unlink(spill)
     fields = dict(asset=asset, version_id=asset.version_id, transformation=plan.transformation, format=fmt,
                   storage_name=stored, bytes=size, width=rendered.width, height=rendered.height, etag=etag,
-                  named="".join(f"|{name}" for name in plan.named) + "|" if plan.named else "")
+                  named="".join(f"|{name}" for name in plan.named) + "|" if plan.named else "", depends=depends)
     try:  # one INSERT; a savepoint only inside a caller's transaction (an error must not break it)
         with transaction.atomic() if connection.in_atomic_block else _cache_write():
             row = DerivedImage.objects.create(key=key, **fields)

@@ -11,8 +11,8 @@ from django.conf import settings
 
 from assets import keys, links, signing
 
+from .cloudinary.parser import build_path, signed_part
 from .models import DerivedImage
-from .parser import build_path, signed_part
 
 
 def derived_url(asset, row: DerivedImage, request=None) -> tuple[str, str]:
@@ -83,7 +83,7 @@ def delete_derived_by_transformation(asset, transformations: list[str]) -> int:
     from django.db.models import Q
 
     from .derived import forget
-    from .parser import canonical
+    from .cloudinary.parser import canonical
 
     match = Q(pk__in=[])
     for text in transformations:

@@ -1,47 +1,32 @@
-"""The only module that touches pixels: load the original, run the plan, encode.
+"""Render a plan: choose its source, run its steps, encode.
 
-Load: from a local path when the storage has one, else streamed from the storage
-through a libvips custom source (``access="sequential"``).  BMP, ICO and TGA originals
-are decoded by Pillow.  When the plan starts with a resize, its geometry is computed
-from the header alone and the original is loaded already shrunk (libvips'
-``thumbnail``: JPEG/WebP/HEIF decode at a fraction of their size), then cropped and
-resized once.  Steps then run in order (transforms.run); the result is encoded through
-transforms.encode.ENCODERS, with ``q_auto`` measured by transforms.quality.
+Originals are loaded by transforms.originals.  When the plan starts with a resize, its
+geometry is computed from the header alone and the original is loaded already shrunk
+(libvips' ``thumbnail``: JPEG/WebP/HEIF decode at a fraction of their size), then
+cropped and resized once.  Which of these (or a stored AI result, transforms.ai) a render starts
+from is chosen once, up front (transforms.sources); then the render runs `STAGES`, a
+literal list (the steps, transforms.pipeline; what alpha and q_auto need computed; the
+format; the encoding through transforms.encode.ENCODERS, with ``q_auto`` measured by
+transforms.quality), checking the time budget between them.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import threading
-from collections import OrderedDict
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Any
 
-import numpy as np
 import pyvips
-from django.core.files.storage import storages
 
-from assets.api.errors import ApiError, BadRequest
-from assets.imageinfo import PIL_FORMATS
+from assets.api.errors import BadRequest
 
-from . import limits, memory, quality
-from .encode import ENCODERS, ORIENTED_FORMATS, Encoder, Options
+from . import limits, memory, pipeline, quality, sources
+from .encode import ENCODERS, Encoder, Options
+from .originals import RenderError, open_original
 from .plan import Plan, ResolvedPlan
 
 log = logging.getLogger(__name__)
-PILLOW_FORMATS = frozenset(PIL_FORMATS.values())
-_READ_BLOCK = 256 * 1024
-
-
-class RenderError(ApiError):
-    """The stored original could not be decoded or the result not encoded."""
-
-    status = 422
-
-
-class MissingOriginal(ApiError):
-    status = 404
 
 
 @dataclass(frozen=True)
@@ -55,75 +40,6 @@ class Rendered:
 # Results up to this many pixels are encoded into memory (hashed, stored and served from
 # the same bytes); larger ones go to the file `out_path` so memory stays bounded.
 MEMORY_PIXELS = 16_000_000
-
-
-# --- loading ------------------------------------------------------------------------
-
-
-@contextmanager
-def open_original(asset, access: str = "sequential"):
-    """Yield the asset's original as a pyvips image (first page)."""
-    storage = storages["default"]
-    try:
-        if asset.format in PILLOW_FORMATS:
-            with storage.open(asset.storage_name, "rb") as fh:
-                yield _from_pillow(fh)
-            return
-        try:
-            path = storage.path(asset.storage_name)
-        except NotImplementedError:
-            path = None
-        if path is not None and os.path.exists(path):
-            yield pyvips.Image.new_from_file(path, access=access, fail_on="error")
-            return
-        with storage.open(asset.storage_name, "rb") as fh:
-            source = pyvips.SourceCustom()
-            source.on_read(lambda size: fh.read(min(size, _READ_BLOCK)))
-            yield pyvips.Image.new_from_source(source, "", access=access, fail_on="error")
-    except FileNotFoundError:
-        log.error("original of %s is missing from storage: %s", asset, asset.storage_name)
-        raise MissingOriginal(f"Resource not found - {asset.public_id}") from None
-    except pyvips.Error as exc:
-        log.error("cannot load the original of %s (%s): %s", asset, asset.storage_name, exc)
-        raise RenderError(f"Error in loading {asset.public_id}: the stored file cannot be decoded") from None
-
-
-def _from_pillow(fh) -> pyvips.Image:
-    from PIL import Image as PILImage
-
-    try:
-        with PILImage.open(fh) as im:
-            im.load()
-            has_alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
-            grey = im.mode in ("1", "L", "LA", "I", "I;16")
-            mode = ("LA" if has_alpha else "L") if grey else ("RGBA" if has_alpha else "RGB")
-            array = np.asarray(im.convert(mode))
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise pyvips.Error(f"Pillow: {exc}") from None
-    return pyvips.Image.new_from_array(array, interpretation="b-w" if grey else "srgb")
-
-
-_orientations: OrderedDict[str, int] = OrderedDict()
-_orientations_lock = threading.Lock()
-_ORIENTATION_CACHE_SIZE = 4096
-
-
-def orientation(asset) -> int:
-    """The EXIF orientation of the current original (1 when none), read from its header once
-    per version (a version's file never changes)."""
-    if asset.format not in ORIENTED_FORMATS:
-        return 1
-    with _orientations_lock:
-        if asset.version_id in _orientations:
-            _orientations.move_to_end(asset.version_id)
-            return _orientations[asset.version_id]
-    with open_original(asset) as image:
-        value = image.get("orientation") if image.get_typeof("orientation") else 1
-    with _orientations_lock:
-        _orientations[asset.version_id] = value
-        while len(_orientations) > _ORIENTATION_CACHE_SIZE:
-            _orientations.popitem(last=False)
-    return value
 
 
 # --- encoding -----------------------------------------------------------------------
@@ -146,50 +62,7 @@ def prepare(image: pyvips.Image, encoder: Encoder) -> pyvips.Image:
     return image
 
 
-def open_thumbnail(asset, width: int, height: int, no_rotate: bool = False) -> pyvips.Image:
-    """The asset's original (first page) at exactly `width` x `height`, shrunk while
-    decoding where the format allows it."""
-    storage = storages["default"]
-    try:
-        if asset.format in PILLOW_FORMATS:
-            with storage.open(asset.storage_name, "rb") as fh:
-                return _from_pillow(fh).thumbnail_image(width, height=height, size="force").copy_memory()
-        try:
-            path = storage.path(asset.storage_name)
-        except NotImplementedError:
-            path = None
-        if path is not None and os.path.exists(path):
-            return pyvips.Image.thumbnail(path, width, height=height, size="force", no_rotate=no_rotate,
-                                          fail_on="error")
-        with storage.open(asset.storage_name, "rb") as fh:
-            source = pyvips.SourceCustom()
-            source.on_read(lambda size: fh.read(min(size, _READ_BLOCK)))
-            return pyvips.Image.thumbnail_source(source, width, height=height, size="force",
-                                                 no_rotate=no_rotate, fail_on="error").copy_memory()
-    except FileNotFoundError:
-        raise MissingOriginal(f"Resource not found - {asset.public_id}") from None
-    except pyvips.Error as exc:
-        log.error("cannot load the original of %s (%s): %s", asset, asset.storage_name, exc)
-        raise RenderError(f"Error in loading {asset.public_id}: the stored file cannot be decoded") from None
-
-
-def normalise(image: pyvips.Image) -> pyvips.Image:
-    """8-bit sRGB, 3 bands or 4 with alpha: what every step may assume."""
-    if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
-        if image.interpretation in ("multiband", "matrix", "fourier", "histogram") or image.bands in (1, 2) \
-                and image.interpretation not in ("b-w", "grey16"):
-            image = image.copy(interpretation="b-w" if image.bands <= 2 else "srgb")
-        image = image.colourspace("srgb")
-    if image.interpretation == "b-w" or image.bands < 3:
-        image = image.colourspace("srgb")
-    if image.format != "uchar":
-        image = image.cast("uchar")
-    if image.bands > 4:
-        image = image[0:4]
-    return image.copy(interpretation="srgb")
-
-
-# --- encoding -----------------------------------------------------------------------
+# --- output -------------------------------------------------------------------------
 
 
 def encode_options(plan: ResolvedPlan, image: pyvips.Image, fmt: str) -> Options:
@@ -223,52 +96,109 @@ def _output_format(plan: ResolvedPlan, image: pyvips.Image) -> str:
     return plan.format
 
 
+# --- rendering: one source, then a declared list of stages -----------------------------
+
+
+@dataclass
+class Job:
+    """One render as its stages see it."""
+
+    asset: Any
+    plan: Plan
+    budget: limits.Budget
+    ledger: memory.Ledger
+    image: Any = None  # the source's image, then each stage's result
+    original: bool = False  # the source is the asset's original (sources.Start.original)
+    signed: bool = False
+    fmt: str = ""
+    encoder: Encoder | None = None
+    out_path: str = ""
+    to_memory: bool = False
+    data: bytes | None = None  # the encoded bytes, when written to memory
+
+
+def run_steps(job: Job) -> None:
+    """The plan's steps (transforms.pipeline: the time budget is checked after each)."""
+    if job.plan.steps:
+        job.image = pipeline.run_plan(job.asset, job.image, job.plan, budget=job.budget, signed=job.signed,
+                                      ledger=job.ledger, shrink_on_load=job.original)
+    else:
+        job.image = job.image.autorot()
+
+
+def settle_for_alpha(job: Job) -> None:
+    """A plan with an alpha format looks at the pixels to choose it: compute them once."""
+    if isinstance(job.plan, ResolvedPlan) and job.plan.alpha_format and job.image.hasalpha():
+        _compute(job)
+
+
+def choose_format(job: Job) -> None:
+    job.fmt = _output_format(job.plan, job.image) if isinstance(job.plan, ResolvedPlan) else job.plan.format
+    job.encoder = ENCODERS[job.fmt]
+    job.image = prepare(job.image, job.encoder)
+    if job.encoder.max_side and max(job.image.width, job.image.height) > job.encoder.max_side:
+        raise BadRequest(f"Image is too large for {job.fmt}: at most {job.encoder.max_side} pixels a side")
+    limits.check_output(job.image.width, job.image.height)
+
+
+def settle_for_quality(job: Job) -> None:
+    """``q_auto`` is measured on the pixels, then they are written: compute them once."""
+    if isinstance(job.plan.quality, str):
+        _compute(job)
+
+
+def encode(job: Job) -> None:
+    image, plan = job.image, job.plan
+    options = encode_options(plan, image, job.fmt) if isinstance(plan, ResolvedPlan) else Options()
+    if options.strip and image.get_typeof("icc-profile-data") and image.interpretation == "srgb":
+        image = _to_srgb(image)  # without its profile the colours must already be sRGB
+    in_memory = job.to_memory and image.width * image.height <= MEMORY_PIXELS
+    with job.budget.limit(image):
+        data = job.encoder.save(image, None if in_memory else job.out_path, options)
+    job.image, job.data = image, data if in_memory else None
+
+
+def _compute(job: Job) -> None:
+    job.ledger.settle(job.image)
+    with job.budget.limit(job.image):
+        job.image = job.image.copy_memory()
+
+
+# What a render does after its source is chosen, in order; the time budget is checked
+# between stages (and inside run_steps between steps).
+STAGES = (run_steps, settle_for_alpha, choose_format, settle_for_quality, encode)
+
+
 def render(asset, plan: Plan, out_path: str, *, signed: bool = False, to_memory: bool = False) -> Rendered:
     """Render `plan` for `asset` into the local file `out_path`; with `to_memory`, a result
     of at most MEMORY_PIXELS is returned as `Rendered.data` instead (nothing written)."""
-    from . import pipeline
-
-    from .ai import bgremoval
-
     budget = limits.Budget()
     ledger = memory.Ledger()  # DAM_RENDER_MEMORY_BUDGET, checked before each image is computed
-    cutout = bgremoval.open_cutout(asset, plan)  # plans starting with e_background_removal (423 until stored)
-    if cutout is not None:
-        plan = bgremoval.pixel_plan(plan)
     with ExitStack() as stack:
-        if cutout is not None:
-            image = stack.enter_context(cutout)
-        else:  # a first step planned from the asset row loads the original shrunk: no header read
-            image = pipeline.known_original(asset, plan, lambda: stack.enter_context(open_original(asset))) \
-                or stack.enter_context(open_original(asset))
+        start = sources.choose(asset, plan, stack)
+        job = Job(asset, start.plan, budget, ledger, start.image, start.original, signed, out_path=out_path,
+                  to_memory=to_memory)
         try:
-            if plan.steps:
-                image = pipeline.run_plan(asset, image, plan, budget=budget, signed=signed, ledger=ledger)
-            else:
-                image = image.autorot()
-            if isinstance(plan, ResolvedPlan) and plan.alpha_format and image.hasalpha():
-                ledger.settle(image)
-                with budget.limit(image):  # looked at, then written: compute the pixels once
-                    image = image.copy_memory()
-            fmt = _output_format(plan, image) if isinstance(plan, ResolvedPlan) else plan.format
-            encoder = ENCODERS[fmt]
-            image = prepare(image, encoder)
-            if encoder.max_side and max(image.width, image.height) > encoder.max_side:
-                raise BadRequest(f"Image is too large for {fmt}: at most {encoder.max_side} pixels a side")
-            limits.check_output(image.width, image.height)
-            if isinstance(plan.quality, str):  # measured on the pixels, then written: compute them once
-                ledger.settle(image)
-                with budget.limit(image):
-                    image = image.copy_memory()
-            options = encode_options(plan, image, fmt) if isinstance(plan, ResolvedPlan) else Options()
-            if options.strip and image.get_typeof("icc-profile-data") and image.interpretation == "srgb":
-                image = _to_srgb(image)  # without its profile the colours must already be sRGB
-            in_memory = to_memory and image.width * image.height <= MEMORY_PIXELS
-            with budget.limit(image):
-                data = encoder.save(image, None if in_memory else out_path, options)
+            for stage in STAGES:
+                budget.check()
+                stage(job)
         except (pyvips.Error, OSError, ValueError) as exc:
             if budget.expired:
                 raise budget.error() from None
             log.error("rendering %s as %s failed: %s", asset, plan.format, exc)
             raise RenderError(f"Error in rendering {asset.public_id} as {plan.format}") from None
-        return Rendered(image.width, image.height, fmt, data if in_memory else None)
+        return Rendered(job.image.width, job.image.height, job.fmt, job.data)
+
+
+def _shrunk_original(asset, plan, stack: ExitStack) -> sources.Start | None:
+    """A first step planned from the asset row: no header read, the original loaded shrunk."""
+    found = pipeline.known_original(asset, plan, lambda: stack.enter_context(open_original(asset)))
+    return sources.Start("shrunk_original", found, plan, original=True) if found is not None else None
+
+
+def _original(asset, plan, stack: ExitStack) -> sources.Start:
+    return sources.Start("original", stack.enter_context(open_original(asset)), plan, original=True)
+
+
+sources.register("shrunk_original", _shrunk_original, priority=80)
+sources.register("original", _original, priority=90)

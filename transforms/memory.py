@@ -107,8 +107,8 @@ def check_plan(asset, plan) -> None:
     more than the budget.  Decoded whole and then normalised, such an image is held twice.
     Conservative: a layer in a condition's branch counts even if the branch is not taken."""
     from .ai import bgremoval
-    from .executor import PILLOW_FORMATS
     from .ops import layers
+    from .originals import PILLOW_FORMATS
 
     limit = budget()
     if bgremoval.options_of(plan) is None and asset.format in PILLOW_FORMATS:

@@ -31,6 +31,9 @@ class DerivedImage(models.Model):
     etag = models.CharField(max_length=32, help_text="MD5 of the rendered bytes")
     named = models.CharField(max_length=1024, blank=True, default="", db_index=True,
                              help_text='Named transformations used, as "|a|b|" (for invalidation)')
+    depends = models.TextField(blank=True, default="",
+                               help_text='What the pixels depend on besides the plan, as "|kind|kind|" '
+                                         '(transforms.dependencies; "" = stored before kinds were recorded)')
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

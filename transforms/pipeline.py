@@ -1,8 +1,8 @@
 """The executor's inner loop: a plan's steps run on pixels, in order.
 
 `run_plan` loads the original (shrunk on load when the first step downsizes, see
-`_first`), then runs each step: an `Action` (see transforms.steps for the order of
-its operations), a `Block` (its condition evaluated against the current image), a
+`_first`), then runs each step: an `Action` (see transforms.plan.Action for the order
+of its operations), a `Block` (its condition evaluated against the current image), a
 `LayerStep` (the layer loaded by transforms.ops.layers, its own component and inner
 steps run on it, then placed).  After each step the image is computed into memory
 under the render's time budget, after its size was checked against the output pixel
@@ -23,13 +23,14 @@ import pyvips
 from assets.api.errors import BadRequest, Unauthorized
 
 from . import limits, memory
-from .executor import normalise, open_thumbnail
+from .encode import ORIENTED_FORMATS
 from .geometry import Box, Geometry, Request, compute
-from .ops import resize, shape
+from .ops import layers, resize, shape
 from .ops.registry import RenderContext
-from .params import Length, is_expr
-from .plan import Block, LayerStep
-from .steps import Action, effects
+from .ops.registry import load as effects
+from .originals import PILLOW_FORMATS, normalise, open_thumbnail, orientation
+from .plan import Action, Block, LayerStep
+from .values import Env, Length, is_expr
 
 PAD_MODES = ("pad", "lpad", "mpad", "fill_pad")
 
@@ -47,8 +48,6 @@ class State:
     _tags: list | None = None
 
     def env(self, image: pyvips.Image):
-        from .expressions import Env
-
         if self._tags is None:
             self._tags = list(self.asset.tag_names) if self.asset is not None and self.asset.pk else []
         context = (self.asset.context if self.asset is not None else None) or {}
@@ -188,8 +187,6 @@ def action(image: pyvips.Image, a: Action, state: State, *, reference=None, geom
 
 
 def layer(image: pyvips.Image, step: LayerStep, state: State) -> pyvips.Image:
-    from .ops import layers
-
     if getattr(step.source, "type", "upload") != "upload" and not state.signed:
         raise Unauthorized(f"A {step.source.type} layer needs a signed URL")
     with state.memory.holding():  # the base stays in memory while the layer is prepared
@@ -252,9 +249,6 @@ def known_original(asset, plan, opener) -> Original | None:
     """The original of `asset` described from its row and the cached EXIF orientation, so
     that `run_plan` need not read its header, when the plan's first step can be planned
     from the size alone; None when the original must be opened first."""
-    from .encode import ORIENTED_FORMATS
-    from .executor import PILLOW_FORMATS, orientation
-
     steps = plan.steps
     if not steps or not isinstance(steps[0], Action) or not steps[0].resizes:
         return None
@@ -332,11 +326,13 @@ def _first(asset, source: Original, first: Action, state: State, no_rotate: bool
 
 
 def run_plan(asset, source, plan, *, budget: limits.Budget, signed: bool = False,
-             ledger: memory.Ledger | None = None) -> pyvips.Image:
+             ledger: memory.Ledger | None = None, shrink_on_load: bool = True) -> pyvips.Image:
     """`source`: the original as opened by executor.open_original (header read, pixels not
     yet), or an `Original` (see `known_original`).  The result is in memory, except after a
     plan of one pure-geometry step loaded shrunk: that one streams into its consumer.
-    `ledger`: the render's memory budget (a fresh one by default)."""
+    `ledger`: the render's memory budget (a fresh one by default).  `shrink_on_load`:
+    `source` is the asset's original, so a first resize may load it shrunk instead (not
+    for a stored AI result or a generated image: transforms.sources)."""
     if not isinstance(source, Original):
         source = Original.of(source)
     no_rotate = _ignores_orientation(plan.steps)
@@ -353,7 +349,7 @@ def run_plan(asset, source, plan, *, budget: limits.Budget, signed: bool = False
     state.ctx.dpr = max([s.dpr for s in plan.steps if isinstance(s, Action) and s.dpr] or [1.0])
     steps = list(plan.steps)
     image, done, streamed = None, False, False
-    if steps and isinstance(steps[0], Action) and steps[0].resizes:
+    if shrink_on_load and steps and isinstance(steps[0], Action) and steps[0].resizes:
         stream = len(steps) == 1 and _pure_geometry(steps[0])
         image, done, streamed = _first(asset, source, steps[0], state, no_rotate, stream)
     if streamed:

@@ -1,14 +1,13 @@
-"""A delivery request as a typed, validated, canonical plan.
+"""The engine's Plan: what to render, owned by no URL dialect.
 
-`build(components)` reads the (named-expanded) components of a transformation into a
-tree of steps: an `Action` per component (transforms.steps), a `Block` for
-conditions (``if_<cond>`` on its own opens a block closed by ``if_end``, with an
-optional ``if_else``; ``if_`` next to other parameters conditions that component
-only), and a `LayerStep` for ``l_``/``u_`` (the layer's own component, the
-components up to the one with ``fl_layer_apply`` run on the layer, placement from
-that closing component; a layer never closed is placed with its own component's
-``g``/``x``/``y``).  Delivery parameters (``f_``, ``q_``, delivery flags) are global:
-the last one given wins.
+A dialect (transforms.cloudinary: Cloudinary's URL grammar) reads a request into a
+`Plan` whose steps are a tree of three step types: an `Action` (one component's
+operations, run in the order its docstring gives), a `Block` (steps run when its
+condition holds, others otherwise) and a `LayerStep` (an image or text layer: its own
+action and inner steps run on the layer, then placed).  Values are transforms.values
+types; any dialect that means the same operations builds equal steps, so its plan has
+the same `key` and lands in the same derived-cache entry.  Delivery settings (format,
+quality, flags) sit on the Plan itself.
 
 A plan has two spellings: ``transformation`` is the URL's text with the parameter
 order fixed (what DerivedImage rows, the Admin API and the strict/named checks
@@ -20,18 +19,83 @@ request: the output format (``f_auto`` by Accept), the quality level (Save-Data)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from assets.api.errors import BadRequest
 
-from . import params as P
-from .encode import ENCODERS, MIME_TYPES, canonical_format
-from .parser import DeliveryPath, canonical, split_component, split_transformation
-from .steps import Action, parse_action
+from . import dependencies as D
+from .encode import ENCODERS, MIME_TYPES
+from .values import Angle, Background, Border, Color, Radius, token_of
 
-PLACEMENT_KEYS = ("g", "x", "y")
-MAX_COMPONENTS = 100
+
+@dataclass(frozen=True)
+class Effect:
+    name: str
+    value: Any  # what the effect's parse returned (hashable, deterministic repr)
+    text: str  # as written, for messages
+
+    @property
+    def token(self) -> str:
+        return f"{self.name}={self.value!r}"
+
+
+@dataclass(frozen=True)
+class Action:
+    """One component's operations, run in this order: variables, ``a_auto_*``, the
+    resize/crop/pad (crop, width, height, ar, dpr, gravity, x, y, zoom; background as pad
+    colour), the effect (dispatched through transforms.ops.registry), radius, border,
+    angle, opacity, then background flattening what is transparent."""
+
+    assignments: tuple = ()
+    crop: str = ""
+    width: Any = None
+    height: Any = None
+    ar: Any = None
+    dpr: float | None = None
+    gravity: str = ""
+    x: Any = None
+    y: Any = None
+    zoom: Any = None
+    effect: Effect | None = None
+    radius: Radius | None = None
+    angle: Angle | None = None
+    border: Border | None = None
+    background: Background | None = None
+    color: Color | None = None
+    opacity: Any = None
+
+    @property
+    def resizes(self) -> bool:
+        return bool(self.crop or self.width is not None or self.height is not None or self.ar is not None
+                    or self.dpr is not None)
+
+    @property
+    def empty(self) -> bool:
+        return self == Action()
+
+    @property
+    def token(self) -> str:
+        parts = [a.canonical for a in self.assignments]
+        for name in ("crop", "width", "height", "ar", "dpr", "gravity", "x", "y", "zoom", "effect", "radius",
+                     "angle", "border", "background", "color", "opacity"):
+            value = getattr(self, name)
+            if value is not None and value != "":
+                parts.append(f"{name}={token_of(value)}")
+        return ",".join(parts)
+
+    def depends_on(self, asset):
+        """What besides the image this component reads (transforms.dependencies)."""
+        if self.assignments:
+            yield D.meta(asset)  # an expression may read tags, context or the face count
+        if self.gravity == "custom":
+            yield D.custom(asset)
+        if self.gravity in ("face", "faces"):
+            yield D.faces(asset)
+        if self.effect is not None:
+            found = D.effect(asset, self.effect.name, self.effect.value)
+            if found is not None:
+                yield found
 
 
 @dataclass(frozen=True)
@@ -43,6 +107,11 @@ class Block:
     @property
     def token(self) -> str:
         return f"if({self.condition.canonical}){{{_tokens(self.then)}}}else{{{_tokens(self.otherwise)}}}"
+
+    def depends_on(self, asset):
+        yield D.meta(asset)  # the condition may read tags, context or faces
+        for step in (*self.then, *self.otherwise):
+            yield from step.depends_on(asset)
 
 
 @dataclass(frozen=True)
@@ -64,8 +133,13 @@ class LayerStep:
     def token(self) -> str:
         kind = "u" if self.underlay else "l"
         return (f"{kind}({self.source!r};{self.own.token};rel={int(self.relative)}){{{_tokens(self.steps)}}}"
-                f"@{self.gravity},{P.token_of(self.x)},{P.token_of(self.y)},{int(self.tiled)}{int(self.no_overflow)}"
-                f",o={P.token_of(self.opacity)}")
+                f"@{self.gravity},{token_of(self.x)},{token_of(self.y)},{int(self.tiled)}{int(self.no_overflow)}"
+                f",o={token_of(self.opacity)}")
+
+    def depends_on(self, asset):
+        yield D.layer(self.source)
+        for step in (self.own, *self.steps):
+            yield from step.depends_on(asset)
 
 
 def _tokens(steps) -> str:
@@ -75,10 +149,10 @@ def _tokens(steps) -> str:
 @dataclass(frozen=True)
 class Plan:
     format: str | None  # canonical output format, "auto", or None: the asset's own
-    transformation: str = ""  # the URL's transformation text, parameter order fixed ("" = none)
+    transformation: str = ""  # the dialect's canonical text (Cloudinary: the URL's, parameter order fixed)
     steps: tuple = ()
     quality: int | str | None = None  # 1..100 or "auto:<level>"
-    flags: tuple = ()  # delivery flags (params.Flag)
+    flags: tuple = ()  # delivery flags (values.Flag)
     named: tuple[str, ...] = ()  # named transformations used
     explicit_format: bool = False  # the format came from f_, not from the extension
 
@@ -108,7 +182,7 @@ class Plan:
     def key(self) -> str:
         """The meaning, for the cache key (delivery-only flags left out)."""
         flags = ".".join(f.token for f in self.flags if f.name != "attachment")
-        return f"{_tokens(self.steps)}|q={P.token_of(self.quality)}|fl={flags}"
+        return f"{_tokens(self.steps)}|q={token_of(self.quality)}|fl={flags}"
 
     def for_asset(self, asset, accept: str = "", save_data: bool = False) -> "ResolvedPlan":
         """Fill in the asset's format, resolve f_auto and q_auto; reject a format we can
@@ -156,212 +230,6 @@ class ResolvedPlan(Plan):
     @property
     def key(self) -> str:
         return f"{super().key}|f={self.format}|af={self.alpha_format or ''}"
-
-
-# --- building ----------------------------------------------------------------------------
-
-
-@dataclass
-class _Delivery:
-    format: str | None = None
-    explicit: bool = False
-    quality: Any = None
-    flags: dict = field(default_factory=dict)
-
-
-def build(components: list[str], *, extension: str | None = None, transformation: str | None = None,
-          named: tuple[str, ...] = ()) -> Plan:
-    """The plan for already-expanded `components` (no ``t_`` left)."""
-    if len(components) > MAX_COMPONENTS:
-        raise BadRequest(f"Too many transformation components: {len(components)} (at most {MAX_COMPONENTS})")
-    delivery = _Delivery(format=canonical_format(extension) if extension else None)
-    parsed = [split_component(c) for c in components]
-    steps, end = _sequence(parsed, 0, delivery, top=True, closing=())
-    if end != len(parsed):  # pragma: no cover - _sequence consumes everything at the top
-        raise BadRequest("Invalid transformation")
-    from .ai.bgremoval import check_plan
-
-    check_plan(steps)  # e_background_removal: first component only
-    flags = tuple(sorted(delivery.flags.values(), key=lambda f: f.name))
-    text = canonical("/".join(components)) if transformation is None else transformation
-    return Plan(delivery.format, text, tuple(steps), delivery.quality, flags, tuple(named), delivery.explicit)
-
-
-def _sequence(parsed, index: int, delivery: _Delivery, *, top: bool, closing: tuple[str, ...]):
-    """Steps from `index` until a component whose ``if`` is in `closing` (returned index
-    points at it) or the end."""
-    steps: list = []
-    while index < len(parsed):
-        params = dict(parsed[index])
-        condition_text = params.get("if")
-        if condition_text in closing and len(params) == 1:
-            return steps, index
-        if condition_text is not None and len(params) == 1 and condition_text not in ("else", "end"):
-            block, index = _block(parsed, index, delivery)
-            steps.append(block)
-            continue
-        if condition_text in ("else", "end"):
-            raise BadRequest(f"if_{condition_text} without a matching if_ (it must stand alone in its component)")
-        condition = _condition(condition_text) if condition_text is not None else None
-        params.pop("if", None)
-        if "l" in params or "u" in params:
-            step, index = _layer(parsed, index, params, delivery)
-        else:
-            step, index = _component(params, delivery, top=top), index + 1
-        if step is None:
-            if condition is not None:
-                raise BadRequest("A condition (if_) needs something to apply in its component")
-            continue
-        steps.append(Block(condition, (step,)) if condition is not None else step)
-    return steps, index
-
-
-def _block(parsed, index: int, delivery: _Delivery):
-    condition = _condition(dict(parsed[index])["if"])
-    then, index = _sequence(parsed, index + 1, delivery, top=False, closing=("else", "end"))
-    otherwise: list = []
-    if index < len(parsed) and dict(parsed[index]).get("if") == "else":
-        otherwise, index = _sequence(parsed, index + 1, delivery, top=False, closing=("else", "end"))
-        if index < len(parsed) and dict(parsed[index]).get("if") == "else":
-            raise BadRequest("if_else given twice in one condition")
-    if index >= len(parsed):
-        raise BadRequest("if_ without if_end")
-    return Block(condition, tuple(then), tuple(otherwise)), index + 1
-
-
-def _condition(text: str):
-    try:
-        from . import expressions
-    except ImportError:  # pragma: no cover
-        raise BadRequest("Conditional transformations are not supported yet") from None
-    return expressions.parse_condition(text)
-
-
-def _component(params: dict[str, str], delivery: _Delivery, *, top: bool):
-    """An Action for a plain component (delivery parameters taken out), or None when it
-    held only delivery parameters."""
-    if "t" in params:
-        raise BadRequest(f"Unknown named transformation: {params['t']}")
-    for key in ("f", "q"):
-        if key in params:
-            if not top:
-                raise BadRequest(f"{key}_ cannot be used inside a condition or a layer")
-            value = params.pop(key)
-            if key == "f":
-                delivery.format, delivery.explicit = P.output_format(value), True
-            else:
-                delivery.quality = P.quality(value)
-    if "fl" in params:
-        for flag in P.flags(params.pop("fl")):
-            if flag.name in P.LAYER_FLAGS:
-                raise BadRequest(f"Flag {flag.name} is only valid with a layer (l_ or u_)")
-            if not top:
-                raise BadRequest(f"fl_{flag.name} cannot be used inside a condition or a layer")
-            delivery.flags[flag.name] = flag
-    if not params:
-        return None
-    return parse_action(params)
-
-
-def _layers():
-    try:
-        from .ops import layers
-    except ImportError:
-        raise BadRequest("Layers (l_, u_) are not supported yet") from None
-    return layers
-
-
-def _layer(parsed, index: int, params: dict[str, str], delivery: _Delivery):
-    if "l" in params and "u" in params:
-        raise BadRequest("l_ and u_ cannot be in the same component")
-    layers = _layers()
-    underlay = "u" in params
-    kind = "u" if underlay else "l"
-    source = layers.parse_source(kind, params[kind])
-    component = tuple((k, v) for k, v in params.items())
-    flags = {f.name: f for f in P.flags(params["fl"])} if "fl" in params else {}
-    consumed = layers.consumed(source, params) if hasattr(layers, "consumed") else frozenset()
-    own_params = {k: v for k, v in params.items() if k not in (kind, "fl", *PLACEMENT_KEYS, *consumed)}
-    for key in ("f", "q"):
-        if key in own_params:
-            raise BadRequest(f"{key}_ cannot be used inside a layer")
-    own = parse_action(own_params)
-    placement = {k: params[k] for k in PLACEMENT_KEYS if k in params}
-    inner: list = []
-    end = index + 1
-    if "layer_apply" not in flags:
-        close = _find_apply(parsed, index + 1)
-        if close is not None:
-            inner, _ = _sequence(parsed[:close], index + 1, delivery, top=False, closing=())
-            apply = dict(parsed[close])
-            flags.update({f.name: f for f in P.flags(apply.pop("fl"))})
-            extra = [k for k in apply if k not in (*PLACEMENT_KEYS, "o")]
-            if extra:
-                raise BadRequest(f"Parameter {extra[0]} is not valid next to fl_layer_apply")
-            placement.update(apply)
-            end = close + 1
-    unknown = [name for name in flags if name not in P.LAYER_FLAGS]
-    if unknown:
-        raise BadRequest(f"fl_{unknown[0]} cannot be used with a layer")
-    gravity = P.gravity(placement["g"]) if "g" in placement else "center"
-    if gravity in ("auto", "face", "faces", "custom"):
-        raise BadRequest(f"g_{gravity} is not supported for placing a layer")
-    x = P.length("x", placement["x"], positive=False) if "x" in placement else None
-    y = P.length("y", placement["y"], positive=False) if "y" in placement else None
-    opacity = P.number("o", placement["o"], low=0, high=100) if "o" in placement else None
-    step = LayerStep(underlay, source, component, own, "relative" in flags, tuple(inner), gravity, x, y,
-                     "tiled" in flags, "no_overflow" in flags, opacity)
-    return step, end
-
-
-def _find_apply(parsed, start: int) -> int | None:
-    for index in range(start, len(parsed)):
-        params = dict(parsed[index])
-        if "l" in params or "u" in params:
-            if "fl" in params and "layer_apply" in params["fl"].split("."):
-                continue
-            return None  # another layer opens first: ours is placed with its own component
-        if "fl" in params and "layer_apply" in [f.split(":")[0] for f in params["fl"].split(".")]:
-            return index
-    return None
-
-
-# --- entry points ----------------------------------------------------------------------------
-
-
-def _named():
-    try:
-        from . import named
-    except ImportError:  # pragma: no cover
-        return None
-    return named
-
-
-def expand(components: list[str]) -> tuple[list[str], tuple[str, ...]]:
-    """Inline named transformations (``t_``) when the named module is there."""
-    module = _named()
-    if module is None or not any("t_" in c for c in components):
-        return list(components), ()
-    expanded, used = module.expand(list(components))
-    return list(expanded), tuple(used)
-
-
-def from_path(parsed: DeliveryPath) -> Plan:
-    components = list(parsed.transformations)
-    text = canonical("/".join(components))
-    expanded, used = expand(components)
-    return build(expanded, extension=parsed.extension, transformation=text, named=used)
-
-
-def from_text(text: str, fmt: str | None = None) -> Plan:
-    components = split_transformation(text)
-    expanded, used = expand(components)
-    return build(expanded, extension=fmt, transformation=canonical(text), named=used)
-
-
-def validate(text: str) -> None:
-    """BadRequest unless `text` (expanded) is a valid transformation (for named definitions)."""
-    build(split_transformation(text))
 
 
 def without_format(plan: Plan) -> Plan:

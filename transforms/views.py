@@ -20,7 +20,8 @@ from django.utils.http import content_disposition_header, http_date, quote_etag
 
 from assets.api.errors import ApiError, NotFound, Unauthorized, error_response
 
-from . import admission, derived, lookup, parser, plan, signatures
+from . import admission, derived
+from .cloudinary import entry, lookup, parser, signatures
 from .encode import mime_type
 from .memo import ENVIRON_KEY, Candidate
 
@@ -83,7 +84,7 @@ def deliver(request, cloud: str, rest: str):
 @functools.lru_cache(maxsize=4096)
 def _parse_pure(rest: str):
     parsed = parser.parse(rest)
-    return parsed, plan.from_path(parsed)
+    return parsed, entry.from_path(parsed)
 
 
 def _parse(rest: str):
@@ -91,7 +92,7 @@ def _parse(rest: str):
     names a transformation (``t_``, read from the database): those are remembered per process."""
     if "t_" in rest:
         parsed = parser.parse(rest)
-        return parsed, plan.from_path(parsed)
+        return parsed, entry.from_path(parsed)
     return _parse_pure(rest)
 
 
@@ -114,11 +115,11 @@ def _offer_to_memo(request, asset, resolved, found: derived.Deliverable, etag: s
 
 
 def _check_strict(requested, signed: bool) -> None:
-    """Strict transformations (transforms.named): 401 for an unsigned dynamic transformation."""
+    """Strict transformations (transforms.cloudinary.named): 401 for an unsigned dynamic transformation."""
     if not requested.transformation:
         return
     try:
-        from .named import check_strict
+        from .cloudinary.named import check_strict
     except ImportError:  # pragma: no cover
         return
     check_strict(requested.transformation, requested.named, signed=signed)

@@ -253,7 +253,7 @@ def apply_metadata(asset, params: dict) -> None:
     (the Upload API's ``explicit`` and the Admin API's update share this)."""
     from django.db import transaction
 
-    from .. import ingest, metadata
+    from .. import ingest, metadata, signals
 
     changed = []
     with transaction.atomic():
@@ -269,3 +269,4 @@ def apply_metadata(asset, params: dict) -> None:
                 changed.append(field)
         if changed:
             asset.save(update_fields=changed + ["updated_at"])
+            signals.asset_metadata_changed.send(type(asset), asset=asset, fields=tuple(changed))

@@ -35,6 +35,7 @@ from django.utils import timezone
 from assets import tempfiles
 from assets.api.errors import ApiError, BadRequest
 from assets.ingest import discard_file
+from transforms import sources
 from transforms.ops.registry import register
 
 NAME = "background_removal"
@@ -121,7 +122,8 @@ def _apply(image, value, ctx):
     return image
 
 
-register(NAME, parse, _apply, changes_alpha=True)
+register(NAME, parse, _apply, changes_alpha=True,
+         depends_on=lambda asset, options: dependency(asset, options))  # defined below
 
 
 # --- the plan -----------------------------------------------------------------------------
@@ -176,7 +178,7 @@ def pixel_plan(plan):
     component (its other parameters stay; an empty action keeps the shrink-on-load of the
     original out of the way when the first remaining step resizes, be it that component
     or the next one)."""
-    from transforms.steps import Action
+    from transforms.plan import Action
 
     first, rest = plan.steps[0], tuple(plan.steps[1:])
     first = replace(first, effect=None)
@@ -359,7 +361,7 @@ def hinted_matte(rgb: np.ndarray, hints: tuple[str, ...]) -> np.ndarray:
 
 def compute(cutout_id: int) -> str:
     """Run the model for one cut-out row and store the PNG.  Returns what happened."""
-    from transforms.executor import normalise, open_original
+    from transforms.originals import normalise, open_original
     from transforms.models import Cutout
 
     row = Cutout.objects.select_related("asset").filter(pk=cutout_id).first()
@@ -437,3 +439,12 @@ def _failed(row, message: str) -> str:
     Cutout.objects.filter(pk=row.pk).update(status=Cutout.FAILED, error=message[:2000], runs=row.runs + 1,
                                             updated_at=timezone.now())
     return "failed"
+
+
+def _stored_source(asset, plan, stack):
+    """The executor's source for a plan starting with the effect (transforms.sources)."""
+    cutout = open_cutout(asset, plan)
+    return None if cutout is None else sources.Start("ai_result", stack.enter_context(cutout), pixel_plan(plan))
+
+
+sources.register("ai_result", _stored_source, priority=10)

@@ -84,7 +84,7 @@ def run(asset_id: str, version_id: str, options_text: str, notification_url: str
         api_key: str | None = None) -> str:
     from assets import ingest
     from assets.models import Asset
-    from transforms.executor import normalise, open_original
+    from transforms.originals import normalise, open_original
 
     asset = Asset.objects.filter(asset_id=asset_id, version_id=version_id).first()
     if asset is None:

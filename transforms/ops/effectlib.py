@@ -15,7 +15,7 @@ import numpy as np
 import pyvips
 
 from assets.api.errors import BadRequest
-from transforms.colors import Rgba, parse_color
+from transforms.rgba import Rgba, parse_color
 
 # At most 15 digits before the point: no effect takes more, and int() of thousands of digits
 # raises (float() of hundreds is infinite).

@@ -27,7 +27,7 @@ import pyvips
 
 from assets.api.errors import BadRequest, Unauthorized
 from transforms import text as textlayer
-from transforms.colors import parse_color
+from transforms.rgba import parse_color
 
 LAYER_TYPES = ("private", "authenticated")  # l_<type>:<public_id>; "upload" is the default
 UNSUPPORTED = {"fetch": "Remote (fetch) layers are not supported", "video": "Video layers are not supported",
@@ -235,7 +235,7 @@ def load_source(source: LayerSource, component: dict, ctx: Any = None) -> pyvips
             stroke=_stroke(_param(component, "bo")) if source.style.stroke else None)
     if source.type != "upload" and getattr(ctx, "signed", None) is False:  # the engine checks it too
         raise Unauthorized(f"A {source.type} layer needs a signed URL: {source.public_id}")
-    from transforms.executor import open_original
+    from transforms.originals import open_original
 
     from transforms import limits
 

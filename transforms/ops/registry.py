@@ -8,7 +8,11 @@ and returns a hashable, normalised value (it enters the derived-cache key, so
 equivalent spellings must give equal values: ``e_blur`` == ``e_blur:100``).  It
 raises ``BadRequest`` naming the problem for any bad input.  ``apply(image, value,
 ctx)`` returns a new image; it must keep the number of bands it was given unless
-the effect is about alpha (then it returns RGBA).
+the effect is about alpha (then it returns RGBA).  An effect whose pixels depend on
+something besides the image and its value (a stored AI result, a refiner's override)
+declares it with ``depends_on(asset, value)``: a string naming that thing's current
+state, which enters the derived-cache key; rows rendered with the effect are recorded
+under its name (transforms.dependencies).
 
 Families register on import: transforms/ops/effects.py, transforms/ops/colour.py, ...
 `load()` imports them all.
@@ -43,13 +47,15 @@ class Effect:
     apply: Callable[[pyvips.Image, Any, RenderContext], pyvips.Image]
     qualifiers: frozenset[str] = frozenset()
     changes_alpha: bool = False
+    depends_on: Callable[[Any, Any], str] | None = None
 
 
 EFFECTS: dict[str, Effect] = {}
 
 
-def register(name: str, parse, apply, *, qualifiers=(), aliases=(), changes_alpha: bool = False) -> Effect:
-    entry = Effect(name, parse, apply, frozenset(qualifiers), changes_alpha)
+def register(name: str, parse, apply, *, qualifiers=(), aliases=(), changes_alpha: bool = False,
+             depends_on=None) -> Effect:
+    entry = Effect(name, parse, apply, frozenset(qualifiers), changes_alpha, depends_on)
     for key in (name, *aliases):
         if key in EFFECTS:
             raise RuntimeError(f"effect {key!r} registered twice")

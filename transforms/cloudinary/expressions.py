@@ -23,10 +23,11 @@ from __future__ import annotations
 import math
 import operator
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from assets.api.errors import BadRequest
+
+from ..values import Env
 
 # The SDKs translate long names (initial_width, aspect_ratio...) before building a URL.
 PREDEFINED = {name: name for name in ("w", "h", "iw", "ih", "ar", "iar", "fc", "pc", "cp")}
@@ -42,28 +43,6 @@ _VARIABLE = re.compile(r"^\$[A-Za-z][A-Za-z0-9]*$")
 _MAX_TOKENS = 64
 
 
-@dataclass
-class Env:
-    """What expressions see: the original (iw, ih), the current image (w, h), the asset."""
-
-    iw: float = 0
-    ih: float = 0
-    w: float = 0
-    h: float = 0
-    fc: float = 0
-    pc: float = 1
-    cp: float = 1
-    tags: list[str] = field(default_factory=list)
-    ctx: dict[str, str] = field(default_factory=dict)
-    variables: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ar(self) -> float:
-        return self.w / self.h if self.h else 0.0
-
-    @property
-    def iar(self) -> float:
-        return self.iw / self.ih if self.ih else 0.0
 
 
 # --- tokens --------------------------------------------------------------------------

@@ -37,7 +37,10 @@ from django.db import IntegrityError, transaction
 from assets.api.errors import BadRequest, Conflict, NotFound, Unauthorized
 from config.server import at_exit
 
-from .models_named import RuntimeSetting, Transformation, transformation_key
+from ..models_named import RuntimeSetting, Transformation, transformation_key
+from . import parser
+from .build import validate
+from .parser import split_component
 
 log = logging.getLogger(__name__)
 
@@ -107,34 +110,20 @@ def references(text: str) -> list[str]:
 
 
 def canonical(text: str) -> str:
-    """The canonical spelling of a transformation string: the engine's (parameter order
-    inside a component fixed, transforms.parser.canonical) when it can read it; as
+    """The canonical spelling of a transformation string (parameter order inside a
+    component fixed, transforms.cloudinary.parser.canonical) when it can be read; as
     written otherwise."""
     components = split_text(text)
-    build = getattr(_parser(), "canonical", None)
-    if build is None:
-        return "/".join(components)
     try:
-        return build("/".join(components))
+        return parser.canonical("/".join(components))
     except BadRequest:
         return "/".join(components)
 
 
-def _parser():
-    from . import parser
-
-    return parser
-
-
 def check_components(components) -> None:
-    """Every parameter of every component known (and supported, once the engine says so)."""
-    parser = _parser()
-    split_component = getattr(parser, "split_component", None)
+    """Every parameter of every component known and supported."""
     for component in components:
-        if split_component is not None:
-            split_component(component)
-        elif not parser.is_transformation(component):
-            raise BadRequest(f"Invalid transformation component: {component}")
+        split_component(component)
 
 
 def validate_text(text: str, name: str | None = None) -> list[str]:
@@ -145,9 +134,7 @@ def validate_text(text: str, name: str | None = None) -> list[str]:
     components = split_text(text)
     check_components(components)
     expanded, _ = expand(components, _stack=(name,) if name else ())
-    engine_check = _engine_validator()
-    if engine_check is not None:
-        engine_check("/".join(expanded))
+    validate("/".join(expanded))
     return expanded
 
 
@@ -155,17 +142,6 @@ def validate_definition(text: str, name: str | None = None) -> str:
     """Check a definition (see validate_text); returns the text to store."""
     validate_text(text, name)
     return "/".join(split_text(text))
-
-
-def _engine_validator():
-    """The engine's full validation of an (expanded) transformation string, if it exists:
-    ``transforms.plan.validate(text)`` raising BadRequest for an unknown or bad parameter."""
-    try:
-        from . import plan as engine_plan
-    except ImportError:
-        return None
-    function = getattr(engine_plan, "validate", None)
-    return function if callable(function) else None
 
 
 # --- expansion ---------------------------------------------------------------------------
@@ -235,7 +211,7 @@ def _expand(components: list[str], stack: tuple, cache: dict, used: list[str]) -
 def strict_enabled() -> bool:
     """A RuntimeSetting row wins over settings.DAM_STRICT_TRANSFORMATIONS (default off).
     Read before every first render: one row by its unique name, SQL compiled once."""
-    from . import rows
+    from .. import rows
 
     row = rows.get(RuntimeSetting, name=STRICT_SETTING)
     if row is not None and row.value is not None:
@@ -345,7 +321,7 @@ def _flush_after_response(sender=None, **kwargs) -> None:
 
 def _flush_before_request(sender=None, environ=None, **kwargs) -> None:
     if _pending or _flush_lock.locked():
-        from .urls import DELIVERY
+        from ..urls import DELIVERY
 
         path = (environ or {}).get("PATH_INFO", "")
         if DELIVERY.match(path[1:]) is None:  # deliveries never read the log: they do not wait
@@ -419,7 +395,7 @@ def delete(row: Transformation) -> int:
 
 
 def derived_queryset(row: Transformation):
-    from .models import DerivedImage
+    from ..models import DerivedImage
 
     if row.named:
         if not _has_named_field():
@@ -436,13 +412,13 @@ def invalidate(name: str) -> int:
 
 
 def _forget_derived(**lookup) -> int:
-    from .derived import forget
-    from .models import DerivedImage
+    from ..derived import forget
+    from ..models import DerivedImage
 
     return forget(DerivedImage.objects.filter(**lookup))
 
 
 def _has_named_field() -> bool:
-    from .models import DerivedImage
+    from ..models import DerivedImage
 
     return any(f.name == "named" for f in DerivedImage._meta.get_fields())

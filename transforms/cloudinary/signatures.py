@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 from assets import keys, signing
 from assets.api.errors import BadRequest, Unauthorized
 
+from ..text import decode_text
 from .parser import DeliveryPath
-from .text import decode_text
 
 SIGNED_TYPES = ("private", "authenticated")
 

@@ -1,94 +1,38 @@
-"""Typed values of the engine's own parameters: one parser per key, each raising
-BadRequest that names the parameter and the value.
+"""Cloudinary's spellings of parameter values: one parser per key, each raising
+BadRequest that names the parameter and the value, returning the engine's value types
+(transforms.values).
 
-Every value is hashable and has a ``token`` (its canonical spelling, which enters the
-derived-cache key).  Numbers follow Cloudinary: an integer is pixels, a number with a
+Numbers follow Cloudinary: an integer is pixels, a number with a
 decimal point is relative (``w_0.5`` is half the input width, ``w_1.0`` all of it).
 Values that are expressions (``iw_div_2``, ``$width``) come back as the
-transforms.expressions object and are evaluated when the step runs.
+transforms.cloudinary.expressions object and are evaluated when the step runs.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
 
 from assets.api.errors import BadRequest
 
-from .colors import Rgba, color_token, parse_color
-from .encode import ENCODERS, canonical_format
+from ..encode import ENCODERS, canonical_format
+from ..rgba import parse_color
+from ..values import (ANGLE_WORDS, CROP_MODES, DELIVERY_FLAGS, GRAVITIES, LAYER_FLAGS, QUALITY_LEVELS, Angle,
+                      Background, Border, Color, Flag, Length, Radius, fmt_number)
+from . import expressions
 
 # At most 15 digits before the point: a longer number is no size or factor, and 400 digits
 # make float() infinite (an OverflowError where it becomes pixels).
 NUMBER = re.compile(r"^-?(\d{1,15}(\.\d*)?|\.\d+)$")
-COMPASS = ("north_west", "north", "north_east", "west", "center", "east", "south_west", "south", "south_east")
-GRAVITIES = (*COMPASS, "xy_center", "auto", "face", "faces", "custom")
-CROP_MODES = ("scale", "fit", "limit", "mfit", "fill", "lfill", "fill_pad", "crop", "thumb", "pad", "lpad", "mpad",
-              "auto")
-QUALITY_LEVELS = ("best", "good", "eco", "low")
-DELIVERY_FLAGS = ("attachment", "progressive", "strip_profile", "keep_iptc", "lossy", "preserve_transparency",
-                  "png8")
-LAYER_FLAGS = ("layer_apply", "relative", "tiled", "no_overflow")
-ANGLE_WORDS = ("hflip", "vflip", "auto_right", "auto_left", "ignore")
-
-
-def fmt_number(value: float) -> str:
-    """Shortest spelling: 400 -> "400", 0.5 -> "0.5", 2.25 -> "2.25"."""
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
-def _expressions():
-    try:
-        from . import expressions
-    except ImportError:  # pragma: no cover - the lead's module lands separately
-        return None
-    return expressions
 
 
 def expression(key: str, text: str):
     """An expression object for `text`, or BadRequest naming `key`."""
-    module = _expressions()
-    if module is None or not module.is_expression(text):
+    if not expressions.is_expression(text):
         raise BadRequest(f"Invalid value for {key}: {text!r}")
-    return module.parse_value(text)
-
-
-def is_expr(value: Any) -> bool:
-    return hasattr(value, "evaluate") and hasattr(value, "canonical")
-
-
-def token_of(value: Any) -> str:
-    if value is None:
-        return ""
-    if is_expr(value):
-        return value.canonical
-    token = getattr(value, "token", None)
-    if token is not None:
-        return token
-    if isinstance(value, float):
-        return fmt_number(value)
-    return str(value)
+    return expressions.parse_value(text)
 
 
 # --- numbers and lengths ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Length:
-    """Pixels, or (``relative``) a fraction of the reference size."""
-
-    value: float
-    relative: bool = False
-
-    @property
-    def token(self) -> str:
-        text = fmt_number(self.value)
-        return text + (".0" if self.relative and "." not in text else "")
-
-    def pixels(self, reference: float) -> float:
-        return self.value * reference if self.relative else self.value
 
 
 def length(key: str, text: str, *, positive: bool = True):
@@ -155,17 +99,6 @@ def crop_mode(text: str) -> str:
 # --- shapes ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Radius:
-    corners: tuple  # top-left, top-right, bottom-right, bottom-left (numbers or expressions); () = max
-
-    @property
-    def token(self) -> str:
-        if not self.corners:
-            return "max"
-        return ":".join(token_of(c) for c in self.corners)
-
-
 def radius(text: str) -> Radius:
     if text == "max":
         return Radius(())
@@ -182,23 +115,6 @@ def radius(text: str) -> Radius:
     return Radius(tuple(a))
 
 
-@dataclass(frozen=True)
-class Angle:
-    ops: tuple  # numbers (degrees clockwise), expressions, or words from ANGLE_WORDS, in order
-
-    @property
-    def token(self) -> str:
-        return ".".join(op if isinstance(op, str) else token_of(op) for op in self.ops)
-
-    @property
-    def ignore(self) -> bool:
-        return "ignore" in self.ops
-
-    @property
-    def auto(self) -> str | None:
-        return next((op for op in self.ops if op in ("auto_right", "auto_left")), None)
-
-
 def angle(text: str) -> Angle:
     ops = []
     for part in text.split("."):
@@ -206,16 +122,6 @@ def angle(text: str) -> Angle:
     if not ops:
         raise BadRequest(f"Invalid value for a: {text!r}")
     return Angle(tuple(ops))
-
-
-@dataclass(frozen=True)
-class Border:
-    width: int
-    color: Rgba
-
-    @property
-    def token(self) -> str:
-        return f"{self.width}px_solid_{color_token(self.color)}"
 
 
 _BORDER = re.compile(r"^(\d{1,4})px_solid_(.+)$")
@@ -231,16 +137,6 @@ def border(text: str) -> Border:
     return Border(width, parse_color(match.group(2), param="bo"))
 
 
-@dataclass(frozen=True)
-class Background:
-    color: Rgba | None = None  # None: computed from the image
-    auto: str = ""  # "border" or "predominant" when color is None
-
-    @property
-    def token(self) -> str:
-        return color_token(self.color) if self.color is not None else f"auto:{self.auto}"
-
-
 def background(text: str) -> Background:
     if text in ("auto", "auto:border"):
         return Background(None, "border")
@@ -249,15 +145,6 @@ def background(text: str) -> Background:
     if text.startswith(("auto:", "gen_fill", "blurred")):
         raise BadRequest(f"Unsupported value for b: {text}")
     return Background(parse_color(text, param="b"))
-
-
-@dataclass(frozen=True)
-class Color:
-    rgba: Rgba
-
-    @property
-    def token(self) -> str:
-        return color_token(self.rgba)
 
 
 def color(text: str) -> Color:
@@ -285,16 +172,6 @@ def quality(text: str):
     if re.fullmatch(r"\d{1,3}", text) and 1 <= int(text) <= 100:
         return int(text)
     raise BadRequest(f"Invalid value for q: {text!r} (1-100, auto or auto:best|good|eco|low)")
-
-
-@dataclass(frozen=True)
-class Flag:
-    name: str
-    arg: str = ""
-
-    @property
-    def token(self) -> str:
-        return self.name + (f":{self.arg}" if self.arg else "")
 
 
 def flags(text: str) -> tuple[Flag, ...]:

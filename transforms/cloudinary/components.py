@@ -1,108 +1,34 @@
-"""The typed steps of a plan: what one transformation component asks for.
+"""One Cloudinary transformation component read into the engine's `Action`.
 
-`parse_action(params, context)` turns a component's ``(key, value)`` pairs into an
-`Action`, validating every value (transforms.params) and every combination: a
+`parse_action(params)` turns a component's ``(key, value)`` pairs into an
+`Action`, validating every value (transforms.cloudinary.params) and every combination: a
 qualifier that nothing in its component uses (``g_`` without a crop mode that places,
 ``co_`` without an effect that takes a colour...) is a 400, never ignored.
 
-Inside one component the executor runs, in this order: variables, ``a_auto_*``,
-the resize/crop/pad (c, w, h, ar, dpr, g, x, y, z; b as pad colour), the effect,
-``r_``, ``bo_``, the angle, ``o_``, then ``b_`` flattening what is transparent.
-Effects are dispatched through transforms.ops.registry: an effect's declared
-qualifiers (``co``, ``x``, ``y``...) are consumed by it.
+(transforms.plan.Action gives the order the engine runs them in.)  Effects are
+looked up in transforms.ops.registry: an effect's declared qualifiers (``co``, ``x``,
+``y``...) are consumed by it.
 """
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
 from typing import Any
 
 from assets.api.errors import BadRequest
 
+from ..ops import registry
+from ..plan import Action, Effect
+from . import expressions
 from . import params as P
-from .ops import registry
 
 SIZE_KEYS = ("w", "h", "ar", "c", "g", "x", "y", "z", "dpr")
 PLACING_MODES = ("fill", "lfill", "fill_pad", "crop", "thumb", "auto", "pad", "lpad", "mpad")
 OFFSET_MODES = ("crop", "thumb", "pad", "lpad", "mpad")
 
 
-@dataclass(frozen=True)
-class Effect:
-    name: str
-    value: Any  # what the effect's parse returned (hashable, deterministic repr)
-    text: str  # as written, for messages
-
-    @property
-    def token(self) -> str:
-        return f"{self.name}={self.value!r}"
-
-
-@dataclass(frozen=True)
-class Action:
-    """One component's operations (see the module docstring for their order)."""
-
-    assignments: tuple = ()
-    crop: str = ""
-    width: Any = None
-    height: Any = None
-    ar: Any = None
-    dpr: float | None = None
-    gravity: str = ""
-    x: Any = None
-    y: Any = None
-    zoom: Any = None
-    effect: Effect | None = None
-    radius: P.Radius | None = None
-    angle: P.Angle | None = None
-    border: P.Border | None = None
-    background: P.Background | None = None
-    color: P.Color | None = None
-    opacity: Any = None
-
-    @property
-    def resizes(self) -> bool:
-        return bool(self.crop or self.width is not None or self.height is not None or self.ar is not None
-                    or self.dpr is not None)
-
-    @property
-    def empty(self) -> bool:
-        return self == Action()
-
-    @property
-    def token(self) -> str:
-        parts = [a.canonical for a in self.assignments]
-        for name in ("crop", "width", "height", "ar", "dpr", "gravity", "x", "y", "zoom", "effect", "radius",
-                     "angle", "border", "background", "color", "opacity"):
-            value = getattr(self, name)
-            if value is not None and value != "":
-                parts.append(f"{name}={P.token_of(value)}")
-        return ",".join(parts)
-
-
-# --- effects ------------------------------------------------------------------------------
-
-_families_loaded = False
-
-
-def effects() -> dict:
-    """The effect registry, with every family module that exists imported."""
-    global _families_loaded
-    if not _families_loaded:
-        for module in registry.FAMILIES:
-            try:
-                importlib.import_module(module)
-            except ModuleNotFoundError as exc:
-                if exc.name != module:
-                    raise
-        _families_loaded = True
-    return registry.EFFECTS
-
-
 def parse_effect(text: str, component: dict[str, str]) -> tuple[Effect, frozenset]:
     name, *args = text.split(":")
-    entry = effects().get(name)
+    entry = registry.load().get(name)
     if entry is None:
         raise BadRequest(f"Invalid effect: {name}")
     qualifiers = {q: component[q] for q in entry.qualifiers if q in component}
@@ -114,8 +40,8 @@ def parse_effect(text: str, component: dict[str, str]) -> tuple[Effect, frozense
 
 
 def parse_action(params: dict[str, str], *, color_used: bool = False) -> Action:
-    """`params` without ``if``, ``l``/``u``, ``f``, ``q`` and ``fl`` (transforms.plan takes
-    those).  `color_used`: something else in the component (a text layer) takes ``co_``."""
+    """`params` without ``if``, ``l``/``u``, ``f``, ``q`` and ``fl`` (transforms.cloudinary.build
+    takes those).  `color_used`: something else in the component (a text layer) takes ``co_``."""
     values: dict[str, Any] = {}
     used: set[str] = set()
     if "e" in params:
@@ -147,10 +73,6 @@ def parse_action(params: dict[str, str], *, color_used: bool = False) -> Action:
 
 
 def _assignment(key: str, value: str):
-    try:
-        from . import expressions
-    except ImportError:  # pragma: no cover
-        raise BadRequest(f"Variables are not supported yet: {key}") from None
     return expressions.parse_assignment(key, value)
 
 

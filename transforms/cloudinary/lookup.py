@@ -10,9 +10,9 @@ from __future__ import annotations
 from assets.api.errors import BadRequest, NotFound
 from assets.models import Asset
 
-from . import rows
+from .. import rows
+from ..plan import Plan, without_format
 from .parser import DeliveryPath
-from .plan import Plan, without_format
 
 
 def _get(type_: str, public_id: str) -> Asset | None:

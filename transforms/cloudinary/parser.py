@@ -16,7 +16,7 @@ A transformation string is text too: `split_transformation` gives its components
 and `join_component` / `canonical` spell them back with the parameter order fixed
 (``if`` first, then ``$variables`` as written, since later ones may use earlier ones,
 then the rest by key), so that order inside a component never changes a cache key.
-Values stay as written: what they mean is transforms.plan's business.
+Values stay as written: what they mean is the grammar's business (transforms.cloudinary.build).
 """
 
 from __future__ import annotations
