@@ -37,6 +37,7 @@ from django.db import IntegrityError, transaction
 from assets.api.errors import BadRequest, Conflict, NotFound, Unauthorized
 from config.server import at_exit
 
+from . import plan as engine_plan
 from .models_named import RuntimeSetting, Transformation, transformation_key
 
 log = logging.getLogger(__name__)
@@ -145,9 +146,7 @@ def validate_text(text: str, name: str | None = None) -> list[str]:
     components = split_text(text)
     check_components(components)
     expanded, _ = expand(components, _stack=(name,) if name else ())
-    engine_check = _engine_validator()
-    if engine_check is not None:
-        engine_check("/".join(expanded))
+    engine_plan.validate("/".join(expanded))  # BadRequest for an unknown or bad parameter
     return expanded
 
 
@@ -155,17 +154,6 @@ def validate_definition(text: str, name: str | None = None) -> str:
     """Check a definition (see validate_text); returns the text to store."""
     validate_text(text, name)
     return "/".join(split_text(text))
-
-
-def _engine_validator():
-    """The engine's full validation of an (expanded) transformation string, if it exists:
-    ``transforms.plan.validate(text)`` raising BadRequest for an unknown or bad parameter."""
-    try:
-        from . import plan as engine_plan
-    except ImportError:
-        return None
-    function = getattr(engine_plan, "validate", None)
-    return function if callable(function) else None
 
 
 # --- expansion ---------------------------------------------------------------------------

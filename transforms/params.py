@@ -16,6 +16,7 @@ from typing import Any
 
 from assets.api.errors import BadRequest
 
+from . import expressions
 from .colors import Rgba, color_token, parse_color
 from .encode import ENCODERS, canonical_format
 
@@ -37,20 +38,11 @@ def fmt_number(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def _expressions():
-    try:
-        from . import expressions
-    except ImportError:  # pragma: no cover - the lead's module lands separately
-        return None
-    return expressions
-
-
 def expression(key: str, text: str):
     """An expression object for `text`, or BadRequest naming `key`."""
-    module = _expressions()
-    if module is None or not module.is_expression(text):
+    if not expressions.is_expression(text):
         raise BadRequest(f"Invalid value for {key}: {text!r}")
-    return module.parse_value(text)
+    return expressions.parse_value(text)
 
 
 def is_expr(value: Any) -> bool:

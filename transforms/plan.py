@@ -25,9 +25,11 @@ from typing import Any
 
 from assets.api.errors import BadRequest
 
+from . import expressions
 from . import params as P
 from .encode import ENCODERS, MIME_TYPES, canonical_format
 from .parser import DeliveryPath, canonical, split_component, split_transformation
+from .ops import layers
 from .steps import Action, parse_action
 
 PLACEMENT_KEYS = ("g", "x", "y")
@@ -230,10 +232,6 @@ def _block(parsed, index: int, delivery: _Delivery):
 
 
 def _condition(text: str):
-    try:
-        from . import expressions
-    except ImportError:  # pragma: no cover
-        raise BadRequest("Conditional transformations are not supported yet") from None
     return expressions.parse_condition(text)
 
 
@@ -263,18 +261,9 @@ def _component(params: dict[str, str], delivery: _Delivery, *, top: bool):
     return parse_action(params)
 
 
-def _layers():
-    try:
-        from .ops import layers
-    except ImportError:
-        raise BadRequest("Layers (l_, u_) are not supported yet") from None
-    return layers
-
-
 def _layer(parsed, index: int, params: dict[str, str], delivery: _Delivery):
     if "l" in params and "u" in params:
         raise BadRequest("l_ and u_ cannot be in the same component")
-    layers = _layers()
     underlay = "u" in params
     kind = "u" if underlay else "l"
     source = layers.parse_source(kind, params[kind])
@@ -329,20 +318,15 @@ def _find_apply(parsed, start: int) -> int | None:
 # --- entry points ----------------------------------------------------------------------------
 
 
-def _named():
-    try:
-        from . import named
-    except ImportError:  # pragma: no cover
-        return None
-    return named
-
-
 def expand(components: list[str]) -> tuple[list[str], tuple[str, ...]]:
     """Inline named transformations (``t_``) when the named module is there."""
-    module = _named()
-    if module is None or not any("t_" in c for c in components):
+    if not any("t_" in c for c in components):
         return list(components), ()
-    expanded, used = module.expand(list(components))
+    # named's definitions are Django models, and named validates through this module:
+    # imported on first use so the plan stays importable without Django's app registry.
+    from . import named
+
+    expanded, used = named.expand(list(components))
     return list(expanded), tuple(used)
 
 

@@ -14,12 +14,12 @@ qualifiers (``co``, ``x``, ``y``...) are consumed by it.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
 from assets.api.errors import BadRequest
 
+from . import expressions
 from . import params as P
 from .ops import registry
 
@@ -83,21 +83,9 @@ class Action:
 
 # --- effects ------------------------------------------------------------------------------
 
-_families_loaded = False
-
-
 def effects() -> dict:
-    """The effect registry, with every family module that exists imported."""
-    global _families_loaded
-    if not _families_loaded:
-        for module in registry.FAMILIES:
-            try:
-                importlib.import_module(module)
-            except ModuleNotFoundError as exc:
-                if exc.name != module:
-                    raise
-        _families_loaded = True
-    return registry.EFFECTS
+    """The effect registry, with every family module imported."""
+    return registry.load()
 
 
 def parse_effect(text: str, component: dict[str, str]) -> tuple[Effect, frozenset]:
@@ -147,10 +135,6 @@ def parse_action(params: dict[str, str], *, color_used: bool = False) -> Action:
 
 
 def _assignment(key: str, value: str):
-    try:
-        from . import expressions
-    except ImportError:  # pragma: no cover
-        raise BadRequest(f"Variables are not supported yet: {key}") from None
     return expressions.parse_assignment(key, value)
 
 

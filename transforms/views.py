@@ -23,6 +23,7 @@ from assets.api.errors import ApiError, NotFound, Unauthorized, error_response
 from . import admission, derived, lookup, parser, plan, signatures
 from .encode import mime_type
 from .memo import ENVIRON_KEY, Candidate
+from .named import check_strict
 
 log = logging.getLogger(__name__)
 ALLOWED_METHODS = ("GET", "HEAD")
@@ -116,10 +117,6 @@ def _offer_to_memo(request, asset, resolved, found: derived.Deliverable, etag: s
 def _check_strict(requested, signed: bool) -> None:
     """Strict transformations (transforms.named): 401 for an unsigned dynamic transformation."""
     if not requested.transformation:
-        return
-    try:
-        from .named import check_strict
-    except ImportError:  # pragma: no cover
         return
     check_strict(requested.transformation, requested.named, signed=signed)
 
