@@ -25,7 +25,7 @@ from assets.models import Asset
 from refiners import background
 from studio import steps
 from tests.studio_fixtures import login, users  # noqa: F401
-from tests.test_background_removal import scene
+from tests.cutouts import scene
 from transforms.ai import bgremoval
 from transforms.models import Cutout
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_production_server import CLOUD, HOST, ROOT, Server
+from tests.production_server import CLOUD, HOST, ROOT, Server
 
 pytestmark = pytest.mark.django_db(transaction=True)  # only to learn which database engine the session runs
 
