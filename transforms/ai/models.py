@@ -249,7 +249,7 @@ def session(spec: ModelSpec):
             import onnxruntime as ort
 
             options = ort.SessionOptions()
-            options.intra_op_num_threads = int(getattr(settings, "DAM_AI_THREADS", 2))
+            options.intra_op_num_threads = int(settings.DAM_AI_THREADS)
             options.inter_op_num_threads = 1
             # Without the memory pattern a second ISNet run no longer grows the process from
             # ~1.4 to ~2.2 GB (the pattern keeps a second plan's buffers); no measurable cost
