@@ -28,12 +28,12 @@ _held: Counter = Counter()  # kind -> tokens held now, in this process
 
 def threads() -> int:
     """Request threads per web worker process (what the server was started with)."""
-    return max(1, int(getattr(settings, "DAM_WEB_THREADS", 8)))
+    return max(1, int(settings.DAM_WEB_THREADS))
 
 
 def reserved() -> int:
     """Threads per process that long work may never take."""
-    return max(0, int(getattr(settings, "DAM_RESERVED_THREADS", 2)))
+    return max(0, int(settings.DAM_RESERVED_THREADS))
 
 
 def capacity() -> int:

@@ -29,7 +29,6 @@ import socket
 import tempfile
 import threading
 import time
-from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
@@ -43,7 +42,7 @@ _sweep_lock = threading.Lock()
 
 
 def directory() -> str:
-    path = str(getattr(settings, "DAM_TEMP_DIR", None) or Path(settings.VAR_DIR) / "tmp")
+    path = str(settings.DAM_TEMP_DIR)
     os.makedirs(path, exist_ok=True)
     return path
 
@@ -97,7 +96,7 @@ def sweep(now: float | None = None) -> int:
     """Remove the stale entries of the temporary directory; returns how many went."""
     global _last_sweep
     now = time.time() if now is None else now
-    max_age = float(getattr(settings, "DAM_TEMP_MAX_AGE", 86400))
+    max_age = float(settings.DAM_TEMP_MAX_AGE)
     removed = 0
     try:
         entries = list(os.scandir(directory()))

@@ -25,6 +25,8 @@ import time
 from collections import deque
 from urllib.parse import quote
 
+from django.conf import settings
+
 from config.server import at_exit
 
 FLUSH_EVERY = 0.25  # seconds
@@ -32,7 +34,7 @@ _SAFE = "/:@!$&'()*+,;=-._~"
 
 
 def enabled() -> bool:
-    return os.environ.get("DAM_ACCESS_LOG", "1").strip().lower() not in ("0", "false", "no", "off")
+    return settings.DAM_ACCESS_LOG
 
 
 def _target(environ) -> str:

@@ -119,6 +119,8 @@ DAM_STRICT_TRANSFORMATIONS = env_bool("DAM_STRICT_TRANSFORMATIONS", False)  # de
 DAM_DELIVERY_MAX_AGE = env_int("DAM_DELIVERY_MAX_AGE", 31_536_000)  # URLs naming the current version
 DAM_DELIVERY_UNVERSIONED_MAX_AGE = env_int("DAM_DELIVERY_UNVERSIONED_MAX_AGE", 3600)
 DAM_DELIVERY_PRIVATE_MAX_AGE = env_int("DAM_DELIVERY_PRIVATE_MAX_AGE", 3600)  # signed private/authenticated
+DAM_DELIVERY_MEMO_BYTES = env_int("DAM_DELIVERY_MEMO_BYTES", 32 * 1024 * 1024)  # per web worker (transforms.memo); 0: off
+DAM_ACCESS_LOG = env_bool("DAM_ACCESS_LOG", True)  # config.accesslog; off when the proxy in front logs
 
 # --- Applications ---------------------------------------------------------------------
 INSTALLED_APPS = [

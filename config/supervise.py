@@ -20,6 +20,11 @@ restarted on its own when it exits, whatever the reason, while the others keep r
   is left in their process groups after
   ``--stop-timeout`` seconds or at a second signal, then exit 0.
 
+With ``--ready-url``, once that URL answers and the processes' start-up output has settled,
+a short block says the app is ready, where to open it, and what ``--ready-note`` holds
+(``./dam start`` passes ``manage.py bootstrap``'s message, with the first run's
+credentials): printed last, so the Celery worker's banner cannot scroll it away.
+
 In production, prefer the platform's supervisor (a systemd unit per Procfile line with
 ``Restart=always``, Kubernetes restart policies); this one makes the single-machine
 ``./dam start`` recover by itself.
@@ -28,6 +33,7 @@ In production, prefer the platform's supervisor (a systemd unit per Procfile lin
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import signal
 import subprocess
@@ -36,9 +42,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 COLOURS = ["36", "33", "32", "35", "34", "31"]
+SETTLED = 1.5  # seconds without a line from the processes: their start-up output is over ...
+SETTLE_AT_MOST = 30.0  # ... or this long after the URL first answered, whichever comes first
 
 
 def read_procfile(path: Path) -> list[tuple[str, str]]:
@@ -66,14 +75,16 @@ class Output:
         colour = self.stream.isatty() and os.environ.get("NO_COLOR") is None
         self.colours = {name: COLOURS[i % len(COLOURS)] for i, name in enumerate(names)} if colour else {}
         self.lock = threading.Lock()
+        self.last = time.monotonic()  # when a process last printed a line
 
-    def line(self, name: str, text: str) -> None:
+    def line(self, name: str, *texts: str) -> None:
+        """Write `texts` as lines of `name`, together (no other process's line in between)."""
         prefix = f"{time.strftime('%H:%M:%S')} {name:<{self.width}} |"
         if name in self.colours:
             prefix = f"\033[{self.colours[name]}m{prefix}\033[0m"
         with self.lock:
             try:
-                self.stream.write(f"{prefix} {text}\n")
+                self.stream.write("".join(f"{prefix} {text}\n" for text in texts))
                 self.stream.flush()
             except (OSError, ValueError):  # our own output went away: keep supervising
                 pass
@@ -81,6 +92,7 @@ class Output:
     def copy(self, name: str, pipe) -> None:
         with pipe:
             for raw in iter(pipe.readline, b""):
+                self.last = time.monotonic()
                 self.line(name, raw.decode(errors="replace").rstrip("\r\n"))
 
 
@@ -111,13 +123,14 @@ def _signal_group(pgid: int, sig: int) -> bool:
 
 class Supervisor:
     def __init__(self, entries, *, min_delay=1.0, max_delay=30.0, stable=60.0, stop_timeout=40.0,
-                 cwd: Path = ROOT, stream=None):
+                 cwd: Path = ROOT, stream=None, ready_url: str | None = None, ready_note: str = ""):
         self.children = [Child(name, command) for name, command in entries]
         self.min_delay, self.max_delay, self.stable, self.stop_timeout = min_delay, max_delay, stable, stop_timeout
         self.cwd = cwd
         self.out = Output([child.name for child in self.children], stream)
         self.stopping = 0  # signals received
         self.wake = threading.Event()
+        self.ready_url, self.ready_note = ready_url, ready_note
 
     def log(self, text: str) -> None:
         self.out.line("system", text)
@@ -144,6 +157,33 @@ class Supervisor:
             how += f" ({_signal_name(code - 128)})"
         self.log(f"{child.name} {how} after {ran:.1f}s; restarting in {delay:g}s")
 
+    def answers(self) -> bool:
+        """Whether the ready URL gives any HTTP answer (a redirect to the login page will do)."""
+        url = urlsplit(self.ready_url)
+        try:
+            conn = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=2)
+            try:
+                conn.request("GET", url.path or "/")
+                conn.getresponse()
+            finally:
+                conn.close()
+            return True
+        except (OSError, http.client.HTTPException):
+            return False
+
+    def announce(self) -> None:
+        """Wait for the ready URL, then for the start-up output to settle, then say so."""
+        while not self.stopping and not self.answers():
+            self.wake.wait(0.5)
+        deadline = time.monotonic() + SETTLE_AT_MOST
+        while not self.stopping and time.monotonic() - self.out.last < SETTLED and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if self.stopping:
+            return
+        rule = "-" * 64
+        self.out.line("system", rule, f"Ready: open {self.ready_url} in a browser.",
+                      *self.ready_note.strip("\n").splitlines(), "Ctrl-C stops everything.", rule)
+
     def on_signal(self, signum, frame) -> None:
         self.stopping += 1
         self.wake.set()
@@ -153,6 +193,8 @@ class Supervisor:
             signal.signal(sig, self.on_signal)
         for child in self.children:
             self.start(child)
+        if self.ready_url:
+            threading.Thread(target=self.announce, daemon=True).start()
         while not self.stopping:
             now = time.monotonic()
             for child in self.children:
@@ -195,9 +237,17 @@ def main(argv=None) -> int:
     parser.add_argument("--max-delay", type=float, default=30.0, help="longest wait before a restart")
     parser.add_argument("--stable", type=float, default=60.0, help="a run this long resets the back-off")
     parser.add_argument("--stop-timeout", type=float, default=40.0, help="seconds between SIGTERM and SIGKILL")
+    parser.add_argument("--ready-url", help="say 'ready' once this URL answers and the start-up output settled")
+    parser.add_argument("--ready-note", type=Path,
+                        help="a file whose text the ready block shows; removed once read (it may hold credentials)")
     args = parser.parse_args(argv)
+    note = ""
+    if args.ready_note:
+        note = args.ready_note.read_text()
+        args.ready_note.unlink()
     supervisor = Supervisor(read_procfile(args.procfile), min_delay=args.min_delay, max_delay=args.max_delay,
-                            stable=args.stable, stop_timeout=args.stop_timeout, cwd=args.procfile.resolve().parent)
+                            stable=args.stable, stop_timeout=args.stop_timeout, cwd=args.procfile.resolve().parent,
+                            ready_url=args.ready_url, ready_note=note)
     return supervisor.run()
 
 

@@ -40,6 +40,7 @@ from assets.ingest import discard_file
 from transforms import derived
 from transforms.ai import bgremoval
 from transforms.cloudinary import entry
+from transforms.polyline import simplify
 
 from .models import BackgroundMask
 
@@ -174,8 +175,6 @@ def _prepare(strokes: list[dict], width: int, height: int, limit: bool = True):
     MAX_DRAW_COST.  A stroke whose many segments each scan the brush's height is
     simplified first (Douglas-Peucker, within a fraction of a pixel): a drag sends points
     a pixel or so apart, and most of them can go."""
-    from skimage.measure import approximate_polygon
-
     k = supersampling(width, height)
     prepared, cost = [], 0.0
     for stroke in strokes:
@@ -185,7 +184,7 @@ def _prepare(strokes: list[dict], width: int, height: int, limit: bool = True):
         if len(points) > 2 and diameter * len(points) > SIMPLIFY_ABOVE:
             segments = np.hypot(*np.diff(points, axis=0).T)
             if segments.mean() < diameter / 4:  # a wide brush over short segments: most points can go
-                points = approximate_polygon(points, SIMPLIFY_TOLERANCE)
+                points = simplify(points, SIMPLIFY_TOLERANCE)
         keep = np.ones(len(points), bool)
         keep[1:] = np.any(np.diff(points, axis=0) != 0, axis=1)
         points = points[keep]

@@ -18,23 +18,23 @@ from assets.api.errors import BadRequest
 from transforms.cloudinary import named
 from transforms.cloudinary.parser import build_path, signed_part
 
-from . import links, steps
+from . import links, palette
 
 URL_SAFE = "/,:_-.$!~*'()@;=+^|[]"
 
 
 def validate(chain: str) -> tuple[str, int | None]:
     """("", None) when the engine reads the chain, else (its message, index of the first bad step)."""
-    if not steps.components(chain):
+    if not palette.components(chain):
         return "", None
     try:
         named.validate_text(chain)
         return "", None
     except BadRequest as whole:
-        parsed = steps.parse(chain)
+        parsed = palette.parse(chain)
         for index in range(len(parsed)):
             try:
-                named.validate_text(steps.text(parsed[: index + 1]))
+                named.validate_text(palette.text(parsed[: index + 1]))
             except BadRequest as exc:
                 return exc.message, index
         return whole.message, None
@@ -49,7 +49,7 @@ def delivery_path(asset, chain: str, may_sign: bool = True) -> tuple[str, bool]:
     and signing is for editors and above.  A viewer's chain URL stays unsigned; only the
     untransformed original of a private asset, which the asset page shows them anyway,
     is signed."""
-    text = "/".join(steps.components(chain))
+    text = "/".join(palette.components(chain))
     signature = None
     if (asset.type != "upload" or text) and (may_sign or not text):
         secret = links.signing_secret()

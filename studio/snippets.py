@@ -26,7 +26,7 @@ from assets.api.errors import BadRequest
 from transforms.api_named import info
 from transforms.text import decode_text
 
-from . import steps
+from . import palette
 
 _JS_IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 _JS_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
@@ -63,7 +63,7 @@ def _js_key(key) -> str:
 
 def sdk_options(asset, chain: str, signed: bool) -> tuple[list[dict], dict]:
     """(transformation list as the SDKs take it, the other build_url options)."""
-    text = "/".join(steps.components(chain))
+    text = "/".join(palette.components(chain))
     options: dict = {"format": asset.format, "version": asset.version}
     if asset.type != "upload":
         options["type"] = asset.type
@@ -80,7 +80,7 @@ def _text_layer(item: dict) -> dict:
     style, _, raw = value[len("text:"):].partition(":")
     font, _, rest = style.partition("_")
     size, _, option = rest.partition("_")
-    if option not in ("", *steps.TEXT_STYLES):
+    if option not in ("", *palette.TEXT_STYLES):
         return item
     layer: dict = {"font_family": font, "font_size": int(size) if size.isdigit() else size}
     if "bold" in option:

@@ -31,7 +31,7 @@ from transforms.ai import bgremoval
 from transforms.models import Cutout
 from transforms.cloudinary.parser import split_component
 
-from . import steps
+from . import palette
 from .roles import requires
 from .views_studio import refine_url, studio_url
 
@@ -48,14 +48,14 @@ def _chain(request) -> str:
             raw = request.POST.get("t", raw)
         except (RequestDataTooBig, RawPostDataException):  # answered by _save
             pass
-    return steps.text(steps.parse(raw or ""))
+    return palette.text(palette.parse(raw or ""))
 
 
 def options_of(chain: str) -> bgremoval.Options:
     """The e_background_removal options of the chain's first component; BadRequest when it
     has none (or they do not read)."""
-    parsed = steps.parse(chain)
-    if not parsed or not steps.is_bg_removal(parsed[0]):
+    parsed = palette.parse(chain)
+    if not parsed or not palette.is_bg_removal(parsed[0]):
         raise BadRequest(NEEDS_REMOVAL)
     first = dict(split_component(parsed[0].text.split("/", 1)[0]))
     _, _, arg = first["e"].partition(":")

@@ -21,7 +21,7 @@ from assets.models import Asset
 from transforms.cloudinary import named
 
 from . import chain as chains
-from . import links, snippets, steps
+from . import links, palette, snippets
 from .roles import has_role, requires
 
 RECENT = 12
@@ -68,13 +68,13 @@ def _index(value, size: int) -> int | None:
 
 
 def _context(request, asset, chain: str, **extra) -> dict:
-    parsed = steps.parse(chain)
-    text = steps.text(parsed)
+    parsed = palette.parse(chain)
+    text = palette.text(parsed)
     error, bad_step = chains.validate(text)
     can_sign = has_role(request.user, "editor")
     path, signed = chains.delivery_path(asset, text, may_sign=can_sign)
     url = base_url(request) + path
-    refinable = bool(parsed) and steps.is_bg_removal(parsed[0])
+    refinable = bool(parsed) and palette.is_bg_removal(parsed[0])
     mask = current_mask(asset) if refinable else None
     edit = _index(request.GET.get("edit"), len(parsed)) if "edit_index" not in extra else extra.pop("edit_index")
     recent = recent_assets()
@@ -97,8 +97,8 @@ def _context(request, asset, chain: str, **extra) -> dict:
         "refine_url": refine_url(asset, text) if refinable else "",
         "url": url,
         "code": snippets.snippets(asset, text, url, signed),
-        "palette": steps.PALETTE,
-        "kinds": steps.KINDS,
+        "palette": palette.PALETTE,
+        "kinds": palette.KINDS,
         "picker": [{"asset": a, "src": links.path(a, links.THUMB, secret),
                     "href": studio_url(a, text)} for a in recent],
         "can_edit": can_sign,
@@ -129,7 +129,7 @@ def studio(request, asset_id: str):
             return redirect(studio_url(target, request.GET.get("t", "")))
         return _page(request, asset, request.GET.get("t", ""))
     chain = request.POST.get("t", "")
-    parsed = steps.parse(chain)
+    parsed = palette.parse(chain)
     action = request.POST.get("action", "")
     index = _index(request.POST.get("index"), len(parsed))
     if action in ("remove", "up", "down") and index is not None:
@@ -141,13 +141,13 @@ def studio(request, asset_id: str):
                 parsed[index], parsed[other] = parsed[other], parsed[index]
     elif action in ("add", "update"):
         kind = request.POST.get("kind", "")
-        step, errors = steps.from_form(kind, request.POST)
+        step, errors = palette.from_form(kind, request.POST)
         if step is not None:
             candidate = list(parsed)
             at = len(candidate) if action == "add" or index is None else index
-            if kind == steps.BG_REMOVAL and action == "add":
+            if kind == palette.BG_REMOVAL and action == "add":
                 # it must be the first component: added at the top, replacing an earlier one
-                candidate = [s for s in candidate if not steps.is_bg_removal(s)]
+                candidate = [s for s in candidate if not palette.is_bg_removal(s)]
                 at = 0
             candidate[at:at + (action == "update" and index is not None)] = [step]
             message = _step_error(candidate, at)
@@ -160,13 +160,13 @@ def studio(request, asset_id: str):
                     "errors": errors}
             return _page(request, asset, chain, status=422, form=form,
                          edit_index=index if action == "update" else None)
-    return _done(request, asset, steps.text(parsed))
+    return _done(request, asset, palette.text(parsed))
 
 
 def _step_error(candidate: list, at: int) -> str:
     """The engine's message when the chain up to and including the new step does not read."""
     try:
-        named.validate_text(steps.text(candidate[: at + 1]))
+        named.validate_text(palette.text(candidate[: at + 1]))
     except BadRequest as exc:
         return exc.message
     return ""
@@ -182,7 +182,7 @@ def _done(request, asset, chain: str):
 @require_POST
 def save_named(request, asset_id: str):
     asset = get_object_or_404(Asset, asset_id=asset_id)
-    chain = steps.text(steps.parse(request.POST.get("t", "")))
+    chain = palette.text(palette.parse(request.POST.get("t", "")))
     name = request.POST.get("name", "")
     allowed = request.POST.get("allowed_for_strict") == "on"
     if not name.strip():

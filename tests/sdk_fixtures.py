@@ -112,12 +112,3 @@ def fetch_image(url: str, **kwargs):
     if response.status_code == 200:
         image = pyvips.Image.new_from_buffer(response.content, "")
     return response, image
-
-
-def similarity(a: pyvips.Image, b: pyvips.Image) -> float:
-    """1 - normalised mean absolute difference of two images of one size (1.0 = identical)."""
-    a = a.colourspace("srgb")[0:3].cast("float")
-    b = b.colourspace("srgb")[0:3].cast("float")
-    if (a.width, a.height) != (b.width, b.height):
-        b = b.resize(a.width / b.width, vscale=a.height / b.height)
-    return 1.0 - (a - b).abs().avg() / 255.0

@@ -1,4 +1,5 @@
-"""Fixtures for the Studio's tests: a user per role, asset rows without files."""
+"""Fixtures for the Studio's tests: a user per role, asset rows without files, and the
+browser tests' page helpers (log in, add a step from the palette, wait for the preview)."""
 
 from __future__ import annotations
 
@@ -58,3 +59,35 @@ def asset_row(public_id: str, *, format: str = "jpg", bytes: int = 1000, width: 
         asset.save()
         AssetTag.objects.bulk_create([AssetTag(asset=asset, name=t) for t in tags])
     return asset
+
+
+# --- browser (Playwright page) helpers -----------------------------------------------------
+
+# true once the editor's preview image shows a rendering whose URL contains `src`
+PREVIEW_READY = """src => {
+    const img = document.querySelector('#preview');
+    return img && img.hasAttribute('data-ok') && img.complete && img.naturalWidth > 0 && img.src.includes(src);
+}"""
+
+
+def log_in(page, next_url: str, username: str = "eddie"):
+    """Log `username` (PASSWORD) in through the login form of a Playwright page."""
+    page.goto(f"/login/?next={next_url}")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"**{next_url}*")
+
+
+def add_step(page, kind: str, title: str, button: str, **fields):
+    details = page.locator("details.palette-item", has=page.locator(f"#add-{kind}-form"))
+    if not details.evaluate("d => d.open"):
+        details.locator("summary").click()
+    form = page.locator(f"#add-{kind}-form")
+    for label, value in fields.items():
+        control = form.get_by_label(label, exact=True)
+        if control.evaluate("e => e.tagName") == "SELECT":
+            control.select_option(value)
+        else:
+            control.fill(value)
+    form.get_by_role("button", name=button).click()

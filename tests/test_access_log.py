@@ -10,6 +10,7 @@ import threading
 import pytest
 
 from config import accesslog
+from config.settings import env_bool
 
 
 def app(environ, start_response):
@@ -94,6 +95,9 @@ def test_lines_from_many_threads_are_all_written_once():
 
 
 @pytest.mark.parametrize("value, on", [("", True), ("1", True), ("0", False), ("off", False), ("no", False)])
-def test_dam_access_log_turns_it_off(monkeypatch, value, on):
+def test_dam_access_log_turns_it_off(monkeypatch, settings, value, on):
+    """The variable as config/settings.py reads it, then the setting as the WSGI stack reads it."""
     monkeypatch.setenv("DAM_ACCESS_LOG", value) if value else monkeypatch.delenv("DAM_ACCESS_LOG", raising=False)
+    settings.DAM_ACCESS_LOG = env_bool("DAM_ACCESS_LOG", True)
+    assert settings.DAM_ACCESS_LOG is on
     assert isinstance(accesslog.wrap(app), accesslog.AccessLog) is on

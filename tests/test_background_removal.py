@@ -23,33 +23,10 @@ from django.core.files.storage import storages
 
 from assets.api.errors import BadRequest
 from transforms.ai import bgremoval, matting, models
+from tests.cutouts import centre, corners, rgba, scene, wait_for_200
 from transforms.models import Cutout, DerivedImage
 
 CLOUD = "demo"
-
-
-def scene(width: int = 320, height: int = 240) -> np.ndarray:
-    """A textured red disc on a plain, slightly graded light background."""
-    yy, xx = np.mgrid[0:height, 0:width]
-    image = np.zeros((height, width, 3), np.float32)
-    image[...] = (200, 210, 225)
-    image += (yy / height * 30)[..., None]
-    radius = min(width, height) * 0.3
-    disc = ((xx - width / 2) ** 2 + (yy - height / 2) ** 2) ** 0.5 < radius
-    texture = np.random.default_rng(1).normal(0, 25, (height, width, 1)) + (np.sin(xx / 6) * 30)[..., None]
-    image = np.where(disc[..., None], np.array([200, 40, 30], np.float32) + texture, image)
-    return np.clip(image, 0, 255).astype(np.uint8)
-
-
-def centre(a: np.ndarray) -> np.ndarray:
-    h, w = a.shape[:2]
-    return a[h * 2 // 5:h * 3 // 5, w * 2 // 5:w * 3 // 5]
-
-
-def corners(a: np.ndarray) -> list[np.ndarray]:
-    h, w = a.shape[:2]
-    dy, dx = max(1, h // 10), max(1, w // 10)
-    return [a[:dy, :dx], a[:dy, -dx:], a[-dy:, :dx], a[-dy:, -dx:]]
 
 
 # --- options and the plan (no model) ------------------------------------------------------
@@ -295,23 +272,6 @@ def test_a_hint_removes_a_second_object():
 # --- on the fly, with a real worker ------------------------------------------------------------
 
 
-def _rgba(response) -> np.ndarray:
-    body = b"".join(response.streaming_content) if response.streaming else response.content
-    return pyvips.Image.new_from_buffer(body, "").numpy()
-
-
-def _wait_for_200(client, url: str, log_path, timeout: float = 180.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        response = client.get(url)
-        if response.status_code != 423 or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    assert response.status_code == 200, (response.status_code, response.content[:300],
-                                         open(log_path).read()[-4000:])
-    return response
-
-
 @pytest.mark.django_db(transaction=True)
 def test_on_the_fly_423_then_200_and_chained_transformations_reuse_the_cutout(celery_worker, client, upload):
     png = pyvips.Image.new_from_array(scene()).write_to_buffer(".png")
@@ -323,12 +283,12 @@ def test_on_the_fly_423_then_200_and_chained_transformations_reuse_the_cutout(ce
     assert int(first["Retry-After"]) > 0
     assert "in progress" in first.json()["error"]["message"] and first["X-Cld-Error"]
     again = client.get(url)  # a concurrent request queues nothing more
-    assert again.status_code in (423, 200)
+    assert again.status_code == 423
     assert Cutout.objects.count() == 1
 
-    done = _wait_for_200(client, url, celery_worker.log_path)
+    done = wait_for_200(client, url, celery_worker.log_path)
     assert done["Content-Type"] == "image/png"
-    cut = _rgba(done)
+    cut = rgba(done)
     assert cut.shape == (240, 320, 4)
     assert centre(cut)[..., 3].min() > 230
     assert all(c[..., 3].max() < 13 for c in corners(cut))
@@ -339,18 +299,18 @@ def test_on_the_fly_423_then_200_and_chained_transformations_reuse_the_cutout(ce
     # Chained after it: rendered from the stored cut-out at once (no 423, no model run).
     grey = client.get(f"/{CLOUD}/image/upload/e_background_removal/e_grayscale/bg_scene.png")
     assert grey.status_code == 200
-    pixels = _rgba(grey)
+    pixels = rgba(grey)
     assert pixels.shape[2] == 4 and centre(pixels)[..., 3].min() > 230
     assert np.ptp(centre(pixels)[..., :3].astype(int), axis=2).max() <= 1  # grey
     cropped = client.get(f"/{CLOUD}/image/upload/e_background_removal,c_fill,w_100,h_100/bg_scene.webp")
     assert cropped.status_code == 200 and cropped["Content-Type"] == "image/webp"
-    small = _rgba(cropped)
+    small = rgba(cropped)
     assert small.shape == (100, 100, 4) and small[0, 0, 3] < 13 and small[50, 50, 3] > 230
 
     # JPEG has no alpha: flattened onto white, or onto b_.
-    jpg = _rgba(client.get(f"/{CLOUD}/image/upload/e_background_removal/bg_scene.jpg"))
+    jpg = rgba(client.get(f"/{CLOUD}/image/upload/e_background_removal/bg_scene.jpg"))
     assert jpg.shape[2] == 3 and all(c.min() > 235 for c in corners(jpg))
-    red = _rgba(client.get(f"/{CLOUD}/image/upload/e_background_removal/b_red/bg_scene.jpg"))
+    red = rgba(client.get(f"/{CLOUD}/image/upload/e_background_removal/b_red/bg_scene.jpg"))
     assert all((c[..., 0].min() > 235 and c[..., 1].max() < 25) for c in corners(red))
 
     row.refresh_from_db()
@@ -436,7 +396,7 @@ def test_legacy_removal_on_upload_replaces_the_asset_and_notifies(celery_worker,
     assert (asset.format, asset.version) == ("png", info["version"])
     versions = AssetVersion.objects.filter(asset=asset)
     assert versions.count() == 2 and all(v.backed_up and v.storage_name for v in versions)  # both kept
-    delivered = _rgba(client.get(f"/{CLOUD}/image/upload/bg_legacy.png"))
+    delivered = rgba(client.get(f"/{CLOUD}/image/upload/bg_legacy.png"))
     assert delivered.shape == (240, 320, 4)
     assert centre(delivered)[..., 3].min() > 230 and all(c[..., 3].max() < 13 for c in corners(delivered))
 

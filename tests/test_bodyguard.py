@@ -20,7 +20,7 @@ from assets import capacity
 from assets.bodyguard import BodyGuard, body_limit
 from config.wsgi import application
 from tests.conftest import CLOUD, make_image, signed
-from tests.test_chunked_upload import chunk, multipart
+from tests.http_bodies import chunk, multipart
 
 
 def probe(environ, start_response):

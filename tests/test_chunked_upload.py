@@ -2,31 +2,15 @@
 
 import io
 import json
-import uuid
 from wsgiref.util import setup_testing_defaults
 
 import pytest
 
 from config.wsgi import application
 from tests.conftest import CLOUD, make_image, signed
+from tests.http_bodies import chunk, multipart
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def multipart(fields: dict, file_bytes: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    out = io.BytesIO()
-    for key, value in fields.items():
-        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode())
-    out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="c.jpg"\r\n'
-              f"Content-Type: image/jpeg\r\n\r\n".encode() + file_bytes + b"\r\n")
-    out.write(f"--{boundary}--\r\n".encode())
-    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
-
-
-def chunk(body: bytes, size: int = 700) -> bytes:
-    parts = [b"%x\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size]) for i in range(0, len(body), size)]
-    return b"".join(parts) + b"0\r\n\r\n"
 
 
 def call(body: bytes, content_type: str, terminated: bool):

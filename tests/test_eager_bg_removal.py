@@ -21,7 +21,7 @@ from django.core.files.storage import storages
 from assets import tasks
 from assets.models import Asset
 from tests.conftest import signed
-from tests.test_background_removal import centre, corners, scene
+from tests.cutouts import centre, corners, scene
 from transforms.models import Cutout, DerivedImage
 
 CLOUD = "demo"

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import pyvips
-from skimage.metrics import structural_similarity
 
 from assets.api.errors import BadRequest
+from tests.images import grey, ssim
 from transforms.ops import registry
 
 EFFECTS = registry.load()
@@ -54,17 +54,9 @@ def run(name, image, *args, **qualifiers):
     return entry.apply(vips(image) if isinstance(image, np.ndarray) else image, value, CTX)
 
 
-def grey(array: np.ndarray) -> np.ndarray:
-    return array[..., :3] @ np.array([0.299, 0.587, 0.114])
-
-
 def high_frequency(array: np.ndarray) -> float:
     g = grey(array)
     return float(np.abs(np.diff(g, axis=0)).mean() + np.abs(np.diff(g, axis=1)).mean())
-
-
-def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    return structural_similarity(grey(a), grey(b), data_range=255)
 
 
 # --- parsing ---------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from assets.models import ApiKey, Asset
 from refiners import background, resolve
 from refiners.models import BackgroundMask
 from tests.admin_client import Admin, basic
-from tests.test_background_removal import _rgba, _wait_for_200, centre, corners, scene
+from tests.cutouts import corners, rgba, scene, wait_for_200
 from transforms.ai import bgremoval
 from transforms.models import Cutout, DerivedImage
 
@@ -411,11 +411,11 @@ def test_the_mask_changes_every_delivered_cutout_rendering_until_the_asset_is_ov
     small_url = f"{base}/e_background_removal/c_scale,w_100/refined_scene.png"
     plain_url = f"{base}/c_scale,w_50/refined_scene.png"
 
-    before = _rgba(_wait_for_200(client, url, celery_worker.log_path))
+    before = rgba(wait_for_200(client, url, celery_worker.log_path))
     assert before.shape == (H, W, 4)
     assert inside_remove(before)[..., 3].min() > 230  # the model keeps the disc ...
     assert inside_restore(before)[..., 3].max() < 13  # ... and drops the background
-    assert inside_remove(_rgba(client.get(grey_url)))[..., 3].min() > 230
+    assert inside_remove(rgba(client.get(grey_url)))[..., 3].min() > 230
     assert client.get(small_url).status_code == 200 and client.get(plain_url).status_code == 200
     old_rows = {DerivedImage.objects.get(transformation=t).pk: t for t in
                 ("e_background_removal", "e_background_removal/e_grayscale", "e_background_removal/c_scale,w_100")}
@@ -432,7 +432,7 @@ def test_the_mask_changes_every_delivered_cutout_rendering_until_the_asset_is_ov
     assert not any(storages["derived"].exists(name) for name in old_files)
     assert DerivedImage.objects.filter(pk=plain_row.pk).exists()
 
-    after = _rgba(client.get(url))
+    after = rgba(client.get(url))
     assert after.shape == (H, W, 4)
     assert inside_remove(after)[..., 3].max() == 0  # painted away
     assert inside_restore(after)[..., 3].min() == 255  # painted back, with the original's pixels
@@ -442,10 +442,10 @@ def test_the_mask_changes_every_delivered_cutout_rendering_until_the_asset_is_ov
     assert all(np.abs(c[..., 3].astype(int) - d[..., 3].astype(int)).max() <= 1
                for c, d in zip(corners(after)[1:], corners(before)[1:]))
 
-    grey = _rgba(client.get(grey_url))  # a chained transformation uses the mask too
+    grey = rgba(client.get(grey_url))  # a chained transformation uses the mask too
     assert inside_remove(grey)[..., 3].max() == 0 and inside_restore(grey)[..., 3].min() == 255
     assert np.ptp(inside_restore(grey)[..., :3].astype(int), axis=2).max() <= 1
-    small = _rgba(client.get(small_url))
+    small = rgba(client.get(small_url))
     assert small.shape == (75, 100, 4)
     assert small[36:39, 45:55, 3].max() <= 30 and small[6:9, 8:17, 3].min() >= 200
     assert Cutout.objects.get().runs == 1  # no model run for any of it
@@ -453,7 +453,7 @@ def test_the_mask_changes_every_delivered_cutout_rendering_until_the_asset_is_ov
     # A new revision: a new key; the restore stroke removed again (undo) brings the matte back there.
     undo = admin.put(refiner_url("refined_scene"), {"strokes": [REMOVE], "base_revision": 1})
     assert undo.status_code == 200 and undo.json()["revision"] == 2
-    again = _rgba(client.get(url))
+    again = rgba(client.get(url))
     assert inside_remove(again)[..., 3].max() == 0 and inside_restore(again)[..., 3].max() < 13
     assert DerivedImage.objects.filter(transformation="e_background_removal").count() == 1
 
@@ -467,7 +467,7 @@ def test_the_mask_changes_every_delivered_cutout_rendering_until_the_asset_is_ov
     assert not storages["derived"].exists(mask_file)
     assert not BackgroundMask.objects.filter(asset=item).exclude(storage_name="").exists()
     assert admin.get(refiner_url("refined_scene")).json()["revision"] == 0
-    fresh = _rgba(_wait_for_200(client, url, celery_worker.log_path))
+    fresh = rgba(wait_for_200(client, url, celery_worker.log_path))
     assert inside_remove(fresh)[..., 3].min() > 230 and inside_restore(fresh)[..., 3].max() < 13
     # Revisions keep growing across versions (a client holding revision 2 gets a 409).
     assert admin.put(refiner_url("refined_scene"), {"strokes": [], "base_revision": 2}).status_code == 409
@@ -488,7 +488,7 @@ def test_a_mask_saved_before_the_cutout_exists_is_used_once_it_does(client, uplo
     assert bgremoval.compute(row.pk) == "done"
     row.refresh_from_db()
     assert (row.width, row.height) == (mask.width, mask.height)
-    delivered = _rgba(client.get(url))
+    delivered = rgba(client.get(url))
     assert delivered.shape == (120, 160, 4)
     assert inside_remove(delivered)[..., 3].max() == 0
     assert delivered[35:45, 70:90, 3].min() > 200  # the disc above the stroke is kept

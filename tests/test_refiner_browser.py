@@ -21,9 +21,8 @@ from assets.models import ApiKey, Asset
 from refiners import background
 from tests.browser import browser, page, screenshot  # noqa: F401
 from tests.conftest import signed
-from tests.studio_fixtures import make_user
-from tests.test_background_removal import scene
-from tests.test_studio_editor_browser import PREVIEW_READY, add_step, log_in
+from tests.studio_fixtures import PREVIEW_READY, add_step, log_in, make_user
+from tests.cutouts import scene
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 W, H = 256, 192

@@ -23,9 +23,9 @@ from django.http import QueryDict
 
 from assets.models import Asset
 from refiners import background
-from studio import steps
+from studio import palette
 from tests.studio_fixtures import login, users  # noqa: F401
-from tests.test_background_removal import scene
+from tests.cutouts import scene
 from transforms.ai import bgremoval
 from transforms.models import Cutout
 
@@ -79,23 +79,23 @@ def delivered_alpha(client, asset, chain: str = "e_background_removal") -> np.nd
     ({"hints": "person", "fine_edges": "y"}, "e_background_removal:hints_(person);fineedges_y"),
 ])
 def test_palette_background_removal_form(values, expected):
-    step, errors = steps.from_form("bgremoval", values)
+    step, errors = palette.from_form("bgremoval", values)
     assert errors == {} and step.text == expected
-    reparsed = steps.parse(step.text)
+    reparsed = palette.parse(step.text)
     assert [s.kind for s in reparsed] == ["bgremoval"] and reparsed[0].values == step.values
-    assert steps.is_bg_removal(reparsed[0])
+    assert palette.is_bg_removal(reparsed[0])
 
 
 def test_palette_background_removal_checkboxes_and_unknown_hints():
     form = QueryDict("kind=bgremoval&hints=sofa&hints=cat&fine_edges=y")
-    step, errors = steps.from_form("bgremoval", form)
+    step, errors = palette.from_form("bgremoval", form)
     assert step.text == "e_background_removal:hints_(cat;sofa);fineedges_y"
-    step, errors = steps.from_form("bgremoval", QueryDict("hints=unicorn"))
+    step, errors = palette.from_form("bgremoval", QueryDict("hints=unicorn"))
     assert step is None and "Unknown choice 'unicorn'" in errors["hints"]
-    assert set(steps.KINDS["bgremoval"].fields[0].choices) == bgremoval.HINTS  # the 20 documented classes
-    assert [s.kind for s in steps.parse("e_background_removal,w_100/e_sepia")] == ["raw", "effect"]
-    assert steps.is_bg_removal(steps.parse("e_background_removal,w_100")[0])
-    assert not steps.is_bg_removal(steps.parse("e_sepia")[0])
+    assert set(palette.KINDS["bgremoval"].fields[0].choices) == bgremoval.HINTS  # the 20 documented classes
+    assert [s.kind for s in palette.parse("e_background_removal,w_100/e_sepia")] == ["raw", "effect"]
+    assert palette.is_bg_removal(palette.parse("e_background_removal,w_100")[0])
+    assert not palette.is_bg_removal(palette.parse("e_sepia")[0])
 
 
 def test_adding_background_removal_puts_it_first(login, disc):

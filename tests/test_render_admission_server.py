@@ -18,7 +18,8 @@ import time
 import pytest
 
 from tests.conftest import make_image
-from tests.test_production_server import CLOUD, HOST, Server, multipart, request, signed_fields
+from tests.http_bodies import multipart
+from tests.production_server import CLOUD, HOST, Server, request, signed_fields
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 

@@ -22,7 +22,8 @@ import time
 import pytest
 
 from tests.conftest import make_image
-from tests.test_production_server import CLOUD, HOST, Server, multipart, request, signed_fields
+from tests.http_bodies import multipart
+from tests.production_server import CLOUD, HOST, Server, request, signed_fields
 
 pytestmark = pytest.mark.django_db(transaction=True)  # only to learn which database engine the session runs
 BODY_TIMEOUT = 5  # DAM_BODY_TIMEOUT for the server: the behaviour is the default's, the test shorter

@@ -12,11 +12,14 @@ import pytest
 
 from assets.models import Asset
 from studio import chain as chains
-from studio import steps
+from studio import palette
 from tests.conftest import make_image
 from tests.studio_fixtures import asset_row, login, users  # noqa: F401
+from transforms import params, plan
+from transforms.encode import ENCODERS
 from transforms.models_named import Transformation
 from transforms.cloudinary.parser import canonical
+from transforms.ops import registry
 
 pytestmark = pytest.mark.django_db
 
@@ -42,18 +45,18 @@ ROUND_TRIP = [
 
 @pytest.mark.parametrize("chain,kinds", ROUND_TRIP, ids=[c for c, k in ROUND_TRIP])
 def test_steps_and_text_are_inverse(chain, kinds):
-    parsed = steps.parse(chain)
+    parsed = palette.parse(chain)
     assert [s.kind for s in parsed] == kinds
-    assert steps.text(parsed) == canonical(chain)
-    assert steps.text(steps.parse(steps.text(parsed))) == steps.text(parsed)
+    assert palette.text(parsed) == canonical(chain)
+    assert palette.text(palette.parse(palette.text(parsed))) == palette.text(parsed)
 
 
 def test_unknown_syntax_is_kept_as_a_raw_step_with_the_parser_message():
-    parsed = steps.parse("c_fill,w_10/zz_top/e_sepia")
+    parsed = palette.parse("c_fill,w_10/zz_top/e_sepia")
     assert [s.kind for s in parsed] == ["resize", "raw", "effect"]
     assert parsed[1].text == "zz_top" and parsed[1].error == "Invalid transformation parameter: zz"
-    assert steps.text(parsed) == "c_fill,w_10/zz_top/e_sepia"
-    assert steps.parse("c_fill,w_10//e_sepia/") == steps.parse("c_fill,w_10/e_sepia")
+    assert palette.text(parsed) == "c_fill,w_10/zz_top/e_sepia"
+    assert palette.parse("c_fill,w_10//e_sepia/") == palette.parse("c_fill,w_10/e_sepia")
 
 
 # kind, form values -> step text, or the field with an error
@@ -86,13 +89,13 @@ FORMS = [
 
 @pytest.mark.parametrize("kind,values,expected", FORMS, ids=[f"{k}-{i}" for i, (k, v, e) in enumerate(FORMS)])
 def test_palette_forms(kind, values, expected):
-    step, errors = steps.from_form(kind, values)
+    step, errors = palette.from_form(kind, values)
     if isinstance(expected, str):
         assert errors == {} and step.text == expected
         if kind == "raw":  # known syntax typed as raw reads back as the palette's steps
-            assert [s.kind for s in steps.parse(step.text)] == ["effect", "radius"]
+            assert [s.kind for s in palette.parse(step.text)] == ["effect", "radius"]
             return
-        reparsed = steps.parse(step.text)
+        reparsed = palette.parse(step.text)
         assert len(reparsed) == 1 and reparsed[0].kind == kind
         assert {k: v for k, v in reparsed[0].values.items() if v} == {k: v for k, v in step.values.items() if v}
     else:
@@ -231,3 +234,20 @@ def test_save_as_named(login, photo):
     assert "Add at least one step before saving." in _alerts(empty)
     listing = client.get("/transformations/").content.decode()
     assert "t_gray_thumb" in listing and chain in listing
+
+
+def test_palette_choices_are_the_engines_registries():
+    """Crop modes, gravities, effects and formats come from the engine: an effect it
+    registers is offered, and every overlay gravity offered is one a layer accepts."""
+    effects = palette.KINDS["effect"].fields[0].choices
+    assert set(effects) == {key for key, entry in registry.load().items() if key == entry.name} - {"background_removal"}
+    resize = {f.name: f.choices for f in palette.KINDS["resize"].fields}
+    assert resize["c"] == params.CROP_MODES and resize["g"] == params.GRAVITIES
+    overlay = {f.name: f.choices for f in palette.KINDS["overlay"].fields}
+    for gravity in overlay["g"]:
+        plan.validate(f"l_logo/fl_layer_apply,g_{gravity}")
+    assert {f.name: f.choices for f in palette.KINDS["format"].fields}["f"] == ("auto", *ENCODERS)
+    for name in effects:
+        chain = f"e_{name}:red" if name == "replace_color" else f"e_{name}"  # the one with a required argument
+        plan.validate(chain)
+        assert [s.kind for s in palette.parse(chain)] == ["effect"]

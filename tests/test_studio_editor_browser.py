@@ -13,7 +13,7 @@ from django.test import Client
 from assets.models import ApiKey, Asset
 from tests.browser import browser, page, screenshot  # noqa: F401
 from tests.conftest import signed
-from tests.studio_fixtures import PASSWORD, make_user
+from tests.studio_fixtures import PREVIEW_READY, add_step, log_in, make_user
 from transforms.cloudinary import named
 from transforms.models import DerivedImage
 
@@ -32,12 +32,6 @@ SPREAD = """img => {
     }
     return spread;
 }"""
-PREVIEW_READY = """src => {
-    const img = document.querySelector('#preview');
-    return img && img.hasAttribute('data-ok') && img.complete && img.naturalWidth > 0 && img.src.includes(src);
-}"""
-
-
 @pytest.fixture
 def editor(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -66,28 +60,6 @@ def photo(db):
     data["file"].name = "red.jpg"
     assert Client().post("/v1_1/demo/image/upload", data).status_code == 200
     return Asset.objects.get(public_id="shoes/red")
-
-
-def log_in(page, next_url: str):
-    page.goto(f"/login/?next={next_url}")
-    page.get_by_label("Username").fill("eddie")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"**{next_url}*")
-
-
-def add_step(page, kind: str, title: str, button: str, **fields):
-    details = page.locator("details.palette-item", has=page.locator(f"#add-{kind}-form"))
-    if not details.evaluate("d => d.open"):
-        details.locator("summary").click()
-    form = page.locator(f"#add-{kind}-form")
-    for label, value in fields.items():
-        control = form.get_by_label(label, exact=True)
-        if control.evaluate("e => e.tagName") == "SELECT":
-            control.select_option(value)
-        else:
-            control.fill(value)
-    form.get_by_role("button", name=button).click()
 
 
 def wait_preview(page, fragment: str):

@@ -66,7 +66,7 @@ def test_folder_page_shows_its_assets_and_the_tree(login, catalogue):
     assert "All assets <span class=\"count\" id=\"all-count\">5</span>" in html
     assert names(client.get("/library/shoes/", {"q": "boot"})) == []
     assert client.get("/library/no/such/").status_code == 200  # an empty folder is just empty
-    assert client.get("/library/a/../b/").status_code in (404, 301, 302, 200)
+    assert client.get("/library/a/../b/").status_code == 404
 
 
 def test_folder_tree_orders_children_under_parents(catalogue):

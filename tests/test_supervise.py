@@ -11,6 +11,7 @@ import http.client
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_production_server import CLOUD, HOST, ROOT, Server
+from tests.production_server import CLOUD, HOST, ROOT, Server
 
 pytestmark = pytest.mark.django_db(transaction=True)  # only to learn which database engine the session runs
 
@@ -166,3 +167,34 @@ def test_the_app_comes_back_after_granian_gives_up_and_after_celery_is_killed(tm
             except ProcessLookupError:
                 pass
         server.close()
+
+
+def test_ready_block_comes_once_the_url_answers_and_the_output_settles(tmp_path):
+    """./dam start's last word: after the web process answers and the others' start-up lines
+    (a stand-in for Celery's banner, printed after the web server is up), the URL and the
+    note (bootstrap's message, credentials on a first run) are printed; the note's file is
+    removed once read."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port = sock.getsockname()[1]
+    procfile = tmp_path / "Procfile"
+    procfile.write_text(f"web: exec {sys.executable} -m http.server --bind {HOST} {port}\n"
+                        "banner: sleep 2; for i in 1 2 3 4 5; do echo banner line $i; done; exec sleep 60\n")
+    note = tmp_path / "note.txt"
+    note.write_text("API secret:      s3cret\n")
+    log = tmp_path / "out.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "config.supervise", "-f", str(procfile), "--stop-timeout", "5",
+                                 "--ready-url", f"http://{HOST}:{port}/", "--ready-note", str(note)],
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait(lambda: "Ctrl-C stops everything." in log.read_text(), 30, "the ready block", log)
+        assert not note.exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    text = log.read_text()
+    block = text[text.index("Ready: open"):]
+    assert f"Ready: open http://{HOST}:{port}/ in a browser." in block and "API secret:      s3cret" in block
+    assert text.index("banner line 5") < text.index("Ready: open")  # printed after the banner, not scrolled away
+    assert text.count("Ready: open") == 1

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from assets import tempfiles
-from tests.test_production_server import CLOUD, HOST, ROOT, Server
+from tests.production_server import CLOUD, HOST, ROOT, Server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,9 +11,9 @@ import pyvips
 from PIL import Image as PILImage
 
 from tests.conftest import CLOUD, make_image
+from tests.images import ssim
 from transforms import derived
 from transforms.models import DerivedImage
-from transforms.quality import ssim
 
 pytestmark = pytest.mark.django_db
 

@@ -57,7 +57,7 @@ def client_address(meta) -> str:
     """Who sent the request: REMOTE_ADDR, or behind a trusted reverse proxy
     (``DAM_BEHIND_PROXY``) the last X-Forwarded-For entry, the one that proxy added (the
     entries before it are whatever the client claimed)."""
-    if getattr(settings, "DAM_BEHIND_PROXY", False):
+    if settings.DAM_BEHIND_PROXY:
         forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
         if forwarded:
             return forwarded[-1][:64]
@@ -95,11 +95,11 @@ _NO_LEASE = Lease(-1, "")  # the deployment bound is off: nothing to release
 
 
 def deployment_limit() -> int:
-    return max(0, int(getattr(settings, "DAM_MAX_DEPLOYMENT_RENDERS", 8)))
+    return max(0, int(settings.DAM_MAX_DEPLOYMENT_RENDERS))
 
 
 def lease_seconds() -> float:
-    return limits.time_budget() + float(getattr(settings, "DAM_RENDER_QUEUE_TIMEOUT", 30)) + LEASE_MARGIN
+    return limits.time_budget() + float(settings.DAM_RENDER_QUEUE_TIMEOUT) + LEASE_MARGIN
 
 
 def acquire_lease() -> Lease | None:

@@ -27,7 +27,6 @@ import hashlib
 import io
 import logging
 import os
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -224,7 +223,7 @@ def _in_flight(key: str):
 
 @contextmanager
 def _process_lock(key: str):
-    directory = os.path.join(str(getattr(settings, "VAR_DIR", tempfile.gettempdir())), "locks")
+    directory = os.path.join(str(settings.VAR_DIR), "locks")
     try:
         os.makedirs(directory, exist_ok=True)
         fh = open(os.path.join(directory, f"render-{key[:2]}.lock"), "a+b")
@@ -232,7 +231,7 @@ def _process_lock(key: str):
         yield
         return
     # Wait at most as long as a render may take (plus the queue); then go ahead anyway.
-    deadline = time.monotonic() + limits.time_budget() + float(getattr(settings, "DAM_RENDER_QUEUE_TIMEOUT", 30))
+    deadline = time.monotonic() + limits.time_budget() + float(settings.DAM_RENDER_QUEUE_TIMEOUT)
     locked = False
     try:
         while True:
@@ -254,8 +253,8 @@ def _process_lock(key: str):
 @contextmanager
 def render_slot():
     """One of DAM_MAX_CONCURRENT_RENDERS slots; 429 after DAM_RENDER_QUEUE_TIMEOUT seconds."""
-    size = max(1, int(getattr(settings, "DAM_MAX_CONCURRENT_RENDERS", 2)))
-    timeout = float(getattr(settings, "DAM_RENDER_QUEUE_TIMEOUT", 30))
+    size = max(1, int(settings.DAM_MAX_CONCURRENT_RENDERS))
+    timeout = float(settings.DAM_RENDER_QUEUE_TIMEOUT)
     with _guard:
         semaphore = _semaphores.setdefault(size, threading.BoundedSemaphore(size))
     if not semaphore.acquire(timeout=timeout):

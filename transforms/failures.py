@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def ttl() -> int:
-    return max(0, int(getattr(settings, "DAM_RENDER_FAILURE_TTL", 600)))
+    return max(0, int(settings.DAM_RENDER_FAILURE_TTL))
 
 
 def check(key: str) -> None:

@@ -31,15 +31,15 @@ class RenderTimeout(ApiError):
 
 
 def max_source_pixels() -> int:
-    return int(getattr(settings, "DAM_MAX_SOURCE_PIXELS", getattr(settings, "DAM_MAX_IMAGE_PIXELS", 100_000_000)))
+    return int(settings.DAM_MAX_SOURCE_PIXELS)
 
 
 def max_output_pixels() -> int:
-    return int(getattr(settings, "DAM_MAX_OUTPUT_PIXELS", 50_000_000))
+    return int(settings.DAM_MAX_OUTPUT_PIXELS)
 
 
 def time_budget() -> float:
-    return float(getattr(settings, "DAM_RENDER_TIME_BUDGET", 30))
+    return float(settings.DAM_RENDER_TIME_BUDGET)
 
 
 def check_source(width: int, height: int, what: str = "Source image") -> None:

@@ -46,7 +46,6 @@ committed before it arrived, with fewer round trips to a database server under l
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections import OrderedDict
@@ -61,18 +60,11 @@ from assets.middleware import _SANE as _SANE_REQUEST_ID  # RequestIdMiddleware's
 
 ENVIRON_KEY = "dam.memo"
 CHECK_WAIT = 10.0  # seconds a hit waits for another's check before going through Django
-DEFAULT_BYTES = 32 * 1024 * 1024
 _CONDITIONS_NOT_HANDLED = ("HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
 
 
 def budget_bytes() -> int:
-    value = getattr(settings, "DAM_DELIVERY_MEMO_BYTES", None)
-    if value is None:
-        value = os.environ.get("DAM_DELIVERY_MEMO_BYTES", "")
-    try:
-        return max(0, int(value)) if value != "" else DEFAULT_BYTES
-    except (TypeError, ValueError):
-        return DEFAULT_BYTES
+    return max(0, int(settings.DAM_DELIVERY_MEMO_BYTES))
 
 
 @dataclass(frozen=True)
@@ -174,7 +166,7 @@ class DeliveryMemo:
         self.app = app
         self.capacity = budget_bytes()
         self.item_limit = self.capacity // 16
-        proxy = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+        proxy = settings.SECURE_PROXY_SSL_HEADER
         self.proto_header = proxy[0] if proxy else None
         self.lock = threading.Lock()
         self.vary: dict[tuple, tuple[str, ...]] = {}  # request key -> header names its answers vary on

@@ -36,7 +36,7 @@ _SAMPLE_BYTES = {"uchar": 1, "char": 1, "ushort": 2, "short": 2, "uint": 4, "int
 
 def budget() -> int:
     """Bytes one render may hold in decoded images."""
-    return max(1, int(getattr(settings, "DAM_RENDER_MEMORY_BUDGET", 512))) * MB
+    return max(1, int(settings.DAM_RENDER_MEMORY_BUDGET)) * MB
 
 
 def image_bytes(image) -> int:

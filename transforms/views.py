@@ -22,6 +22,7 @@ from assets.api.errors import ApiError, NotFound, Unauthorized, error_response
 
 from . import admission, derived
 from .cloudinary import entry, lookup, parser, signatures
+from .cloudinary.named import check_strict
 from .encode import mime_type
 from .memo import ENVIRON_KEY, Candidate
 
@@ -118,23 +119,19 @@ def _check_strict(requested, signed: bool) -> None:
     """Strict transformations (transforms.cloudinary.named): 401 for an unsigned dynamic transformation."""
     if not requested.transformation:
         return
-    try:
-        from .cloudinary.named import check_strict
-    except ImportError:  # pragma: no cover
-        return
     check_strict(requested.transformation, requested.named, signed=signed)
 
 
 def _headers(parsed, asset, found: derived.Deliverable) -> dict[str, str]:
     if asset.type != "upload":
-        max_age = int(getattr(settings, "DAM_DELIVERY_PRIVATE_MAX_AGE", 3600))
+        max_age = int(settings.DAM_DELIVERY_PRIVATE_MAX_AGE)
         cache_control = f"private, max-age={max_age}"
     elif parsed.version is not None and parsed.version == asset.version:
         # The URL names the current version: it will never answer anything else.
-        cache_control = f"public, max-age={int(getattr(settings, 'DAM_DELIVERY_MAX_AGE', 31_536_000))}, immutable"
+        cache_control = f"public, max-age={int(settings.DAM_DELIVERY_MAX_AGE)}, immutable"
     else:
         # No version, or another one (any number is accepted, as a cache-buster): keep it short.
-        cache_control = f"public, max-age={int(getattr(settings, 'DAM_DELIVERY_UNVERSIONED_MAX_AGE', 3600))}"
+        cache_control = f"public, max-age={int(settings.DAM_DELIVERY_UNVERSIONED_MAX_AGE)}"
     headers = {
         "ETag": quote_etag(found.etag),
         "Last-Modified": http_date(found.last_modified.timestamp()),

@@ -210,7 +210,7 @@ def dependency(asset, options: Options) -> str:
 
 
 def _retry_after() -> dict:
-    return {"Retry-After": str(int(getattr(settings, "DAM_BG_REMOVAL_RETRY_AFTER", 3)))}
+    return {"Retry-After": str(int(settings.DAM_BG_REMOVAL_RETRY_AFTER))}
 
 
 def request(asset, options: Options, requester=None):

@@ -89,4 +89,4 @@ def warm_up() -> None:
 
 
 def max_input_pixels() -> int:
-    return int(getattr(settings, "DAM_BG_REMOVAL_MAX_PIXELS", 2048 * 2048))
+    return int(settings.DAM_BG_REMOVAL_MAX_PIXELS)

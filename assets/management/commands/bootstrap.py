@@ -41,7 +41,7 @@ class Command(BaseCommand):
             with open(credentials, "a") as fh:
                 fh.write(text)
             credentials.chmod(0o600)
-            self.stdout.write("\nFirst run: these credentials are shown once (a copy is in "
+            self.stdout.write("\nFirst run: these credentials are not shown on later starts (a copy is in "
                               f"{credentials}, readable only by you):\n\n" + text)
         else:
             self.stdout.write(f"Accounts and keys exist already (first-run credentials: {credentials}).")

@@ -26,5 +26,10 @@ class Command(BaseCommand):
         if not options["no_warm_up"]:
             from transforms.ai import matting
 
+            cache = models.model_dir() / "numba"
+            if any(cache.rglob("*.nbi")):
+                say(f"pymatting: loading its compiled numba code from {cache}…")
+            else:
+                say(f"pymatting: compiling its numba code into {cache} (a few minutes the first time)…")
             matting.warm_up()
             say(f"pymatting: numba code cached in {models.model_dir() / 'numba'}")

@@ -1,4 +1,4 @@
-"""The Studio's steps: a transformation chain as a list of self-contained actions.
+"""The Studio's palette and steps: a transformation chain as a list of self-contained actions.
 
 A step is one palette action (AI background removal, resize, effect, radius, border,
 rotation, image or text overlay, format and quality) made of one or more URL
@@ -9,7 +9,9 @@ is only its transformation text (the ``t`` query parameter of the Studio page), 
 any chain the engine's parser reads (parameter order inside a component fixed by
 transforms.cloudinary.parser.join_component).
 
-Text only, no I/O: validating a chain against the engine is `studio.chain`'s job.
+Text only, no I/O: validating a chain against the engine is `studio.chain`'s job.  The
+choices the forms offer (crop modes, gravities, effects, formats) are the engine's own
+registries, so an operation the engine learns appears in the palette without a copy here.
 """
 
 from __future__ import annotations
@@ -18,18 +20,20 @@ import re
 from dataclasses import dataclass, field
 
 from assets.api.errors import BadRequest
+from transforms import values
 from transforms.ai import bgremoval
 from transforms.cloudinary.parser import join_component, split_component
+from transforms.encode import ENCODERS
+from transforms.ops import layers, registry
 from transforms.text import decode_text, text_token
 
-CROP_MODES = ("scale", "fit", "limit", "mfit", "fill", "lfill", "fill_pad", "crop", "thumb", "pad", "lpad", "mpad")
-GRAVITIES = ("auto", "center", "north", "south", "east", "west", "north_east", "north_west", "south_east",
-             "south_west", "face", "faces")
-EFFECTS = ("grayscale", "sepia", "blackwhite", "negate", "blur", "pixelate", "sharpen", "unsharp_mask", "vignette",
-           "oil_paint", "cartoonify", "brightness", "contrast", "saturation", "hue", "gamma", "vibrance", "noise",
-           "improve", "auto_brightness", "auto_color", "auto_contrast", "colorize", "tint", "outline", "shadow",
-           "trim", "red", "green", "blue")
-FORMATS = ("auto", "jpg", "png", "webp", "avif", "gif", "tiff")
+CROP_MODES = values.CROP_MODES
+GRAVITIES = values.GRAVITIES  # of a resize or crop
+LAYER_GRAVITIES = layers.GRAVITIES  # where an overlay is placed
+# Every registered effect under its own name (not its aliases), in registration order;
+# background removal has a step of its own (BG_REMOVAL below).
+EFFECTS = tuple(key for key, entry in registry.load().items() if key == entry.name and key != bgremoval.NAME)
+FORMATS = ("auto", *ENCODERS)
 FLIPS = ("hflip", "vflip")
 TEXT_STYLES = ("bold", "italic", "bold_italic", "underline")
 _BORDER = re.compile(r"^(\d{1,4})px_(solid)_(.+)$")
@@ -61,7 +65,7 @@ class Kind:
         return "Add " + self.title[:1].lower() + self.title[1:]
 
 
-_PLACE = (Field("g", "Gravity", GRAVITIES[1:]), Field("x", "Offset x", number=True, placeholder="0"),
+_PLACE = (Field("g", "Gravity", LAYER_GRAVITIES), Field("x", "Offset x", number=True, placeholder="0"),
           Field("y", "Offset y", number=True, placeholder="0"))
 BG_HINTS = tuple(sorted(bgremoval.HINTS))
 BG_REMOVAL = "bgremoval"
