@@ -6,7 +6,7 @@ DerivedImage.depends existed."""
 
 from __future__ import annotations
 
-from assets.api.errors import ApiError
+from core.errors import ApiError
 
 from .. import dependencies
 from ..derived import forget
