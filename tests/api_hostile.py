@@ -168,7 +168,7 @@ def seed(client, key) -> dict:
     """Something for every call to find: two assets (one with two backed-up versions, one
     with tags, context, faces and a derived image), an unsigned preset, a named transformation."""
     from tests.conftest import signed
-    from transforms import named
+    from transforms.cloudinary import named
 
     def upload(public_id: str, width: int, **params):
         payload = signed({"public_id": public_id, **params}, key)
