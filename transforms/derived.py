@@ -14,7 +14,7 @@ run at once.
 A miss is first checked without rendering: the negative cache of time-outs
 (transforms.failures, 422 at once), the memory estimate from the rows
 (transforms.memory, 400); a delivery's miss (a `client` is given) then waits for its
-background-removal cut-out without a render token (transforms.ai.quota: 423, or 401/429
+stored AI result without a render token (transforms.ai.lifecycle: 423, or 401/429
 past the AI bounds) and must be admitted (transforms.admission: a per-process token
 and a deployment lease, 429 at once otherwise) before it waits for the per-key lock or
 a render slot.  A hit touches none of this.
@@ -46,7 +46,8 @@ from assets.api.errors import ApiError, NotFound
 from assets.ingest import discard_file
 from assets.models import Asset
 
-from . import admission, executor, failures, limits, memory, rows
+from . import admission, executor, failures, limits, memory, overrides, rows
+from .ai import lifecycle, producers, quota
 from .encode import ENCODERS
 from .models import DerivedImage
 from .plan import Block, LayerStep, ResolvedPlan
@@ -101,10 +102,9 @@ def dependencies(asset: Asset, steps) -> list[str]:
                     found.append("custom:" + json.dumps(asset.custom_coordinates))
                 if step.gravity in ("face", "faces"):
                     found.append("faces:" + json.dumps(asset.face_coordinates))
-                if step.effect is not None and step.effect.name == "background_removal":
-                    from .ai import bgremoval
-
-                    found.append(bgremoval.dependency(asset, step.effect.value))
+                producer = producers.of_step(step)
+                if producer is not None:  # a stored AI result (and the overrides applied to it)
+                    found.append(lifecycle.dependency(asset, producer, step.effect.value))
 
     walk(steps)
     return list(dict.fromkeys(found))
@@ -151,9 +151,7 @@ def _row(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_rende
     memory.check_plan(asset, plan)
     if client is None:
         return _render_once(asset, plan, key, signed=signed, log_after_response=log_after_response)
-    from .ai import quota
-
-    quota.await_cutout(asset, plan, quota.Requester(client, signed))
+    lifecycle.await_result(asset, plan, quota.Requester(client, signed))
     with admission.admit():
         return _render_once(asset, plan, key, signed=signed, log_after_response=log_after_response)
 
@@ -317,7 +315,8 @@ def _render_and_store(asset: Asset, plan: ResolvedPlan, key: str, *, signed: boo
     spill = tempfiles.path("render")
     try:
         with render_slot():
-            rendered = executor.render(asset, plan, spill, signed=signed, to_memory=True)
+            rendered = executor.render(asset, plan, spill, signed=signed, to_memory=True,
+                                       overrides=overrides.for_plan(asset, plan))  # once, before the pipeline
         fmt = rendered.format or plan.format
         name = f"{asset.version_id[:2]}/{asset.version_id}/{key[:20]}.{fmt}"
         if rendered.data is not None:

@@ -223,18 +223,23 @@ def _output_format(plan: ResolvedPlan, image: pyvips.Image) -> str:
     return plan.format
 
 
-def render(asset, plan: Plan, out_path: str, *, signed: bool = False, to_memory: bool = False) -> Rendered:
+def render(asset, plan: Plan, out_path: str, *, signed: bool = False, to_memory: bool = False,
+           overrides=None) -> Rendered:
     """Render `plan` for `asset` into the local file `out_path`; with `to_memory`, a result
-    of at most MEMORY_PIXELS is returned as `Rendered.data` instead (nothing written)."""
-    from . import pipeline
+    of at most MEMORY_PIXELS is returned as `Rendered.data` instead (nothing written).
+    `overrides` (transforms.overrides) are the refiners' contributions to this render,
+    asked for once by the caller; None: asked here."""
+    from . import overrides as overrides_hook, pipeline
 
-    from .ai import bgremoval
+    from .ai import lifecycle
 
     budget = limits.Budget()
     ledger = memory.Ledger()  # DAM_RENDER_MEMORY_BUDGET, checked before each image is computed
-    cutout = bgremoval.open_cutout(asset, plan)  # plans starting with e_background_removal (423 until stored)
+    if overrides is None:
+        overrides = overrides_hook.for_plan(asset, plan)
+    cutout = lifecycle.open_result(asset, plan, overrides)  # plans starting with an AI effect (423 until stored)
     if cutout is not None:
-        plan = bgremoval.pixel_plan(plan)
+        plan = lifecycle.pixel_plan(plan)
     with ExitStack() as stack:
         if cutout is not None:
             image = stack.enter_context(cutout)
