@@ -87,7 +87,7 @@ def claim(row, *, force: bool = False) -> str | None:
     (`force`: take it anyway, for eager compute-now)."""
     if row.status == AIResult.DONE or (is_live(row) and not force):
         return None
-    lease, now = uuid.uuid4().hex, timezone.now()
+    lease, now = f"{os.getpid()}.{uuid.uuid4().hex[:20]}", timezone.now()  # who holds it, and which job
     taken = AIResult.objects.filter(pk=row.pk, status=row.status, lease=row.lease).update(
         status=AIResult.PROCESSING, lease=lease, started_at=now, heartbeat_at=now, attempts=row.attempts + 1,
         error="", updated_at=now)

@@ -14,6 +14,7 @@ or done (transforms.ai.jobs).
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 
 from . import jobs
@@ -26,4 +27,5 @@ def compute_ai_result(result_id: int) -> str:
 
 
 def enqueue(result_id: int) -> None:
-    transaction.on_commit(lambda: compute_ai_result.delay(result_id))
+    queue = settings.DAM_AI_QUEUE or None  # None: the default queue
+    transaction.on_commit(lambda: compute_ai_result.apply_async((result_id,), queue=queue))
