@@ -21,12 +21,12 @@ from assets.api.errors import BadRequest, Conflict
 from assets.models import ApiKey, Asset
 from refiners import background
 from refiners.background import store as resolve
-from transforms.ops import mask as mask_ops
 from refiners.models import BackgroundMask
 from tests.admin_client import Admin, basic
 from tests.test_background_removal import _rgba, _wait_for_200, centre, corners, scene
 from transforms.ai import bgremoval
 from transforms.models import Cutout, DerivedImage
+from transforms.ops import mask as mask_ops
 
 CLOUD = "demo"
 
