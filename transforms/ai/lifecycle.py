@@ -42,7 +42,7 @@ from transforms.models import AIResult
 from . import jobs, models, producers, quota
 from .queue import enqueue
 
-STALE_AFTER = quota.PENDING_STALE_AFTER  # a pending row queued this long ago is re-queued; a failed one's first back-off
+STALE_AFTER = quota.PENDING_STALE_AFTER  # a pending row this old is re-queued; a failed one's first back-off
 MAX_BACKOFF = timedelta(days=1)
 MAX_ATTEMPTS = 3  # jobs lost (no heartbeat) before the row is recorded as failed
 

@@ -112,8 +112,9 @@ def rasterise(strokes: list[dict], width: int, height: int, *, limit: bool = Tru
 
 
 def mask_image(mask, width: int, height: int) -> pyvips.Image | None:
-    """`mask` (storage_name, width, height, strokes: refiners.background's revisions) as a one-band uchar image of `width` x `height`: the stored PNG when it
-    has that size, else rasterised again from the strokes (None when there are none)."""
+    """`mask` (storage_name, width, height, strokes: a refiners.background revision) as a
+    one-band uchar image of `width` x `height`: the stored PNG when it has that size, else
+    rasterised again from the strokes (None when there are none)."""
     if not mask.storage_name:
         return None
     if (mask.width, mask.height) == (width, height):
