@@ -106,12 +106,12 @@ def check_plan(asset, plan) -> None:
     source limit, or an image that decodes whole (a layer; an original Pillow reads) into
     more than the budget.  Decoded whole and then normalised, such an image is held twice.
     Conservative: a layer in a condition's branch counts even if the branch is not taken."""
-    from .ai import bgremoval
+    from .ai import lifecycle
     from .ops import layers
     from .originals import PILLOW_FORMATS
 
     limit = budget()
-    if bgremoval.options_of(plan) is None and asset.format in PILLOW_FORMATS:
+    if lifecycle.source_of(plan) is None and asset.format in PILLOW_FORMATS:
         needed = 2 * RGBA * (asset.width or 0) * (asset.height or 0)
         if needed > limit:
             raise over_budget(f"Decoding {asset.public_id} ({asset.width}x{asset.height})", needed)
