@@ -108,45 +108,37 @@ def check_eager(items) -> list[tuple[str, str, str | None]]:
     return checked
 
 
-def _removal_options(text: str, fmt: str | None):
-    """The e_background_removal options when the (validated) transformation starts with it."""
-    from transforms.ai import bgremoval
+def _ai_source(text: str, fmt: str | None):
+    """(producer, options) when the (validated) transformation starts with an AI effect."""
+    from transforms.ai import lifecycle
     from transforms.cloudinary.entry import from_text
 
-    return bgremoval.options_of(from_text(text, fmt))
+    return lifecycle.source_of(from_text(text, fmt))
 
 
 def _require_models(text: str, fmt: str | None) -> None:
-    """A transformation starting with e_background_removal needs the model files: a clear 503
-    naming ``manage.py fetch_models`` before anything is stored or queued."""
-    _require_models_for(_removal_options(text, fmt))
+    """A transformation starting with an AI effect (e_background_removal) needs its model
+    files: a clear 503 naming ``manage.py fetch_models`` before anything is stored or queued."""
+    from transforms.ai import lifecycle
 
-
-def _require_models_for(options) -> None:
-    if options is None:
-        return
-    from transforms.ai import models
-
-    models.require(models.ISNET)
-    if options.hints:
-        models.require(models.NANODET)
+    found = _ai_source(text, fmt)
+    if found is not None:
+        lifecycle.require_models(*found)
 
 
 def prepare_cutout(asset, text: str, fmt: str | None = None) -> str | None:
-    """For an eager transformation starting with e_background_removal: make sure the asset
-    version's cut-out exists, computing it here and now when it does not (instead of the
-    423-and-queue of a delivery: eager renders must come back rendered).  The model runs in
-    this process, one inference at a time per process (transforms.ai.models.run), in the
-    request for a synchronous eager and in the worker for ``eager_async``.  Returns what
-    happened ("done already", "done"; None when the transformation does not remove the
-    background); raises ApiError when the removal failed (422) or the asset changed (503)."""
-    from transforms.ai import bgremoval
+    """For an eager transformation starting with an AI effect (e_background_removal): make
+    sure the asset version's stored result exists, computing it here and now when it does
+    not (instead of the 423-and-queue of a delivery: eager renders must come back
+    rendered).  The model runs in this process, one inference at a time per process
+    (transforms.ai.models.run), in the request for a synchronous eager and in the worker
+    for ``eager_async``.  Returns what happened ("done already", "done"; None when the
+    transformation starts with no AI effect); raises ApiError when the run failed (422)
+    or the asset changed (503)."""
+    from transforms.ai import lifecycle
 
-    options = _removal_options(text, fmt)
-    if options is None:
-        return None
-    _require_models_for(options)
-    return bgremoval.compute_now(asset, options)
+    found = _ai_source(text, fmt)
+    return lifecycle.compute_now(asset, *found) if found is not None else None
 
 
 def eager_result(asset, sent: str, text: str, row, request=None) -> dict:
@@ -161,7 +153,7 @@ def eager_result(asset, sent: str, text: str, row, request=None) -> dict:
 def _render_one(asset, sent: str, text: str, fmt: str | None, request=None) -> dict:
     from transforms import derived
 
-    prepare_cutout(asset, text, fmt)  # e_background_removal: the cut-out first, computed here
+    prepare_cutout(asset, text, fmt)  # an AI effect (e_background_removal): its result first, computed here
     row = derived.ensure(asset, text, fmt)
     return eager_result(asset, sent, text, row, request)
 

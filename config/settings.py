@@ -306,3 +306,6 @@ DAM_BG_REMOVAL_RETRY_AFTER = env_int("DAM_BG_REMOVAL_RETRY_AFTER", 3)  # Retry-A
 DAM_AI_UNSIGNED_OPTION_SETS = env_int("DAM_AI_UNSIGNED_OPTION_SETS", 3)  # per asset version, defaults included
 DAM_AI_MAX_PENDING = env_int("DAM_AI_MAX_PENDING", 8)  # model runs queued or running, whole deployment (429)
 DAM_AI_MAX_PENDING_PER_CLIENT = env_int("DAM_AI_MAX_PENDING_PER_CLIENT", 2)  # of those, per anonymous client
+DAM_AI_HEARTBEAT = env_int("DAM_AI_HEARTBEAT", 10)  # seconds between a running AI job's signs of life
+DAM_AI_QUEUE = env("DAM_AI_QUEUE", "")  # the Celery queue of AI jobs (""= the default queue): for dedicated workers
+DAM_AI_STALE_AFTER = env_int("DAM_AI_STALE_AFTER", 60)  # an AI job silent this long is lost: the next request re-queues it

@@ -6,4 +6,6 @@ class RefinersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401 - connects the signal handlers
+        from . import background, base, receivers  # noqa: F401 - registers the refiners, connects the signals
+
+        base.install()  # the engine asks the registry for each render's overrides (transforms.overrides)

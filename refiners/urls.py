@@ -3,6 +3,6 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    path("v1_1/<str:cloud_name>/refiners/background_removal/<str:type>/<path:public_id>",
-         views.BackgroundMaskView.as_view(), name="refiner-background-removal"),
+    path("v1_1/<str:cloud_name>/refiners/<str:name>/<str:type>/<path:public_id>", views.RefinerView.as_view(),
+         name="refiner"),
 ]

@@ -1,11 +1,12 @@
-"""The refiners' HTTP API for REST clients (Admin API auth: HTTP Basic API key/secret).
+"""The refiners' HTTP API for REST clients (Admin API auth: HTTP Basic API key/secret),
+one view for every refiner of the registry (refiners.base).
 
-``GET|PUT|DELETE /v1_1/<cloud>/refiners/background_removal/<type>/<public_id>``:
-the asset's current background mask; PUT ``{"strokes": [...], "base_revision": n}``
-(JSON, or a form whose ``strokes`` is the JSON text) saves a new revision with the
-complete list; DELETE saves one without strokes.  Answers refiners.background.as_dict;
-404 unknown asset, 400 bad strokes, 409 when ``base_revision`` is not the current one.
-Writes need an editor or admin key (like every Admin API write).
+``GET|PUT|DELETE /v1_1/<cloud>/refiners/<name>/<type>/<public_id>``: the asset's
+current revision; PUT (or POST) ``{"<payload>": ..., "base_revision": n}`` (JSON, or a
+form whose payload field is the JSON text) saves a new revision; DELETE saves an empty
+one.  For background_removal the payload is ``strokes`` (refiners.background).  404 for
+an unknown refiner or asset, 400 for a bad payload, 409 when ``base_revision`` is not
+the current one.  Writes need an editor or admin key (like every Admin API write).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from assets.api.admin_base import AdminView
 from assets.api.errors import BadRequest, NotFound
 from assets.models import Asset
 
-from . import background
+from . import base as refiners
 
 
 def get_asset(type_: str, public_id: str) -> Asset:
@@ -28,21 +29,28 @@ def get_asset(type_: str, public_id: str) -> Asset:
     return asset
 
 
-class BackgroundMaskView(AdminView):
-    def get(self, request, cloud_name: str, type: str, public_id: str):
-        asset = get_asset(type, public_id)
-        return Response(background.as_dict(background.current(asset), asset))
+def get_refiner(name: str) -> refiners.Refiner:
+    refiner = refiners.get(name)
+    if refiner is None:
+        raise NotFound(f"Unknown refiner {name!r}: use one of {', '.join(sorted(refiners.REFINERS))}")
+    return refiner
 
-    def put(self, request, cloud_name: str, type: str, public_id: str):
-        asset = get_asset(type, public_id)
-        if "strokes" not in self.params:
-            raise BadRequest("Missing required parameter - strokes")
-        mask = background.save(asset, self.params["strokes"], base_revision=self.params.get("base_revision"))
-        return Response(background.as_dict(mask, asset))
+
+class RefinerView(AdminView):
+    def get(self, request, cloud_name: str, name: str, type: str, public_id: str):
+        refiner, asset = get_refiner(name), get_asset(type, public_id)
+        return Response(refiner.as_dict(refiner.current(asset), asset))
+
+    def put(self, request, cloud_name: str, name: str, type: str, public_id: str):
+        refiner, asset = get_refiner(name), get_asset(type, public_id)
+        if refiner.payload not in self.params:
+            raise BadRequest(f"Missing required parameter - {refiner.payload}")
+        revision = refiner.save(asset, self.params[refiner.payload], base_revision=self.params.get("base_revision"))
+        return Response(refiner.as_dict(revision, asset))
 
     post = put  # for clients that cannot send PUT
 
-    def delete(self, request, cloud_name: str, type: str, public_id: str):
-        asset = get_asset(type, public_id)
-        mask = background.save(asset, [], base_revision=self.params.get("base_revision"))
-        return Response(background.as_dict(mask, asset))
+    def delete(self, request, cloud_name: str, name: str, type: str, public_id: str):
+        refiner, asset = get_refiner(name), get_asset(type, public_id)
+        revision = refiner.save(asset, [], base_revision=self.params.get("base_revision"))
+        return Response(refiner.as_dict(revision, asset))

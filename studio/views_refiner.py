@@ -70,7 +70,7 @@ def _state(asset, options: bgremoval.Options) -> tuple[Cutout | None, str]:
         row = bgremoval.request(asset, options)  # one task queued; ApiError (503) when the model is missing
     if row.status == Cutout.DONE and not storages["derived"].exists(row.storage_name):
         return row, "missing"
-    return row, row.status
+    return row, "pending" if row.status == Cutout.PROCESSING else row.status  # the screen waits for both
 
 
 def _wants_json(request) -> bool:

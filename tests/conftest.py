@@ -16,11 +16,16 @@ from assets.models import ApiKey
 CLOUD = "demo"
 
 
+@pytest.fixture
+def shared_media():
+    """For tests that start a worker process of their own: files in the session's media."""
+
+
 @pytest.fixture(autouse=True)
 def _isolated_media(request, settings, tmp_path):
     """Each test stores originals and derived files in its own folder, except tests that
     share files with a worker process (those use the session's DAM_VAR_DIR/media)."""
-    if "celery_worker" in request.fixturenames:
+    if "celery_worker" in request.fixturenames or "shared_media" in request.fixturenames:
         yield
         return
     settings.STORAGES = {

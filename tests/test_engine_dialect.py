@@ -86,7 +86,7 @@ def test_a_new_source_kind_is_one_registration(pic, monkeypatch, tmp_path):
     monkeypatch.setattr(sources, "SOURCES", list(sources.SOURCES))
     asked = []
 
-    def generated(asset, plan, stack):
+    def generated(asset, plan, stack, overrides):
         asked.append(asset.pk)
         if plan.transformation != "generate":
             return None

@@ -19,12 +19,14 @@ from django.core.files.storage import storages
 
 from assets.api.errors import BadRequest, Conflict
 from assets.models import ApiKey, Asset
-from refiners import background, resolve
+from refiners import background
+from refiners.background import store as resolve
 from refiners.models import BackgroundMask
 from tests.admin_client import Admin, basic
 from tests.cutouts import corners, rgba, scene, wait_for_200
 from transforms.ai import bgremoval
 from transforms.models import Cutout, DerivedImage
+from transforms.ops import mask as mask_ops
 
 CLOUD = "demo"
 
@@ -140,7 +142,7 @@ def test_a_dense_drag_is_drawn_as_exactly_as_point_by_point(monkeypatch):
             stroke("restore", 0.05, np.stack([0.2 + 0.6 * t, 0.5 + 0.2 * np.cos(t * 30)], 1)),
             stroke("remove", 0.1, [(0.1, 0.1), (0.5, 0.3), (0.1, 0.5)])]  # a sharp turn
     fast = background.rasterise(drag, 256, 192).astype(int)
-    monkeypatch.setattr(background, "SIMPLIFY_ABOVE", float("inf"))
+    monkeypatch.setattr(mask_ops, "SIMPLIFY_ABOVE", float("inf"))
     slow = background.rasterise(drag, 256, 192).astype(int)
     from scipy import ndimage
 

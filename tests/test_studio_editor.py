@@ -15,7 +15,8 @@ from studio import chain as chains
 from studio import palette
 from tests.conftest import make_image
 from tests.studio_fixtures import asset_row, login, users  # noqa: F401
-from transforms import params, plan
+from transforms import values as params
+from transforms.cloudinary import build as plan
 from transforms.encode import ENCODERS
 from transforms.models_named import Transformation
 from transforms.cloudinary.parser import canonical

@@ -27,7 +27,7 @@ import pyvips
 
 from assets.models import Asset
 from studio import chain as chains
-from studio import links, snippets, steps
+from studio import links, palette, snippets
 from tests.conftest import make_image
 from tests.studio_fixtures import login, users  # noqa: F401 (fixtures)
 
@@ -92,7 +92,7 @@ def sandbox(tmp_path):
 
 def page_snippets(client, asset, chain: str) -> dict:
     html = client.get(f"/studio/{asset.asset_id}/", {"t": chain}).content.decode()
-    chain = steps.text(steps.parse(chain))
+    chain = palette.text(palette.parse(chain))
     found = {}
     for name in ("python", "node", "curl"):
         match = re.search(rf'id="code-{name}"[^>]*>([^<]*)</textarea>', html)
@@ -144,7 +144,7 @@ def delivered(client, url: str):
 
 def check_all(client, box, asset, chain: str, renders: bool = True) -> None:
     code = page_snippets(client, asset, chain)
-    chain = steps.text(steps.parse(chain))  # what the page shows (canonical order)
+    chain = palette.text(palette.parse(chain))  # what the page shows (canonical order)
     url = "http://testserver" + chains.delivery_path(asset, chain)[0]
 
     assert run_curl(box, code["curl"]) == ["-o", snippets.download_name(asset), url]

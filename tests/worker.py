@@ -27,16 +27,19 @@ def database_url() -> str:
     return f"postgres://{auth}{'@' if auth else ''}{host}{port}/{s['NAME']}"
 
 
-def start_worker(log_path: Path, extra_env: dict | None = None, timeout: float = 90.0) -> subprocess.Popen:
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+def start_worker(log_path: Path, extra_env: dict | None = None, timeout: float = 90.0, *, queue: str | None = None,
+                 include: tuple[str, ...] = ()) -> subprocess.Popen:
+    """The worker leads a process group of its own (its pool processes with it), so a test
+    can kill all of it at once."""
+    queue = queue or settings.CELERY_TASK_DEFAULT_QUEUE
     env = {**os.environ, "DATABASE_URL": database_url(), "DAM_CELERY_QUEUE": queue,
            "DAM_ALLOW_PRIVATE_REMOTE_URLS": "1", **(extra_env or {})}
     log = open(log_path, "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--concurrency", "1",
          "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "-n", f"{queue}@%h"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+         "-n", f"{queue}@%h", *(f"--include={m}" for m in include)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -14,7 +14,7 @@ renders of a key wait for the first one, and a semaphore
 A miss is first checked without rendering: the negative cache of time-outs
 (transforms.failures, 422 at once), the memory estimate from the rows
 (transforms.memory, 400); a delivery's miss (a `client` is given) then waits for its
-background-removal cut-out without a render token (transforms.ai.quota: 423, or 401/429
+stored AI result without a render token (transforms.ai.lifecycle: 423, or 401/429
 past the AI bounds) and must be admitted (transforms.admission: a per-process token
 and a deployment lease, 429 at once otherwise) before it waits for the per-key lock or
 a render slot.  A hit touches none of this.
@@ -45,8 +45,9 @@ from assets.api.errors import ApiError, NotFound
 from assets.ingest import discard_file
 from assets.models import Asset
 
-from . import admission, executor, failures, limits, memory, originals, rows
+from . import admission, executor, failures, limits, memory, originals, overrides, rows
 from . import dependencies as D
+from .ai import lifecycle, quota
 from .encode import ENCODERS
 from .models import DerivedImage
 from .plan import ResolvedPlan
@@ -129,9 +130,7 @@ def _row(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_rende
     memory.check_plan(asset, plan)
     if client is None:
         return _render_once(asset, plan, key, depends, signed=signed, log_after_response=log_after_response)
-    from .ai import quota
-
-    quota.await_cutout(asset, plan, quota.Requester(client, signed))
+    lifecycle.await_result(asset, plan, quota.Requester(client, signed))
     with admission.admit():
         return _render_once(asset, plan, key, depends, signed=signed, log_after_response=log_after_response)
 
@@ -309,7 +308,8 @@ def _render_and_store(asset: Asset, plan: ResolvedPlan, key: str, depends: str |
     spill = tempfiles.path("render")
     try:
         with render_slot():
-            rendered = executor.render(asset, plan, spill, signed=signed, to_memory=True)
+            rendered = executor.render(asset, plan, spill, signed=signed, to_memory=True,
+                                       overrides=overrides.for_plan(asset, plan))  # once, before the pipeline
         fmt = rendered.format or plan.format
         name = f"{asset.version_id[:2]}/{asset.version_id}/{key[:20]}.{fmt}"
         if rendered.data is not None:

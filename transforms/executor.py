@@ -22,6 +22,7 @@ import pyvips
 from assets.api.errors import BadRequest
 
 from . import limits, memory, pipeline, quality, sources
+from . import overrides as overrides_hook
 from .encode import ENCODERS, Encoder, Options
 from .originals import RenderError, open_original
 from .plan import Plan, ResolvedPlan
@@ -169,13 +170,18 @@ def _compute(job: Job) -> None:
 STAGES = (run_steps, settle_for_alpha, choose_format, settle_for_quality, encode)
 
 
-def render(asset, plan: Plan, out_path: str, *, signed: bool = False, to_memory: bool = False) -> Rendered:
+def render(asset, plan: Plan, out_path: str, *, signed: bool = False, to_memory: bool = False,
+           overrides=None) -> Rendered:
     """Render `plan` for `asset` into the local file `out_path`; with `to_memory`, a result
-    of at most MEMORY_PIXELS is returned as `Rendered.data` instead (nothing written)."""
+    of at most MEMORY_PIXELS is returned as `Rendered.data` instead (nothing written).
+    `overrides` (transforms.overrides) are the refiners' contributions to this render,
+    asked for once by the caller; None: asked here."""
     budget = limits.Budget()
     ledger = memory.Ledger()  # DAM_RENDER_MEMORY_BUDGET, checked before each image is computed
+    if overrides is None:
+        overrides = overrides_hook.for_plan(asset, plan)
     with ExitStack() as stack:
-        start = sources.choose(asset, plan, stack)
+        start = sources.choose(asset, plan, stack, overrides)
         job = Job(asset, start.plan, budget, ledger, start.image, start.original, signed, out_path=out_path,
                   to_memory=to_memory)
         try:
@@ -190,13 +196,13 @@ def render(asset, plan: Plan, out_path: str, *, signed: bool = False, to_memory:
         return Rendered(job.image.width, job.image.height, job.fmt, job.data)
 
 
-def _shrunk_original(asset, plan, stack: ExitStack) -> sources.Start | None:
+def _shrunk_original(asset, plan, stack: ExitStack, overrides) -> sources.Start | None:
     """A first step planned from the asset row: no header read, the original loaded shrunk."""
     found = pipeline.known_original(asset, plan, lambda: stack.enter_context(open_original(asset)))
     return sources.Start("shrunk_original", found, plan, original=True) if found is not None else None
 
 
-def _original(asset, plan, stack: ExitStack) -> sources.Start:
+def _original(asset, plan, stack: ExitStack, overrides) -> sources.Start:
     return sources.Start("original", stack.enter_context(open_original(asset)), plan, original=True)
 
 

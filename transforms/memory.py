@@ -27,7 +27,7 @@ from django.conf import settings
 from core.errors import BadRequest
 
 from . import limits
-from .ai import bgremoval
+from .ai import lifecycle
 from .ops import layers
 from .ops.layers import ImageSource
 from .originals import PILLOW_FORMATS
@@ -109,7 +109,7 @@ def check_plan(asset, plan) -> None:
     more than the budget.  Decoded whole and then normalised, such an image is held twice.
     Conservative: a layer in a condition's branch counts even if the branch is not taken."""
     limit = budget()
-    if bgremoval.options_of(plan) is None and asset.format in PILLOW_FORMATS:
+    if lifecycle.source_of(plan) is None and asset.format in PILLOW_FORMATS:
         needed = 2 * RGBA * (asset.width or 0) * (asset.height or 0)
         if needed > limit:
             raise over_budget(f"Decoding {asset.public_id} ({asset.width}x{asset.height})", needed)

@@ -185,9 +185,9 @@ def detail_json(asset: Asset, request, params: dict) -> dict:
         data["coordinates"] = {"faces": faces, "custom": asset.custom_coordinates or []}
     if (asset.info or {}).get("background_removal"):  # status and confidence of the legacy add-on
         data["info"] = {"background_removal": asset.info["background_removal"]}
-    from refiners import resolve
+    from refiners.background import store
 
-    revision = resolve.background_mask_revision(asset)
+    revision = store.background_mask_revision(asset)
     if revision:  # the Background Removal Refiner's mask (refiners.views has its strokes)
         data["refiners"] = {"background_removal": {"revision": revision}}
     return data

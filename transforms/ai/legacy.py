@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import os
 
-import numpy as np
 from django.db import transaction
 
 from assets import tempfiles
 from assets.api.errors import BadRequest
 
-from . import bgremoval
+from . import bgremoval, lifecycle
+
+confidence = bgremoval.confidence  # how decisive the matte is: the add-on's confidence_score
 
 log = logging.getLogger(__name__)
 KIND = "cloudinary_ai"
@@ -45,12 +46,8 @@ def parse_param(value) -> bgremoval.Options:
 
 def check(value) -> bgremoval.Options:
     """Validate before anything is stored: the option, and that the model is there (503)."""
-    from . import models
-
     options = parse_param(value)
-    models.require(models.ISNET)
-    if options.hints:
-        models.require(models.NANODET)
+    lifecycle.require_models(bgremoval.PRODUCER, options)
     return options
 
 
@@ -71,15 +68,6 @@ def request(asset, value, notification_url: str | None = None, api_key: str | No
     transaction.on_commit(enqueue)
 
 
-def confidence(alpha: np.ndarray) -> float:
-    """How decisive the matte is (1 = every pixel clearly subject or background), 0 when
-    nothing was kept."""
-    a = alpha.astype(np.float32) / 255.0
-    if a.max() < 0.5:
-        return 0.0
-    return round(float(1.0 - np.mean(4.0 * a * (1.0 - a))), 4)
-
-
 def run(asset_id: str, version_id: str, options_text: str, notification_url: str | None = None,
         api_key: str | None = None) -> str:
     from assets import ingest
@@ -93,8 +81,8 @@ def run(asset_id: str, version_id: str, options_text: str, notification_url: str
     try:
         with open_original(asset) as image:
             image = normalise(image.autorot()).copy_memory()
-        result = bgremoval.cut_out(image, options)
-        score = confidence(result.numpy()[..., 3])
+        produced = bgremoval.PRODUCER.compute(image, options)
+        result, score = produced.image, produced.metadata["confidence_score"]
         with tempfiles.scratch_dir("bgremoval") as tmp:
             path = os.path.join(tmp, "cutout.png")
             result.pngsave(path, compression=6)

@@ -1,5 +1,5 @@
-"""Cut-outs follow their asset: a new version drops the old versions' cut-outs (rows at
-once, files after commit); a deleted asset's go with it (cascade, then post_delete)."""
+"""Stored AI results follow their asset: a new version drops the old versions' results
+(rows at once, files after commit); a deleted asset's go with it (cascade, then post_delete)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from django.dispatch import receiver
 
 from assets import signals
 from assets.ingest import discard_file
-from transforms.models import Cutout
+from transforms.models import AIResult
 
 
-@receiver(post_delete, sender=Cutout, dispatch_uid="transforms.ai.cutout_file_cleanup")
-def _delete_file(sender, instance: Cutout, **kwargs):
+@receiver(post_delete, sender=AIResult, dispatch_uid="transforms.ai.result_file_cleanup")
+def _delete_file(sender, instance: AIResult, **kwargs):
     name = instance.storage_name
     if name:
         transaction.on_commit(lambda: discard_file(name, "derived"))
@@ -21,4 +21,4 @@ def _delete_file(sender, instance: Cutout, **kwargs):
 
 @receiver(signals.asset_replaced, dispatch_uid="transforms.ai.asset_replaced")
 def _on_replaced(sender, asset, **kwargs):
-    Cutout.objects.filter(asset_id=asset.pk).exclude(version_id=asset.version_id).delete()
+    AIResult.objects.filter(asset_id=asset.pk).exclude(version_id=asset.version_id).delete()

@@ -19,7 +19,7 @@ from typing import Any
 
 from core.errors import BadRequest
 
-from ..ai.bgremoval import check_plan
+from ..ai.lifecycle import check_plan
 from ..encode import canonical_format
 from ..ops import layers
 from ..plan import Block, LayerStep, Plan
@@ -53,7 +53,7 @@ def build(components: list[str], *, extension: str | None = None, transformation
     steps, end = _sequence(parsed, 0, delivery, top=True, closing=())
     if end != len(parsed):  # pragma: no cover - _sequence consumes everything at the top
         raise BadRequest("Invalid transformation")
-    check_plan(steps)  # e_background_removal: first component only
+    check_plan(steps)  # AI producers' effects (e_background_removal): first component only
     flags = tuple(sorted(delivery.flags.values(), key=lambda f: f.name))
     text = canonical("/".join(components)) if transformation is None else transformation
     return Plan(delivery.format, text, tuple(steps), delivery.quality, flags, tuple(named), delivery.explicit)

@@ -218,7 +218,7 @@ def strict_enabled() -> bool:
     row = rows.get(RuntimeSetting, name=STRICT_SETTING)
     if row is not None and row.value is not None:
         return bool(row.value)
-    return bool(getattr(settings, "DAM_STRICT_TRANSFORMATIONS", False))
+    return bool(settings.DAM_STRICT_TRANSFORMATIONS)
 
 
 def set_strict(enabled: bool | None) -> None:

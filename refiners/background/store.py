@@ -1,23 +1,16 @@
-"""Background Removal Refiner: hand-painted corrections of an asset's AI cut-out.
+"""The Background Removal Refiner's data: validated stroke lists and their revisions.
 
-A mask is a list of strokes, applied in order (later ones paint over earlier ones)::
-
-    {"tool": "remove" | "restore",
-     "size": <brush diameter as a fraction of the image width, 0 < size <= 1>,
-     "points": [[x, y], ...]}   # fractions 0..1 of the (auto-rotated) width / height
-
-(1 to MAX_POINTS points a stroke, at most MAX_STROKES strokes).  They are rasterised
-(`rasterise`) into a single-band uint8 image at the cut-out's size: 128 keeps the
-model's matte, "remove" paints 0, "restore" paints 255, with a round brush, consecutive
-points joined by round-capped, round-joined lines, antialiased (drawn supersampled, then
-box-filtered down).  `apply` turns the cut-out's alpha A with mask value m into
-A*m/128 below 128 and A+(255-A)*(m-128)/127 above it; the cut-out keeps the original's
-RGB everywhere, so "restore" brings its pixels back.
+A mask is a list of strokes (transforms.ops.mask documents the format and draws them;
+1 to MAX_POINTS points a stroke, at most MAX_STROKES strokes).  A save rasterises them
+once at the cut-out's size into a PNG stored with the revision; renders read it back
+(the engine's ``alpha_mask`` operation applies it to the stored cut-out's alpha; the
+cut-out keeps the original's RGB everywhere, so "restore" brings its pixels back).
 
 Every `save` writes a new revision with the complete list (the client always sends it
 whole, so undo works across sessions) and drops the asset's derived images whose plan
-starts with e_background_removal; their cache keys name the revision
-(refiners.resolve), so no stale rendering is ever served.
+starts with e_background_removal (one filter on the dependency kinds their rows record,
+transforms.dependencies); their cache keys name the revision (``:mask:<revision>``,
+transforms.overrides), so no stale rendering is ever served.
 """
 
 from __future__ import annotations
@@ -29,37 +22,29 @@ import numbers
 import uuid
 
 import numpy as np
-import pyvips
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from assets.api import bounded_json
 from assets.api.errors import BadRequest, Conflict, NotFound
+from assets.api.serialize import iso
 from assets.ingest import discard_file
+from assets.models import Asset
 from transforms import derived
-from transforms.ai import bgremoval
+from transforms.ai import bgremoval, matting
 from transforms.cloudinary import entry
-from transforms.polyline import simplify
+from transforms.models import Cutout
+from transforms.ops.mask import TOOLS, rasterise
 
-from .models import BackgroundMask
+from ..models import BackgroundMask
 
 log = logging.getLogger(__name__)
 
-TOOLS = {"remove": 0, "restore": 255}
-KEEP = 128
 MAX_STROKES = 500
 MAX_POINTS = 5000
 STROKE_KEYS = frozenset(("tool", "size", "points"))
-# Strokes are drawn on a canvas up to 4x larger in each direction (at most this many
-# pixels), then averaged down: the antialiasing of the edges.
-SUPERSAMPLE_PIXELS = 4096 * 4096
-MAX_SUPERSAMPLE = 4
-# Drawing cost, in canvas rows the polygon and disc fills scan (~0.1-0.3 us each): a mask may
-# ask at most this much (a few seconds; real refinements ask a small fraction of it).
-MAX_DRAW_COST = 20_000_000
-SIMPLIFY_ABOVE = 50_000  # a stroke whose segments scan more brush rows is simplified first ...
-SIMPLIFY_TOLERANCE = 0.5  # ... within half a canvas pixel (at most 1/4 of an image pixel)
 
 
 # --- validation --------------------------------------------------------------------------
@@ -76,8 +61,6 @@ def validate(strokes) -> list[dict]:
     """The strokes, checked and normalised (floats, only the known keys); BadRequest
     naming the first problem otherwise.  A JSON text of the list is accepted too."""
     if isinstance(strokes, (str, bytes)):
-        from assets.api import bounded_json
-
         try:
             strokes = bounded_json.loads(strokes, "strokes")  # nesting and numbers bounded
         except BadRequest as exc:
@@ -155,73 +138,11 @@ def _base_revision(value) -> int | None:
     return number
 
 
-# --- rasterisation -----------------------------------------------------------------------
-
-
-def supersampling(width: int, height: int) -> int:
-    return max(1, min(MAX_SUPERSAMPLE, math.isqrt(SUPERSAMPLE_PIXELS // max(1, width * height))))
-
-
-def _too_costly(cost: float, height: int, k: int) -> BadRequest:
-    return BadRequest(f"Too much painting for one mask: the brush would sweep over {cost / (height * k):.0f} times "
-                      f"the image height (at most {MAX_DRAW_COST / (height * k):.0f}); use fewer or shorter strokes "
-                      "or a smaller brush")
-
-
-def _prepare(strokes: list[dict], width: int, height: int, limit: bool = True):
-    """(supersampling k, [(value, diameter, points)] in the k-times larger canvas's pixel
-    coordinates).  The cost of drawing counts the canvas rows each segment's fill scans
-    (its height plus the brush's); with `limit`, BadRequest as soon as it passes
-    MAX_DRAW_COST.  A stroke whose many segments each scan the brush's height is
-    simplified first (Douglas-Peucker, within a fraction of a pixel): a drag sends points
-    a pixel or so apart, and most of them can go."""
-    k = supersampling(width, height)
-    prepared, cost = [], 0.0
-    for stroke in strokes:
-        diameter = max(1.0, stroke["size"] * width * k)
-        # Pillow addresses pixel centres: a fraction f of the width lies at f*W - 0.5.
-        points = np.asarray(stroke["points"], dtype=np.float64) * (width * k, height * k) - 0.5
-        if len(points) > 2 and diameter * len(points) > SIMPLIFY_ABOVE:
-            segments = np.hypot(*np.diff(points, axis=0).T)
-            if segments.mean() < diameter / 4:  # a wide brush over short segments: most points can go
-                points = simplify(points, SIMPLIFY_TOLERANCE)
-        keep = np.ones(len(points), bool)
-        keep[1:] = np.any(np.diff(points, axis=0) != 0, axis=1)
-        points = points[keep]
-        cost += np.abs(np.diff(points[:, 1])).sum() + diameter * (len(points) + 1)
-        if limit and cost > MAX_DRAW_COST:
-            raise _too_costly(cost, height, k)
-        prepared.append((TOOLS[stroke["tool"]], diameter, points))
-    return k, prepared
-
-
-def rasterise(strokes: list[dict], width: int, height: int, *, limit: bool = True) -> np.ndarray:
-    """The (height, width) uint8 mask of validated `strokes` (128 where none paints).
-    With `limit`, BadRequest when drawing them would cost more than MAX_DRAW_COST."""
-    from PIL import Image, ImageDraw
-
-    k, prepared = _prepare(strokes, width, height, limit)
-    canvas = Image.new("L", (width * k, height * k), KEEP)
-    draw = ImageDraw.Draw(canvas)
-    for value, diameter, points in prepared:
-        radius = diameter / 2
-        if len(points) > 1:  # each segment a rectangle as wide as the brush ...
-            along = np.diff(points, axis=0)
-            across = np.stack([-along[:, 1], along[:, 0]], axis=1)
-            across *= (radius / np.hypot(along[:, 0], along[:, 1]))[:, None]
-            corners = np.stack([points[:-1] + across, points[1:] + across, points[1:] - across,
-                                points[:-1] - across], axis=1)
-            for quad in corners.tolist():
-                draw.polygon([tuple(c) for c in quad], fill=value)
-        for x, y in points.tolist():  # ... and a disc at every vertex: round caps and joins (and dots)
-            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=value)
-    if k > 1:
-        canvas = canvas.reduce(k)  # box filter: each pixel the mean of its k x k samples
-    return np.asarray(canvas, dtype=np.uint8)
+# --- storing -------------------------------------------------------------------------------
 
 
 def _encode_png(mask: np.ndarray) -> bytes:
-    from PIL import Image
+    from PIL import Image  # only when a mask is saved
 
     out = io.BytesIO()
     Image.fromarray(mask, "L").save(out, "PNG", optimize=False, compress_level=6)
@@ -231,9 +152,6 @@ def _encode_png(mask: np.ndarray) -> bytes:
 def mask_size(asset) -> tuple[int, int]:
     """The size of the asset's cut-outs: a stored one's, else the one the worker will
     make (the auto-rotated original scaled down to DAM_BG_REMOVAL_MAX_PIXELS)."""
-    from transforms.ai import matting
-    from transforms.models import Cutout
-
     row = (Cutout.objects.filter(version_id=asset.version_id, status=Cutout.DONE, width__gt=0)
            .values_list("width", "height").first())
     if row is not None:
@@ -241,58 +159,32 @@ def mask_size(asset) -> tuple[int, int]:
     return bgremoval.scaled_size(asset.width, asset.height, matting.max_input_pixels())
 
 
-# --- applying it to a cut-out ----------------------------------------------------------------
-
-
-def mask_image(mask: BackgroundMask, width: int, height: int) -> pyvips.Image | None:
-    """The mask as a one-band uchar image of `width` x `height`: the stored PNG when it
-    has that size, else rasterised again from the strokes (None when there are none)."""
-    if not mask.storage_name:
-        return None
-    if (mask.width, mask.height) == (width, height):
-        try:
-            with storages["derived"].open(mask.storage_name, "rb") as fh:
-                data = fh.read()
-            image = pyvips.Image.new_from_buffer(data, "")
-            if (image.width, image.height, image.bands) == (width, height, 1):
-                return image
-        except (OSError, pyvips.Error):
-            log.warning("mask file %s is missing or unreadable; rasterising it again", mask.storage_name)
-    strokes = mask.strokes
-    if not strokes:
-        return None
-    return pyvips.Image.new_from_array(rasterise(strokes, width, height, limit=False))
-
-
-def apply(cutout_image: pyvips.Image, mask: BackgroundMask | None) -> pyvips.Image:
-    """The RGBA cut-out with `mask` applied to its alpha (unchanged without strokes)."""
-    if mask is None:
-        return cutout_image
-    m = mask_image(mask, cutout_image.width, cutout_image.height)
-    return cutout_image if m is None else combine(cutout_image, m)
-
-
-def combine(cutout_image: pyvips.Image, m: pyvips.Image) -> pyvips.Image:
-    """`cutout_image` (RGBA) with its alpha A changed by the one-band mask `m` of its size:
-    m < 128 -> A*m/128, m > 128 -> A+(255-A)*(m-128)/127, m == 128 -> A."""
-    has_alpha = cutout_image.bands in (2, 4) or cutout_image.hasalpha()
-    image = cutout_image if has_alpha else cutout_image.bandjoin(255)
-    colour, alpha = image.extract_band(0, n=image.bands - 1), image.extract_band(image.bands - 1)
-    a, mf = alpha.cast("float"), m.cast("float")
-    lowered = a * mf / KEEP
-    raised = a + (255 - a) * (mf - KEEP) / (255 - KEEP)
-    out = (m < KEEP).ifthenelse(lowered, (m > KEEP).ifthenelse(raised, a))
-    out = (out + 0.5).cast("uchar")
-    return colour.bandjoin(out).copy(interpretation=cutout_image.interpretation)
-
-
 # --- revisions -----------------------------------------------------------------------------
+
+
+def masks(asset):
+    """The background masks painted on the asset's current version, newest revision first."""
+    return BackgroundMask.objects.filter(asset_id=asset.pk, version_id=asset.version_id).order_by("-revision")
+
+
+def background_mask(asset) -> BackgroundMask | None:
+    """The asset's current background mask (the strokes are read only if needed)."""
+    return masks(asset).defer("strokes").first()
+
+
+def background_mask_revision(asset) -> int:
+    """The current background mask's revision (0: none)."""
+    return masks(asset).values_list("revision", flat=True).first() or 0
+
+
+def background_removal(asset) -> str:
+    """The cache-key part of the overrides of plans starting with e_background_removal."""
+    revision = background_mask_revision(asset)
+    return f":mask:{revision}" if revision else ""
 
 
 def current(asset) -> BackgroundMask | None:
     """The newest revision painted on the asset's current version, or None."""
-    from .resolve import masks
-
     return masks(asset).select_related("created_by").first()
 
 
@@ -309,8 +201,6 @@ def save(asset, strokes, *, user=None, base_revision=None) -> BackgroundMask:
     asset's current version.  With `base_revision` (the revision the client started from,
     0 = none), Conflict (409) unless it is still the current one.  Derived images of plans
     starting with e_background_removal are invalidated."""
-    from assets.models import Asset
-
     strokes = validate(strokes)
     base = _base_revision(base_revision)
     width, height = mask_size(asset)
@@ -375,8 +265,6 @@ def as_dict(mask: BackgroundMask | None, asset) -> dict:
         width, height = mask_size(asset)
         return {"public_id": asset.public_id, "type": asset.type, "version": asset.version, "revision": 0,
                 "strokes": [], "width": width, "height": height, "created_at": None, "created_by": None}
-    from assets.api.serialize import iso
-
     width, height = (mask.width, mask.height) if mask.width else mask_size(asset)
     user = mask.created_by
     return {"public_id": asset.public_id, "type": asset.type, "version": asset.version, "revision": mask.revision,

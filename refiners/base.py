@@ -1,0 +1,76 @@
+"""The refiner protocol and registry: refiners hold data, the engine does pixels.
+
+A refiner is a subpackage of `refiners/` whose `Refiner` subclass is registered here
+(at import; refiners.apps imports every refiner at ready).  It implements:
+
+- `validate(payload)`: the payload (e.g. a stroke list) checked and normalised, 400 otherwise;
+- `save(asset, payload, base_revision=None, user=None)`: a new revision (409 when
+  `base_revision` is not the current one), invalidating the renders it changes;
+- `current(asset)`: the current revision or None; `as_dict(revision, asset)` its API body;
+- `override(asset, plan)`: what it contributes to a render of `plan` (a
+  transforms.overrides.Override the engine applies), or None;
+- `dependency(asset, kind)`: its part of the derived-cache key of plans starting from a
+  stored AI result of `kind` ("" when it has nothing);
+- `screen`: the URL name of its Studio screen.
+
+The REST API is generic (refiners.views: ``/v1_1/<cloud>/refiners/<name>/<type>/<public_id>``),
+and `install` hands the registry to the engine as its one overrides provider
+(transforms.overrides), so a delivery asks the refiners once per render.
+"""
+
+from __future__ import annotations
+
+from transforms import overrides
+
+REFINERS: dict[str, Refiner] = {}
+
+
+class Refiner:
+    name = ""  # the URL segment of its API
+    payload = ""  # the request parameter holding what `save` stores (e.g. "strokes")
+    screen = ""  # the URL name of its Studio screen
+
+    def validate(self, payload):
+        raise NotImplementedError
+
+    def save(self, asset, payload, *, base_revision=None, user=None):
+        raise NotImplementedError
+
+    def current(self, asset):
+        raise NotImplementedError
+
+    def as_dict(self, revision, asset) -> dict:
+        raise NotImplementedError
+
+    def override(self, asset, plan) -> overrides.Override | None:
+        return None
+
+    def dependency(self, asset, kind: str) -> str:
+        return ""
+
+
+def register(refiner: Refiner) -> Refiner:
+    if refiner.name in REFINERS:
+        raise RuntimeError(f"refiner {refiner.name!r} registered twice")
+    REFINERS[refiner.name] = refiner
+    return refiner
+
+
+def get(name: str) -> Refiner | None:
+    return REFINERS.get(name)
+
+
+def for_plan(asset, plan) -> list[overrides.Override]:
+    found = (r.override(asset, plan) for r in REFINERS.values())
+    return [o for o in found if o is not None]
+
+
+def dependency(asset, kind: str) -> str:
+    return "".join(r.dependency(asset, kind) for r in REFINERS.values())
+
+
+PROVIDER = overrides.Provider(for_plan, dependency)
+
+
+def install() -> None:
+    overrides.install(PROVIDER)
