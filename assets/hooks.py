@@ -14,6 +14,11 @@ that the higher layer provides in its ``AppConfig.ready()``:
 - ``background_removal``: the legacy ``background_removal=cloudinary_ai[...]`` add-on of
   an upload or an update (transforms.ai.legacy): ``check(value)`` before anything is
   stored, ``request(asset, value, notification_url, api_key)`` once the asset is.
+- ``eager``: an upload's eager transformations, given as Cloudinary text
+  (transforms.cloudinary.eager): ``check(sent, text, fmt)`` before anything is stored,
+  ``render(asset, text, fmt)`` -> the derived row, its AI result computed first.
+- ``refiners``: the refiners' revisions on an asset, for the Admin API's resource
+  details (refiners.base): ``revisions(asset)`` -> ``{name: {"revision": n}}``.
 
 A hook is looked up when it is called (a dictionary read), so the order in which apps
 become ready does not matter.
@@ -23,7 +28,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-NAMES = frozenset({"renderings", "background_removal"})
+NAMES = frozenset({"renderings", "background_removal", "eager", "refiners"})
 _provided: dict[str, object] = {}
 
 

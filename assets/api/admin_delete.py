@@ -21,7 +21,7 @@ from .. import backups
 from ..hooks import hook
 from ..models import Asset
 from . import admin_base as base
-from .admin_resources import ResourceListView, ResourcesByTagView, ResourceTypesView, detail_json
+from .admin_resources import ResourceListView, ResourcesByTagView, ResourceTypesView, ResourceView, detail_json
 from .params import as_bool
 from .upload import delete_assets
 
@@ -140,3 +140,13 @@ def restore_response(request, resource_type: str, type_: str, params: dict):
         restored = backups.restore(resource_type, type_, public_id, wanted)
         body[public_id] = {"error": "no_backup"} if restored is None else detail_json(restored, request, {})
     return Response(body)
+
+
+class ResourceAndRestoreView(ResourceView):
+    """``GET|POST resources/<resource_type>/<type>/<public_id>``, where a POST to
+    ``.../restore`` is restore."""
+
+    def post(self, request, cloud_name: str, resource_type: str, type: str, public_id: str):
+        if public_id == "restore":
+            return restore_response(request, resource_type, type, self.params)
+        return super().post(request, cloud_name, resource_type, type, public_id)

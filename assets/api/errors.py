@@ -11,7 +11,6 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
 from core.errors import ApiError, error_body
-from core.errors import BadRequest, Conflict, NotFound, Unauthorized  # noqa: F401 (TRANSITIONAL re-export)
 
 log = logging.getLogger(__name__)
 

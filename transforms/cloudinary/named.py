@@ -316,6 +316,15 @@ def flush_log() -> int:
         return len(texts)
 
 
+def record_stored(sender=None, transformation: str = "", after_response: bool = False, **kwargs) -> None:
+    """transforms.derived.first_render_stored: a first render of `transformation` was stored; log it
+    (after the response when a delivery's answer is still being sent)."""
+    if after_response:
+        record_dynamic_after_response(transformation)
+    else:
+        record_dynamic(transformation)
+
+
 def _flush_after_response(sender=None, **kwargs) -> None:
     if _pending:
         flush_log()  # the connection stays open until the next request_started checks it
