@@ -28,7 +28,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from .api.errors import BadRequest, Forbidden
+from core.errors import BadRequest, Forbidden
 
 # At most 18 digits each: int() of thousands of digits fails (or is slow), and no file is that large.
 _RANGE = re.compile(r"^bytes ([0-9]{1,18})-([0-9]{1,18})/([0-9]{1,18})$")

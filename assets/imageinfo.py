@@ -15,7 +15,7 @@ import pyvips
 from django.conf import settings
 from PIL import Image as PILImage
 
-from .api.errors import BadRequest
+from core.errors import BadRequest
 
 VIPS_LOADERS = {
     "jpegload": "jpg",

@@ -36,9 +36,11 @@ from django.core.files import File
 from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
 
+from core.errors import BadRequest
+
 from . import imageinfo, metadata, signals, tempfiles
-from .api.errors import BadRequest
 from .models import Asset, AssetTag, AssetVersion, Folder, new_hex_id
+from .remote import fetch_to_tempfile
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +116,6 @@ def open_source(file_value, uploaded=None) -> Incoming:
         out, size = _spool([data], limit)
         return Incoming(out.name, size, "", out)
     if text.startswith(("http://", "https://")):
-        from .remote import fetch_to_tempfile
-
         out, size, name = fetch_to_tempfile(text)
         return Incoming(out.name, size, name, out)
     raise BadRequest("Invalid file parameter: expected an upload, an http(s) URL or a data URI")

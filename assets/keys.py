@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
+from .models import ApiKey
+
 
 @dataclass(frozen=True)
 class Credential:
@@ -27,8 +29,6 @@ def find_credential(api_key: str | None) -> Credential | None:
         return None
     if settings.DAM_ENV_API_KEY and api_key == settings.DAM_ENV_API_KEY and settings.DAM_ENV_API_SECRET:
         return Credential(api_key, settings.DAM_ENV_API_SECRET)
-    from .models import ApiKey
-
     row = ApiKey.objects.filter(key=api_key, active=True).only("id", "key", "secret", "role").first()
     if row is None:
         return None
@@ -41,8 +41,6 @@ SIGNING_ROLES = ("admin", "editor")
 def signing_secrets() -> list[str]:
     """The secrets that may sign: the cloud's own first, then active editor and admin keys,
     oldest first (delivery URL signatures name no key, so each is tried)."""
-    from .models import ApiKey
-
     rows = ApiKey.objects.filter(active=True, role__in=SIGNING_ROLES).order_by("id")
     secrets = list(rows.values_list("secret", flat=True))
     if settings.DAM_ENV_API_SECRET:
@@ -52,6 +50,4 @@ def signing_secrets() -> list[str]:
 
 def touch(credential: Credential) -> None:
     if credential.db_id is not None:
-        from .models import ApiKey
-
         ApiKey.objects.filter(id=credential.db_id).update(last_used_at=timezone.now())

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from .api.errors import BadRequest
+from core.errors import BadRequest
 
 
 def _short(text: str) -> str:

@@ -3,7 +3,8 @@
 import re
 import uuid
 
-_SANE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# A caller's id is kept only when it matches (transforms.memo applies the same rule).
+SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class RequestIdMiddleware:
@@ -12,7 +13,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         given = request.headers.get("X-Request-Id", "")
-        request.request_id = given if _SANE.match(given) else uuid.uuid4().hex
+        request.request_id = given if SANE_REQUEST_ID.match(given) else uuid.uuid4().hex
         response = self.get_response(request)
         response["X-Request-Id"] = request.request_id
         return response

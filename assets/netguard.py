@@ -33,7 +33,7 @@ from socket import getaddrinfo  # module attribute: tests stub name resolution h
 
 from django.conf import settings
 
-from .api.errors import BadRequest
+from core.errors import BadRequest
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from core.errors import BadRequest
+
 from . import outbound, tempfiles
-from .api.errors import BadRequest
 
 USER_AGENT = "dam-fetch/1.0"
 

@@ -11,10 +11,14 @@ import time
 import uuid
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 
-from . import keys, signing
-from .api.errors import BadRequest
+from core.errors import ApiError, BadRequest
+
+from . import keys, links, netguard, outbound, signing
+from .hooks import hook
+from .models import Asset
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +47,6 @@ def send_notification(self, url: str, body: str, api_key: str | None = None) -> 
     DAM_NOTIFICATION_TIMEOUT bounds the whole exchange.  A refused URL is dropped, not
     retried; a failed or 408/429/5xx delivery is retried NOTIFICATION_RETRIES times.
     """
-    from django.conf import settings
-
-    from . import netguard, outbound
-
     timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json",
@@ -86,9 +86,8 @@ def split_eager(item) -> tuple[str, str | None]:
 
 def check_eager(items) -> list[tuple[str, str, str | None]]:
     """Validate eager items before anything is rendered or queued: (as sent, transformation,
-    format) each.  Raises BadRequest for an unknown parameter, named transformation or format."""
-    from transforms.cloudinary import named
-
+    format) each.  Raises BadRequest for an unknown parameter, named transformation or format,
+    503 when an AI effect's model files are missing."""
     checked = []
     for item in items:
         sent = str(item or "").strip()
@@ -97,64 +96,20 @@ def check_eager(items) -> list[tuple[str, str, str | None]]:
         text, fmt = split_eager(sent)
         if not text:
             raise BadRequest(f"Invalid eager transformation {sent!r}: no transformation")
-        named.validate_text(text)
-        _require_models(text, fmt)
-        if fmt is not None:
-            from transforms.encode import ENCODERS, canonical_format
-
-            if canonical_format(fmt) not in ENCODERS:
-                raise BadRequest(f"Invalid eager format {fmt!r} in {sent!r}")
+        hook("eager").check(sent, text, fmt)
         checked.append((sent, text, fmt))
     return checked
 
 
-def _ai_source(text: str, fmt: str | None):
-    """(producer, options) when the (validated) transformation starts with an AI effect."""
-    from transforms.ai import lifecycle
-    from transforms.cloudinary.entry import from_text
-
-    return lifecycle.source_of(from_text(text, fmt))
-
-
-def _require_models(text: str, fmt: str | None) -> None:
-    """A transformation starting with an AI effect (e_background_removal) needs its model
-    files: a clear 503 naming ``manage.py fetch_models`` before anything is stored or queued."""
-    from transforms.ai import lifecycle
-
-    found = _ai_source(text, fmt)
-    if found is not None:
-        lifecycle.require_models(*found)
-
-
-def prepare_cutout(asset, text: str, fmt: str | None = None) -> str | None:
-    """For an eager transformation starting with an AI effect (e_background_removal): make
-    sure the asset version's stored result exists, computing it here and now when it does
-    not (instead of the 423-and-queue of a delivery: eager renders must come back
-    rendered).  The model runs in this process, one inference at a time per process
-    (transforms.ai.models.run), in the request for a synchronous eager and in the worker
-    for ``eager_async``.  Returns what happened ("done already", "done"; None when the
-    transformation starts with no AI effect); raises ApiError when the run failed (422)
-    or the asset changed (503)."""
-    from transforms.ai import lifecycle
-
-    found = _ai_source(text, fmt)
-    return lifecycle.compute_now(asset, *found) if found is not None else None
-
-
 def eager_result(asset, sent: str, text: str, row, request=None) -> dict:
     """One rendered eager transformation in the shape of Cloudinary's upload response."""
-    from . import links
-
     url, secure_url = links.delivery_urls(asset, request, transformation=text, fmt=row.format)
     return {"transformation": sent, "width": row.width, "height": row.height, "bytes": row.bytes,
             "format": row.format, "url": url, "secure_url": secure_url}
 
 
 def _render_one(asset, sent: str, text: str, fmt: str | None, request=None) -> dict:
-    from transforms import derived
-
-    prepare_cutout(asset, text, fmt)  # an AI effect (e_background_removal): its result first, computed here
-    row = derived.ensure(asset, text, fmt)
+    row = hook("eager").render(asset, text, fmt)  # an AI effect's result first, computed here
     return eager_result(asset, sent, text, row, request)
 
 
@@ -166,7 +121,8 @@ def request_eager(asset, transformations: list[str], asynchronous: bool, notific
     Synchronously (the default), each is rendered now through the derived cache and the
     ``eager`` list carries what Cloudinary reports: transformation, width, height, bytes,
     format, url, secure_url.  One starting with e_background_removal has its cut-out
-    computed first, in this process (`prepare_cutout`), so it too comes back rendered.  With ``eager_async`` one task renders them all in a worker
+    computed first, in this process (transforms.cloudinary.eager), so it too comes back
+    rendered.  With ``eager_async`` one task renders them all in a worker
     (``render_eager_batch``, queued on commit) and the list says ``"status": "processing"``
     with the batch_id; ``eager_notification_url`` then gets a ``notification_type: eager``
     POST once they are done.  Every item is validated first: a bad one is a 400 before
@@ -193,8 +149,6 @@ def request_eager(asset, transformations: list[str], asynchronous: bool, notific
 
 
 def _urls(asset, text: str, fmt: str | None, request=None) -> tuple[str, str]:
-    from . import links
-
     return links.delivery_urls(asset, request, transformation=text, fmt=fmt or asset.format)
 
 
@@ -211,8 +165,6 @@ def _record(asset, items: list[dict], asynchronous: bool, notification_url: str 
 
 
 def _current(asset_id: str, version_id: str):
-    from .models import Asset
-
     return Asset.objects.filter(asset_id=asset_id, version_id=version_id).first()
 
 
@@ -222,8 +174,6 @@ def render_eager(asset_id: str, version_id: str, transformation: str) -> dict:
 
     Returns the eager result, ``{"status": "failed", "error": ...}`` for a bad one, or
     ``{"status": "skipped"}`` when the asset was deleted or replaced meanwhile."""
-    from .api.errors import ApiError
-
     asset = _current(asset_id, version_id)
     if asset is None:
         return {"transformation": transformation, "status": "skipped"}
@@ -245,8 +195,6 @@ def render_eager_batch(asset_id: str, version_id: str, transformations: list[str
     results = [{**r, "batch_id": batch_id} for r in results]
     if all(r["status"] == "skipped" for r in results):
         return results
-    from .models import Asset
-
     with transaction.atomic():
         asset = Asset.objects.select_for_update().filter(asset_id=asset_id, version_id=version_id).first()
         if asset is None:

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 
-from config.server import at_exit
+from core.process import at_exit
 
 FLUSH_EVERY = 0.25  # seconds
 _SAFE = "/:@!$&'()*+,;=-._~"

@@ -5,6 +5,8 @@ import os
 from celery import Celery
 from celery.signals import task_prerun, worker_process_init
 
+from assets import tempfiles
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("dam")
@@ -15,13 +17,9 @@ app.autodiscover_tasks()
 @worker_process_init.connect
 def _sweep_temporaries(**_):
     # A pool process started after a killed one removes what that one left (assets.tempfiles).
-    from assets import tempfiles
-
     tempfiles.sweep()
 
 
 @task_prerun.connect
 def _sweep_now_and_then(**_):
-    from assets import tempfiles
-
     tempfiles.maybe_sweep()

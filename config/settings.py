@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_htmx",
+    "config",  # first: its ready() loads Celery's configuration (config.apps)
     "assets",
     "transforms",
     "refiners",

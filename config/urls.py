@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from assets.api.errors import not_found
+from core.responses import not_found
 
 urlpatterns = [
     path("django-admin/", admin.site.urls),

@@ -7,6 +7,8 @@ A refiner is a subpackage of `refiners/` whose `Refiner` subclass is registered 
 - `save(asset, payload, base_revision=None, user=None)`: a new revision (409 when
   `base_revision` is not the current one), invalidating the renders it changes;
 - `current(asset)`: the current revision or None; `as_dict(revision, asset)` its API body;
+  `revision(asset)`: the current revision's number (0: none; the Admin API's resource
+  details list it, through `revisions` and the ``refiners`` hook of assets.hooks);
 - `override(asset, plan)`: what it contributes to a render of `plan` (a
   transforms.overrides.Override the engine applies), or None;
 - `dependency(asset, kind)`: its part of the derived-cache key of plans starting from a
@@ -42,6 +44,9 @@ class Refiner:
     def as_dict(self, revision, asset) -> dict:
         raise NotImplementedError
 
+    def revision(self, asset) -> int:
+        raise NotImplementedError
+
     def override(self, asset, plan) -> overrides.Override | None:
         return None
 
@@ -67,6 +72,12 @@ def for_plan(asset, plan) -> list[overrides.Override]:
 
 def dependency(asset, kind: str) -> str:
     return "".join(r.dependency(asset, kind) for r in REFINERS.values())
+
+
+def revisions(asset) -> dict[str, dict]:
+    """``{name: {"revision": n}}`` for each refiner with a revision on the asset's current version."""
+    found = ((name, r.revision(asset)) for name, r in REFINERS.items())
+    return {name: {"revision": n} for name, n in found if n}
 
 
 PROVIDER = overrides.Provider(for_plan, dependency)

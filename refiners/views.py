@@ -15,8 +15,8 @@ from rest_framework.response import Response
 
 from assets.api import admin_base as base
 from assets.api.admin_base import AdminView
-from assets.api.errors import BadRequest, NotFound
 from assets.models import Asset
+from core.errors import BadRequest, NotFound
 
 from . import base as refiners
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from assets import ingest, signals
-from assets.api.errors import BadRequest
 from assets.api.upload import delete_assets
 from assets.models import Asset, AssetTag
+from core.errors import BadRequest
 
 
 def add_tags(assets, tags: list[str]) -> tuple[int, list[str]]:

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from django.conf import settings
 
 from assets import signing
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 from transforms.cloudinary import named
 from transforms.cloudinary.parser import build_path, signed_part
 

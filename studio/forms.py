@@ -9,8 +9,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 
 from assets import ingest, metadata
-from assets.api.errors import BadRequest
+from assets.api.admin_presets import NAME, unsigned_overwrite_error
+from assets.api.params import as_list
 from assets.models import API_KEY_ROLES, UploadPreset
+from core.errors import BadRequest
 
 from .roles import ROLE_CHOICES
 
@@ -149,8 +151,6 @@ class PresetForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean_name(self):
-        from assets.api.admin_presets import NAME
-
         name = self.cleaned_data["name"]
         if not NAME.match(name) or name != name.strip():
             raise forms.ValidationError("Use letters, digits, '_', '-', '.' and spaces, starting with a letter "
@@ -169,8 +169,6 @@ class PresetForm(forms.Form):
         return parse_tags(self.cleaned_data["tags"])
 
     def clean(self):
-        from assets.api.admin_presets import unsigned_overwrite_error
-
         data = super().clean()
         message = unsigned_overwrite_error(data.get("unsigned", False), {"overwrite": data.get("overwrite", False)})
         if message:
@@ -180,8 +178,6 @@ class PresetForm(forms.Form):
     @staticmethod
     def initial_for(preset: UploadPreset) -> dict:
         s = preset.settings or {}
-        from assets.api.params import as_list
-
         return {"name": preset.name, "unsigned": preset.unsigned, "folder": s.get("folder", ""),
                 "tags": ", ".join(as_list(s.get("tags"))),
                 "use_filename": str(s.get("use_filename", "")).lower() in ("1", "true"),

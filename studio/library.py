@@ -16,8 +16,8 @@ from django.db.models import Count, Exists, OuterRef, Q, TextField
 from django.db.models.functions import Cast
 
 from assets.api import bounded_json
-from assets.api.errors import BadRequest
 from assets.models import Asset, AssetTag, Folder
+from core.errors import BadRequest
 
 PAGE_SIZE = 48
 COUNT_CAP = 1000  # a filtered query counts up to here ("1000+"): a full count is a full scan

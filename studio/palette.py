@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 from transforms import values
 from transforms.ai import bgremoval
 from transforms.cloudinary.parser import join_component, split_component

@@ -22,7 +22,7 @@ import math
 import re
 import shlex
 
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 from transforms.api_named import info
 from transforms.text import decode_text
 

@@ -3,6 +3,7 @@ on the page that answers its creation or rotation), upload presets, runtime sett
 
 from __future__ import annotations
 
+from django.conf import settings as django_settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -10,6 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from assets.models import ApiKey, UploadPreset, new_api_secret
+from transforms.cloudinary import named
+from transforms.models import RuntimeSetting
 
 from . import roles
 from .forms import ApiKeyForm, PresetForm, UserCreateForm, UserEditForm
@@ -147,8 +150,6 @@ def preset_delete(request, preset_id: int):
 @requires("admin")
 @require_http_methods(["GET", "POST"])
 def runtime_settings(request):
-    from transforms.cloudinary import named
-
     if request.method == "POST":
         value = request.POST.get("strict_transformations")
         if value not in ("on", "off", "default"):
@@ -157,9 +158,6 @@ def runtime_settings(request):
             named.set_strict({"on": True, "off": False, "default": None}[value])
             messages.success(request, f"Strict transformations: {'on' if named.strict_enabled() else 'off'}.")
         return redirect("settings")
-    from django.conf import settings as django_settings
-    from transforms.models import RuntimeSetting
-
     override = RuntimeSetting.objects.filter(name=named.STRICT_SETTING).first()
     return render(request, "studio/admin/settings.html", {
         "strict": named.strict_enabled(),

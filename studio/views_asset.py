@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from assets import backups, ingest
 from assets.models import Asset, AssetVersion, DeletedBackup
+from transforms import derived_api
 from transforms.derived_api import derived_for_asset
 
 from . import links
@@ -135,9 +136,7 @@ def delete_derived(request, asset_id: str):
     if derived_id not in mine:
         ok, notice = False, "That derived image does not belong to this asset (or is gone already)."
     else:
-        from transforms.derived_api import delete_derived as drop
-
-        drop([derived_id])
+        derived_api.delete_derived([derived_id])
         ok, notice = True, "Deleted the derived image; it is rendered again when next requested."
     if request.htmx:
         return render(request, "studio/partials/derived.html", _page_context(request, asset, notice=notice),

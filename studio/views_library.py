@@ -10,9 +10,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
-from assets.api.errors import ApiError
 from assets.api.upload import upload_for_session
 from assets.models import Asset, UploadPreset
+from core.errors import ApiError
 
 from . import actions, library, links
 from .forms import BulkForm, clean_folder

@@ -17,8 +17,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from assets.api.errors import BadRequest, Conflict
 from assets.models import Asset
+from core.errors import BadRequest, Conflict
 from transforms.cloudinary import named
 from transforms.models_named import Transformation, transformation_key
 

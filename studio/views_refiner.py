@@ -24,12 +24,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from assets.api import bounded_json
-from assets.api.errors import ApiError, BadRequest, Conflict, error_response
 from assets.models import Asset
+from core.errors import ApiError, BadRequest, Conflict
+from core.responses import error_response
 from refiners import background
 from transforms.ai import bgremoval
-from transforms.models import Cutout
 from transforms.cloudinary.parser import split_component
+from transforms.models import Cutout
 
 from . import palette
 from .roles import requires

@@ -15,9 +15,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from assets.api.errors import BadRequest, Conflict
 from assets.links import base_url
 from assets.models import Asset
+from core.errors import BadRequest, Conflict
+from refiners import background
 from transforms.cloudinary import named
 
 from . import chain as chains
@@ -40,8 +41,6 @@ def refine_url(asset, chain: str) -> str:
 
 def current_mask(asset):
     """The asset's current background-removal mask (refiners.background), or None."""
-    from refiners import background
-
     return background.current(asset)
 
 

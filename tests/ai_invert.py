@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 from transforms.ai import producers
 
 

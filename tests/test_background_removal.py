@@ -21,7 +21,7 @@ import pytest
 import pyvips
 from django.core.files.storage import storages
 
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 from transforms.ai import bgremoval, matting, models
 from tests.cutouts import centre, corners, rgba, scene, wait_for_200
 from transforms.models import Cutout, DerivedImage

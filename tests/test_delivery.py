@@ -101,7 +101,7 @@ def test_parse(rest, expected):
 
 @pytest.mark.parametrize("rest", ["fetch/x.jpg", "upload/", "upload//x.jpg", "upload/s--abcdefgh--", "list/x"])
 def test_parse_rejects(rest):
-    from assets.api.errors import BadRequest
+    from core.errors import BadRequest
 
     with pytest.raises(BadRequest):
         parser.parse(rest)
@@ -392,7 +392,7 @@ def test_concurrent_requests_render_once(upload, settings):
 
 
 def test_render_slots_are_bounded_by_the_setting(settings):
-    from assets.api.errors import ApiError
+    from core.errors import ApiError
 
     settings.DAM_MAX_CONCURRENT_RENDERS = 1
     settings.DAM_RENDER_QUEUE_TIMEOUT = 0.1

@@ -13,7 +13,7 @@ from assets.models import Asset
 from tests.conftest import CLOUD, make_image
 from transforms import derived, executor, rows, views
 from transforms.models import DerivedImage
-from transforms.urls import DELIVERY
+from transforms.cloudinary.route import DELIVERY
 
 pytestmark = pytest.mark.django_db
 

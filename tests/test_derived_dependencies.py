@@ -17,6 +17,7 @@ from assets.models import Asset
 from refiners import background
 from tests.conftest import make_image
 from transforms import dependencies, derived
+from transforms.cloudinary import entry
 from transforms.cloudinary.entry import from_text
 from transforms.models import Cutout, DerivedImage
 from transforms.plan import Action, Plan
@@ -107,7 +108,7 @@ def test_a_mask_revision_changes_the_key_of_plans_starting_with_background_remov
 
 
 def rendered(asset: Asset, *texts: str) -> dict[str, int]:
-    return {text: derived.ensure(Asset.objects.get(pk=asset.pk), text, "png").pk for text in texts}
+    return {text: entry.ensure(Asset.objects.get(pk=asset.pk), text, "png").pk for text in texts}
 
 
 def remaining(rows: dict[str, int]) -> set[str]:
@@ -160,7 +161,7 @@ def test_a_layer_overwrite_deletes_exactly_the_renderings_using_it(make, django_
 
 def test_a_row_stored_before_kinds_were_recorded_gets_them_on_its_next_hit(make):
     pic = make("pic", face_coordinates="1,1,20,20")
-    row = derived.ensure(pic, "c_fill,g_faces,w_20,h_20", "png")
+    row = entry.ensure(pic, "c_fill,g_faces,w_20,h_20", "png")
     DerivedImage.objects.filter(pk=row.pk).update(depends="")
-    again = derived.ensure(Asset.objects.get(pk=pic.pk), "c_fill,g_faces,w_20,h_20", "png")
+    again = entry.ensure(Asset.objects.get(pk=pic.pk), "c_fill,g_faces,w_20,h_20", "png")
     assert again.pk == row.pk and DerivedImage.objects.get(pk=row.pk).depends == "|faces|"

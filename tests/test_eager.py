@@ -11,7 +11,7 @@ import pyvips
 from django.core.files.storage import storages
 
 from assets import tasks
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 from assets.models import Asset
 from tests.conftest import make_image
 from transforms.cloudinary import named

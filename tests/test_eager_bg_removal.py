@@ -22,6 +22,7 @@ from assets import tasks
 from assets.models import Asset
 from tests.conftest import signed
 from tests.cutouts import centre, corners, scene
+from transforms.cloudinary import eager
 from transforms.models import Cutout, DerivedImage
 
 CLOUD = "demo"
@@ -134,10 +135,10 @@ def test_missing_model_is_a_503_naming_the_command_before_storing(upload, settin
     assert not Cutout.objects.exists()
 
 
-def test_prepare_cutout_ignores_other_transformations(upload):
+def test_prepare_ai_result_ignores_other_transformations(upload):
     upload(_png(64, 48), name="s.png", public_id="eager_bg_plain")
     asset = Asset.objects.get(public_id="eager_bg_plain")
-    assert tasks.prepare_cutout(asset, "c_scale,w_10", "png") is None
+    assert eager.prepare_ai_result(asset, "c_scale,w_10", "png") is None
     assert not Cutout.objects.exists()
 
 

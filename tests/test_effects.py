@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import pyvips
 
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 from tests.images import grey, ssim
 from transforms.ops import registry
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 from transforms.cloudinary.expressions import (
     Env, is_expression, is_variable_key, parse_assignment, parse_condition, parse_value,
 )

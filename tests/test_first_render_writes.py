@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from assets.bodyguard import BodyGuard
 from assets.models import Asset
 from tests.conftest import CLOUD, make_image
-from transforms import derived
+from transforms.cloudinary import entry
 from transforms.memo import DeliveryMemo
 from transforms.models_named import Transformation
 
@@ -64,10 +64,10 @@ def test_one_insert_before_the_answer_and_the_log_after_it(pic):
 
 
 def test_a_callers_transaction_keeps_its_durability(pic):
-    """derived.ensure inside a caller's transaction (eager at upload): a savepoint, no
+    """entry.ensure (derived.ensure) inside a caller's transaction (eager at upload): a savepoint, no
     change of synchronous_commit for the caller's commit."""
     with CaptureQueriesContext(connection) as queries:
         with transaction.atomic():
-            row = derived.ensure(pic, "c_scale,w_12")
+            row = entry.ensure(pic, "c_scale,w_12")
     assert (row.width, row.height) == (12, 8)
     assert not any("synchronous_commit" in q["sql"] for q in queries)

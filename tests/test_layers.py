@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import pyvips
 
-from assets.api.errors import ApiError, BadRequest
+from core.errors import ApiError, BadRequest
 from tests.conftest import make_image
 from transforms import text as textlayer
 from transforms.ops import layers

@@ -8,7 +8,7 @@ import re
 import pytest
 from django.test import override_settings
 
-from assets.api.errors import BadRequest, Unauthorized
+from core.errors import BadRequest, Unauthorized
 from tests.admin_client import admin, put_image  # noqa: F401  (fixtures)
 from transforms.cloudinary import named
 from transforms.models_named import Transformation

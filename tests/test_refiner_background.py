@@ -17,7 +17,7 @@ import pytest
 import pyvips
 from django.core.files.storage import storages
 
-from assets.api.errors import BadRequest, Conflict
+from core.errors import BadRequest, Conflict
 from assets.models import ApiKey, Asset
 from refiners import background
 from refiners.background import store as resolve
@@ -377,7 +377,7 @@ def test_api_errors_and_roles(client, api_key, asset):
 
 
 def test_the_refiner_route_is_not_a_delivery_url():
-    from transforms.urls import DELIVERY
+    from transforms.cloudinary.route import DELIVERY
 
     assert DELIVERY.match(f"v1_1/{CLOUD}/refiners/background_removal/upload/x") is None
     assert DELIVERY.match("refiners/image/upload/x.png") is None

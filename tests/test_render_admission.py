@@ -96,9 +96,9 @@ def test_without_a_free_render_token_a_first_render_is_429_at_once_and_hits_are_
 
 
 def test_server_side_renders_are_not_refused_by_delivery_admission(pic, all_render_tokens):
-    from transforms import derived
+    from transforms.cloudinary import entry
 
-    row = derived.ensure(pic, "c_scale,w_33")  # eager / Studio: the caller is authenticated
+    row = entry.ensure(pic, "c_scale,w_33")  # eager / Studio: the caller is authenticated
     assert row.width == 33
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from config.server import GranianEnviron, sized_input
+from core.process import at_exit
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -145,8 +146,6 @@ def test_through_the_real_granian(probe_server, chunked):
 
 
 def _register_and_return(path: str) -> None:
-    from config.server import at_exit
-
     at_exit(lambda: open(path, "a").write("flushed\n"))
 
 

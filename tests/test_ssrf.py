@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from assets import netguard, outbound, remote
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 from tests.conftest import make_image
 
 from .net_fixtures import loopback_only, redirect_to, resolver, serve, server, trickle  # noqa: F401 (fixtures)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import cloudinary.utils
 import pytest
 
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 from transforms import plan as engine
 from transforms.cloudinary import build as grammar
 from transforms.cloudinary import entry, parser

@@ -12,7 +12,7 @@ from PIL import Image as PILImage
 
 from tests.conftest import CLOUD, make_image
 from tests.images import ssim
-from transforms import derived
+from transforms.cloudinary import entry
 from transforms.models import DerivedImage
 
 pytestmark = pytest.mark.django_db
@@ -295,7 +295,7 @@ def test_private_layer_needs_a_signed_url(client, pic, upload):
     assert response.status_code == 401
     from assets.models import Asset
 
-    derived.ensure(Asset.objects.get(public_id="pic"), "l_private:secret", "png")  # rendered server-side
+    entry.ensure(Asset.objects.get(public_id="pic"), "l_private:secret", "png")  # rendered server-side
     assert get(client, "l_private:secret").status_code == 401  # the cached rendering is not served either
 
 
@@ -303,9 +303,9 @@ def test_ensure_renders_once(pic):
     from assets.models import Asset
 
     asset = Asset.objects.get(public_id="pic")
-    row = derived.ensure(asset, "c_fill,w_20,h_20", "webp")
+    row = entry.ensure(asset, "c_fill,w_20,h_20", "webp")
     assert (row.width, row.height, row.format) == (20, 20, "webp")
-    assert derived.ensure(asset, "w_20,h_20,c_fill", "webp").pk == row.pk
+    assert entry.ensure(asset, "w_20,h_20,c_fill", "webp").pk == row.pk
 
 
 # --- limits ---------------------------------------------------------------------------------------

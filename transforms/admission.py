@@ -35,7 +35,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from assets import capacity
-from assets.api.errors import ApiError
+from core.errors import ApiError
 
 from . import limits
 from .models import RenderLease

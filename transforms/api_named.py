@@ -23,10 +23,12 @@ from rest_framework.response import Response
 
 from assets.api import admin_base as base
 from assets.api.admin_base import AdminView
-from assets.api.errors import BadRequest
 from assets.api.params import as_bool
+from core.errors import BadRequest
 
 from .cloudinary import named
+from .cloudinary.parser import is_transformation
+from .derived_api import derived_url
 from .models_named import Transformation
 
 # URL keys -> the names the SDKs use (cloudinary.utils.generate_transformation_string).
@@ -81,8 +83,6 @@ def summary(row: Transformation) -> dict:
 
 
 def derived_json(rows, request) -> list[dict]:
-    from .derived_api import derived_url
-
     out = []
     for row in rows:
         asset = row.asset
@@ -163,8 +163,6 @@ class TransformationsView(AdminView):
 
 def _new_dynamic(text: str) -> Transformation:
     components = named.split_text(text)
-    from .cloudinary.parser import is_transformation
-
     if not components or not all(is_transformation(c) for c in components):
         raise BadRequest(f"Invalid transformation: {text}")
     canonical = named.canonical(text)

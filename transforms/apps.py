@@ -1,10 +1,21 @@
 from django.apps import AppConfig
 
+from assets.hooks import provide
+
 
 class TransformsConfig(AppConfig):
     name = "transforms"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects the derived-cache receivers)
-        from .ai import receivers as ai_receivers  # noqa: F401  (cut-outs follow their asset)
+        # AppConfig.ready: these import models, loadable only once every app is.
+        from . import derived, derived_api, receivers  # noqa: F401  (connects the derived-cache receivers)
+        from .ai import legacy
+        from .ai import receivers as ai_receivers  # noqa: F401  (AI results follow their asset)
+        from .cloudinary import eager, named
+
+        derived.first_render_stored.connect(named.record_stored, dispatch_uid="transforms.cloudinary.named.record_stored")
+
+        provide("renderings", derived_api)  # the Admin API's derived resources (assets.hooks)
+        provide("background_removal", legacy)  # the legacy upload/update add-on
+        provide("eager", eager)  # an upload's eager transformations

@@ -39,11 +39,12 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.dispatch import Signal
 
 from assets import tempfiles
-from assets.api.errors import ApiError, NotFound
 from assets.ingest import discard_file
 from assets.models import Asset
+from core.errors import ApiError, NotFound
 
 from . import admission, executor, failures, limits, memory, originals, overrides, rows
 from . import dependencies as D
@@ -53,6 +54,12 @@ from .models import DerivedImage
 from .plan import ResolvedPlan
 
 log = logging.getLogger(__name__)
+
+# Sent when a first render of `transformation` (the plan's dialect text) is stored, with
+# `after_response` when the delivery's answer is still being sent: the Cloudinary
+# dialect logs delivered transformations from it (transforms.cloudinary.named, connected
+# in transforms.apps), so the engine names no dialect.
+first_render_stored = Signal()
 
 
 @dataclass
@@ -151,14 +158,10 @@ def _render_once(asset: Asset, plan: ResolvedPlan, key: str, depends: str, *, si
     return row
 
 
-def ensure(asset: Asset, transformation_text: str, fmt: str | None = None) -> DerivedImage:
-    """The derived image of `transformation_text` (and `fmt`, else the asset's format or
-    the one f_ names) for `asset`: rendered now if missing, reused if cached.  For eager
-    transformations and the Studio; raises ApiError subclasses (400 for a bad
-    transformation).  f_auto resolves as for a browser without WebP/AVIF."""
-    from .cloudinary.entry import from_text  # the eager/Studio API takes Cloudinary text
-
-    plan = from_text(transformation_text, fmt).for_asset(asset)
+def ensure(asset: Asset, plan: ResolvedPlan) -> DerivedImage:
+    """The derived image of `plan` for `asset`: rendered now if missing, reused if cached.
+    For eager transformations and the Studio (a dialect reads their text into the plan:
+    transforms.cloudinary.entry.ensure); raises ApiError subclasses."""
     return _row(asset, plan, signed=True)
 
 
@@ -272,15 +275,6 @@ def _md5(path: str) -> str:
     return digest.hexdigest()
 
 
-def _record(transformation: str, after_response: bool = False) -> None:
-    from .cloudinary import named  # the dialect's log of delivered transformations
-
-    if after_response:
-        named.record_dynamic_after_response(transformation)
-    else:
-        named.record_dynamic(transformation)
-
-
 @contextmanager
 def _cache_write():
     """The derived row's own transaction.  On PostgreSQL its commit does not wait for the
@@ -337,7 +331,7 @@ def _render_and_store(asset: Asset, plan: ResolvedPlan, key: str, depends: str |
             raise NotFound(f"Resource not found - {asset.public_id}") from None
         return row
     if plan.transformation:
-        _record(plan.transformation, after_response=log_after_response)
+        first_render_stored.send(DerivedImage, transformation=plan.transformation, after_response=log_after_response)
     elif not Asset.objects.filter(pk=asset.pk, version_id=asset.version_id).exists():
         forget(DerivedImage.objects.filter(pk=row.pk))  # replaced or deleted meanwhile: no orphan row
         raise ApiError(f"Resource changed while rendering, try again - {asset.public_id}", 503, {"Retry-After": "1"})

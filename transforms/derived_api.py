@@ -8,11 +8,14 @@ active secret.
 from __future__ import annotations
 
 from django.conf import settings
+from django.db.models import Count, Q, Sum
 
 from assets import keys, links, signing
 
-from .cloudinary.parser import build_path, signed_part
+from .cloudinary.parser import build_path, canonical, signed_part
+from .derived import forget
 from .models import DerivedImage
+from .receivers import drop_derived
 
 
 def derived_url(asset, row: DerivedImage, request=None) -> tuple[str, str]:
@@ -56,23 +59,22 @@ def count_for_asset(asset) -> int:
     return DerivedImage.objects.filter(asset_id=asset.pk, version_id=asset.version_id).count()
 
 
+def existing_ids(ids) -> set[str]:
+    """Which of these derived ``id``s name a stored rendering."""
+    return set(DerivedImage.objects.filter(derived_id__in=[str(i) for i in ids]).values_list("derived_id", flat=True))
+
+
 def delete_derived(ids) -> int:
     """Delete derived renderings by their ``id`` (files go on commit). Returns how many."""
-    from .derived import forget
-
     return forget(DerivedImage.objects.filter(derived_id__in=[str(i) for i in ids]))
 
 
 def delete_derived_for_asset(asset) -> int:
-    from .receivers import drop_derived
-
     return drop_derived(asset)
 
 
 def derived_totals() -> dict:
     """``{"count": n, "bytes": b}`` over every stored rendering (usage reports)."""
-    from django.db.models import Count, Sum
-
     totals = DerivedImage.objects.aggregate(count=Count("id"), bytes=Sum("bytes"))
     return {"count": int(totals["count"] or 0), "bytes": int(totals["bytes"] or 0)}
 
@@ -80,11 +82,6 @@ def derived_totals() -> dict:
 def delete_derived_by_transformation(asset, transformations: list[str]) -> int:
     """Delete the asset's renderings of these transformations (``t`` or ``t/<format>``, any
     parameter order). Raises BadRequest for a transformation that does not parse."""
-    from django.db.models import Q
-
-    from .derived import forget
-    from .cloudinary.parser import canonical
-
     match = Q(pk__in=[])
     for text in transformations:
         head, _, fmt = text.rpartition("/")

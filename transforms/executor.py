@@ -19,7 +19,7 @@ from typing import Any
 
 import pyvips
 
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 
 from . import limits, memory, pipeline, quality, sources
 from . import overrides as overrides_hook

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 
-from assets.api.errors import ApiError, BadRequest
+from core.errors import ApiError, BadRequest
 
 
 class RenderTimeout(ApiError):

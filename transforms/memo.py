@@ -56,7 +56,10 @@ from django.conf import settings
 from django.db import DatabaseError, connections
 from django.utils.http import parse_etags
 
-from assets.middleware import _SANE as _SANE_REQUEST_ID  # RequestIdMiddleware's rule for a given id
+from assets.middleware import SANE_REQUEST_ID  # RequestIdMiddleware's rule for a given id
+from assets.models import Asset
+from transforms.cloudinary.route import DELIVERY
+from transforms.models import DerivedImage
 
 ENVIRON_KEY = "dam.memo"
 CHECK_WAIT = 10.0  # seconds a hit waits for another's check before going through Django
@@ -173,8 +176,6 @@ class DeliveryMemo:
         self.entries: OrderedDict[tuple, _Entry] = OrderedDict()  # (request key, header values, 304?) -> answer
         self.bytes = 0
         self.sql: dict[tuple, str] = {}
-        from transforms.urls import DELIVERY
-
         self.delivery = DELIVERY
 
     # --- serving --------------------------------------------------------------------
@@ -191,7 +192,7 @@ class DeliveryMemo:
             entry = self._find(environ, key, vary)
             if entry is not None:
                 given = environ.get("HTTP_X_REQUEST_ID", "")
-                request_id = given if given and _SANE_REQUEST_ID.match(given) else uuid.uuid4().hex
+                request_id = given if given and SANE_REQUEST_ID.match(given) else uuid.uuid4().hex
                 start_response(entry.status, [*entry.headers, ("X-Request-Id", request_id)])
                 return [entry.body] if entry.body else []
         if self.delivery.match(key[1][1:]) is None:
@@ -382,10 +383,6 @@ class DeliveryMemo:
 
     def _check(self, c: Candidate) -> tuple[str, tuple]:
         """The one query a hit runs, and its parameters: a row comes back while the answer holds."""
-        from assets.models import Asset
-
-        from .models import DerivedImage
-
         connection = connections[c.alias]
         kind = "derived" if c.derived_id is not None else "original"
         sql = self.sql.get((c.alias, kind))

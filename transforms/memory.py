@@ -24,9 +24,14 @@ from contextlib import contextmanager
 
 from django.conf import settings
 
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 
 from . import limits
+from .ai import lifecycle
+from .ops import layers
+from .ops.layers import ImageSource
+from .originals import PILLOW_FORMATS
+from .plan import Block, LayerStep
 
 MB = 1024 * 1024
 RGBA = 4  # bytes per pixel of the 8-bit sRGB + alpha form layers are decoded into
@@ -88,9 +93,6 @@ class Ledger:
 
 def image_layers(steps):
     """Every image layer source in `steps`, inside conditions and layers too."""
-    from .ops.layers import ImageSource
-    from .plan import Block, LayerStep
-
     for step in steps:
         if isinstance(step, Block):
             yield from image_layers(step.then)
@@ -106,10 +108,6 @@ def check_plan(asset, plan) -> None:
     source limit, or an image that decodes whole (a layer; an original Pillow reads) into
     more than the budget.  Decoded whole and then normalised, such an image is held twice.
     Conservative: a layer in a condition's branch counts even if the branch is not taken."""
-    from .ai import lifecycle
-    from .ops import layers
-    from .originals import PILLOW_FORMATS
-
     limit = budget()
     if lifecycle.source_of(plan) is None and asset.format in PILLOW_FORMATS:
         needed = 2 * RGBA * (asset.width or 0) * (asset.height or 0)

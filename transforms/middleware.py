@@ -7,7 +7,7 @@ to the delivery view and gives the answer the headers the skipped security middl
 would have added, so delivery answers the same with or without it.  Other methods (a
 ``POST`` meets CSRF as before) and every other path go through the whole stack.
 
-The URL is matched with the delivery route's own pattern (transforms.urls), so the
+The URL is matched with the delivery route's own pattern (transforms.cloudinary.route), so the
 short way and the URLconf never disagree about what is a delivery URL.
 """
 
@@ -16,15 +16,14 @@ from __future__ import annotations
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
 
-from .urls import DELIVERY
+from .cloudinary.route import DELIVERY
+from .views import deliver
 
 _METHODS = frozenset(("GET", "HEAD"))
 
 
 class DeliveryMiddleware:
     def __init__(self, get_response):
-        from .views import deliver
-
         self.get_response = get_response
         self.deliver = deliver
         self.security = SecurityMiddleware(get_response)

@@ -20,8 +20,8 @@ import pyvips
 from django.core.files.storage import storages
 from PIL import Image as PILImage
 
-from assets.api.errors import ApiError
 from assets.imageinfo import PIL_FORMATS
+from core.errors import ApiError
 
 from .encode import ORIENTED_FORMATS
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pyvips
 
-from assets.api.errors import BadRequest, Unauthorized
+from core.errors import BadRequest, Unauthorized
 
 from . import limits, memory
 from .encode import ORIENTED_FORMATS

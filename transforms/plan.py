@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 
 from . import dependencies as D
 from .encode import ENCODERS, MIME_TYPES

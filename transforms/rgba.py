@@ -9,7 +9,7 @@ import re
 
 from PIL import ImageColor
 
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 
 _HEX = re.compile(r"^(?:rgb:|#)?([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 Rgba = tuple[int, int, int, int]

@@ -30,7 +30,7 @@ from urllib.parse import unquote
 
 import pyvips
 
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 
 WEIGHTS = {"normal": None, "bold": "Bold", "thin": "Thin", "light": "Light", "extralight": "Ultra-Light",
            "medium": "Medium", "semibold": "Semi-Bold", "extrabold": "Ultra-Bold", "black": "Heavy"}
@@ -64,7 +64,7 @@ class TextStyle:
     @property
     def token(self) -> str:
         """The canonical style string (options in the SDK's order)."""
-        parts = [self.family, _num(self.size)]
+        parts = [self.family, plain_number(self.size)]
         if self.weight != "normal":
             parts.append(self.weight)
         if self.style != "normal":
@@ -76,9 +76,9 @@ class TextStyle:
         if self.stroke:
             parts.append("stroke")
         if self.letter_spacing:
-            parts.append(f"letter_spacing_{_num(self.letter_spacing)}")
+            parts.append(f"letter_spacing_{plain_number(self.letter_spacing)}")
         if self.line_spacing:
-            parts.append(f"line_spacing_{_num(self.line_spacing)}")
+            parts.append(f"line_spacing_{plain_number(self.line_spacing)}")
         if self.antialias:
             parts.append(f"antialias_{self.antialias}")
         if self.hinting:
@@ -86,7 +86,8 @@ class TextStyle:
         return "_".join(parts)
 
 
-def _num(value: float) -> str:
+def plain_number(value: float) -> str:
+    """A number as text: an integer without ".0", otherwise its repr (text tokens, $(var) values)."""
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
@@ -184,7 +185,7 @@ def font_description(style: TextStyle) -> str:
     """A Pango font description: ``<family>,sans, [Bold] [Italic] <size>px``.  The
     trailing comma ends the family list, so family words are never read as styles."""
     words = [w for w in (WEIGHTS.get(style.weight), STYLES.get(style.style)) if w]
-    return f"{style.family},sans, {' '.join(words + [_num(style.size) + 'px'])}"
+    return f"{style.family},sans, {' '.join(words + [plain_number(style.size) + 'px'])}"
 
 
 def markup(style: TextStyle, text: str) -> str:

@@ -1,14 +1,15 @@
-import re
+from django.urls import path, re_path
 
-from django.urls import re_path
-
+from . import api_named
+from .cloudinary.route import PATTERN
 from .views import deliver
 
-# Only `/<cloud>/image/...`; first segments the rest of the site uses are never a cloud name.
-RESERVED = r"v1_1|static|media|django-admin|admin|api|login|logout|library|studio|assets|refiners|transformations|health"
-PATTERN = rf"^(?!(?:{RESERVED})/)(?P<cloud>[^/]+)/image/(?P<rest>[\s\S]+)$"
-DELIVERY = re.compile(PATTERN)  # also transforms.middleware's (GET/HEAD skip the site's middleware)
+ADMIN = "v1_1/<str:cloud_name>/"
 
 urlpatterns = [
+    # The Admin API's named and dynamic transformations (no other API route starts so).
+    path(ADMIN + "transformations", api_named.TransformationsView.as_view(), name="admin-transformations"),
+    path(ADMIN + "transformations/<path:name>", api_named.TransformationsView.as_view(),
+         name="admin-transformation"),
     re_path(PATTERN, deliver, name="delivery"),
 ]

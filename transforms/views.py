@@ -18,7 +18,8 @@ from django.http import FileResponse, HttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header, http_date, quote_etag
 
-from assets.api.errors import ApiError, NotFound, Unauthorized, error_response
+from core.errors import ApiError, NotFound, Unauthorized
+from core.responses import error_response
 
 from . import admission, derived
 from .cloudinary import entry, lookup, parser, signatures

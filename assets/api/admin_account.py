@@ -7,8 +7,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from rest_framework.response import Response
 
-from transforms import derived_api
-
+from ..hooks import hook
 from ..models import Asset, AssetTag, AssetVersion, DeletedBackup
 from . import admin_base as base
 from .admin_base import AdminView
@@ -27,7 +26,7 @@ def usage_json() -> dict:
     # or the backup of a deleted asset.
     stored = AssetVersion.objects.exclude(storage_name="").aggregate(total=Sum("bytes"))["total"] or 0
     stored += DeletedBackup.objects.aggregate(total=Sum("bytes"))["total"] or 0
-    derived = derived_api.derived_totals()
+    derived = hook("renderings").derived_totals()
     now = timezone.now()
     storage = int(stored) + derived["bytes"]
     return {

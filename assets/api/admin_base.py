@@ -21,9 +21,10 @@ from django.db.models import CharField, F, Func, Q
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.views import APIView
 
+from core.errors import BadRequest
+
 from . import auth, bounded_json
 from .bounded_json import BoundedJSONParser
-from .errors import BadRequest
 from .params import as_int, check_text, collect
 
 log = logging.getLogger(__name__)

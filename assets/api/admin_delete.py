@@ -15,13 +15,13 @@ from __future__ import annotations
 from django.db import transaction
 from rest_framework.response import Response
 
-from transforms import derived_api
+from core.errors import BadRequest
 
 from .. import backups
+from ..hooks import hook
 from ..models import Asset
 from . import admin_base as base
-from .admin_resources import ResourceListView, ResourcesByTagView, ResourceTypesView, detail_json
-from .errors import BadRequest
+from .admin_resources import ResourceListView, ResourcesByTagView, ResourceTypesView, ResourceView, detail_json
 from .params import as_bool
 from .upload import delete_assets
 
@@ -39,9 +39,9 @@ def delete_response(queryset, params: dict, requested: list[str] | None = None, 
         for asset in rows:
             name = getattr(asset, key)
             if keep_original:
-                counts[name] = {"original": 0, "derived": derived_api.delete_derived_for_asset(asset)}
+                counts[name] = {"original": 0, "derived": hook("renderings").delete_derived_for_asset(asset)}
             else:
-                derived = derived_api.count_for_asset(asset)
+                derived = hook("renderings").count_for_asset(asset)
                 delete_assets(Asset.objects.filter(pk=asset.pk))
                 counts[name] = {"original": 1, "derived": derived}
             deleted[name] = "deleted"
@@ -85,7 +85,7 @@ def delete_derived_by_transformation(queryset, params: dict, requested: list[str
     counts: dict[str, dict] = {}
     with transaction.atomic():
         for asset in queryset:
-            count = derived_api.delete_derived_by_transformation(asset, transformations)
+            count = hook("renderings").delete_derived_by_transformation(asset, transformations)
             deleted[asset.public_id] = "deleted"
             counts[asset.public_id] = {"original": 0, "derived": count}
     return {"deleted": deleted, "deleted_counts": counts, "partial": False}
@@ -95,14 +95,13 @@ class DerivedResourcesView(base.AdminView):
     """``DELETE derived_resources`` with ``derived_resource_ids[]``."""
 
     def delete(self, request, cloud_name: str):
-        from transforms.models import DerivedImage
-
         ids = [str(i) for i in base.id_list(self.params.get("derived_resource_ids"), "derived_resource_ids")]
         if not ids:
             raise BadRequest("Missing required parameter - derived_resource_ids")
         with transaction.atomic():
-            found = set(DerivedImage.objects.filter(derived_id__in=ids).values_list("derived_id", flat=True))
-            derived_api.delete_derived(list(found))
+            renderings = hook("renderings")
+            found = renderings.existing_ids(ids)
+            renderings.delete_derived(list(found))
         return Response({"deleted": {i: "deleted" if i in found else "not_found" for i in ids}, "partial": False})
 
 
@@ -141,3 +140,13 @@ def restore_response(request, resource_type: str, type_: str, params: dict):
         restored = backups.restore(resource_type, type_, public_id, wanted)
         body[public_id] = {"error": "no_backup"} if restored is None else detail_json(restored, request, {})
     return Response(body)
+
+
+class ResourceAndRestoreView(ResourceView):
+    """``GET|POST resources/<resource_type>/<type>/<public_id>``, where a POST to
+    ``.../restore`` is restore."""
+
+    def post(self, request, cloud_name: str, resource_type: str, type: str, public_id: str):
+        if public_id == "restore":
+            return restore_response(request, resource_type, type, self.params)
+        return super().post(request, cloud_name, resource_type, type, public_id)

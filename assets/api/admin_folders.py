@@ -16,11 +16,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from rest_framework.response import Response
 
+from core.errors import BadRequest, Conflict, NotFound
+
 from .. import ingest, signals
 from ..models import Asset, Folder
 from . import admin_base as base
 from .admin_base import AdminView
-from .errors import BadRequest, Conflict, NotFound
 
 RENAME_CAP = 1000
 

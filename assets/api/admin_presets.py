@@ -23,10 +23,11 @@ import string
 from django.db import IntegrityError, transaction
 from rest_framework.response import Response
 
+from core.errors import BadRequest, Conflict, NotFound
+
 from ..models import UploadPreset
 from . import admin_base as base
 from .admin_base import AdminView
-from .errors import BadRequest, Conflict, NotFound
 from .params import as_bool
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,254}$")

@@ -18,13 +18,13 @@ from django.db.models import Q, Sum
 from django.db.models.fields.json import KeyTransform
 from rest_framework.response import Response
 
-from transforms import derived_api
+from core.errors import BadRequest, NotFound
 
 from .. import ingest
+from ..hooks import hook
 from ..models import Asset, AssetVersion
 from . import admin_base as base
 from .admin_base import AdminView
-from .errors import BadRequest, NotFound
 from .params import apply_metadata, as_bool
 from .serialize import iso, resource_json
 
@@ -175,7 +175,7 @@ def detail_json(asset: Asset, request, params: dict) -> dict:
     data = resource_json(asset, request)
     data["context"] = data.get("context", {})
     data["backup_bytes"] = backup_bytes(asset)
-    data["derived"] = derived_api.derived_for_asset(asset, request)
+    data["derived"] = hook("renderings").derived_for_asset(asset, request)
     if flags["versions"]:
         data["versions"] = versions_json(asset)
     faces = asset.face_coordinates or []
@@ -185,11 +185,9 @@ def detail_json(asset: Asset, request, params: dict) -> dict:
         data["coordinates"] = {"faces": faces, "custom": asset.custom_coordinates or []}
     if (asset.info or {}).get("background_removal"):  # status and confidence of the legacy add-on
         data["info"] = {"background_removal": asset.info["background_removal"]}
-    from refiners.background import store
-
-    revision = store.background_mask_revision(asset)
-    if revision:  # the Background Removal Refiner's mask (refiners.views has its strokes)
-        data["refiners"] = {"background_removal": {"revision": revision}}
+    refined = hook("refiners").revisions(asset)
+    if refined:  # e.g. the Background Removal Refiner's mask (refiners.views has its strokes)
+        data["refiners"] = refined
     return data
 
 
@@ -213,22 +211,18 @@ def update_asset(asset: Asset, params: dict) -> None:
 
 
 class ResourceView(AdminView):
-    """``GET|POST resources/<resource_type>/<type>/<public_id>``; ``.../restore`` is restore."""
+    """``GET|POST resources/<resource_type>/<type>/<public_id>`` (``.../restore`` is
+    admin_delete.ResourceAndRestoreView's)."""
 
     def get(self, request, cloud_name: str, resource_type: str, type: str, public_id: str):
         asset = get_asset(resource_type, type, public_id)
         return Response(detail_json(asset, request, self.params))
 
     def post(self, request, cloud_name: str, resource_type: str, type: str, public_id: str):
-        if public_id == "restore":
-            from .admin_delete import restore_response
-
-            return restore_response(request, resource_type, type, self.params)
         asset = get_asset(resource_type, type, public_id)
         removal = self.params.get("background_removal")
+        legacy = hook("background_removal")
         if removal:  # legacy: the asset is replaced by the cut-out PNG once a worker is done
-            from transforms.ai import legacy
-
             legacy.check(removal)
         update_asset(asset, self.params)
         asset.refresh_from_db()

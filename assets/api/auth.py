@@ -10,8 +10,9 @@ from datetime import datetime, timezone
 
 from django.conf import settings
 
+from core.errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
+
 from .. import keys, signing, throttle
-from .errors import BadRequest, Forbidden, NotFound, RateLimited, Unauthorized
 from .params import as_int
 
 # The SDKs leave these out of the signature of their tags, context and metadata calls

@@ -20,7 +20,7 @@ import math
 from django.conf import settings
 from rest_framework.parsers import JSONParser
 
-from .errors import ApiError, BadRequest
+from core.errors import ApiError, BadRequest
 
 MAX_DEPTH = 32
 

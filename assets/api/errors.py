@@ -1,67 +1,18 @@
-"""Cloudinary's error shape: ``{"error": {"message": ...}}`` with a meaningful status."""
+"""Django REST framework's exception handler: every API error leaves in Cloudinary's
+JSON shape.  The error types themselves are core.errors (framework-free)."""
 
 from __future__ import annotations
 
 import logging
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
+from core.errors import ApiError, error_body
+
 log = logging.getLogger(__name__)
-
-
-class ApiError(Exception):
-    status = 400
-
-    def __init__(self, message: str, status: int | None = None, headers: dict | None = None):
-        super().__init__(message)
-        self.message = message
-        if status is not None:
-            self.status = status
-        self.headers = headers or {}
-
-
-class BadRequest(ApiError):
-    status = 400
-
-
-class Unauthorized(ApiError):
-    status = 401
-
-
-class Forbidden(ApiError):
-    status = 403
-
-
-class NotFound(ApiError):
-    status = 404
-
-
-class Conflict(ApiError):
-    status = 409
-
-
-class RateLimited(ApiError):
-    status = 420
-
-
-def error_body(message: str) -> dict:
-    return {"error": {"message": message}}
-
-
-def error_response(message: str, status: int, headers: dict | None = None) -> JsonResponse:
-    response = JsonResponse(error_body(message), status=status)
-    for key, value in (headers or {}).items():
-        response[key] = value
-    return response
-
-
-def not_found(request, *args, **kwargs) -> JsonResponse:
-    """Any ``/v1_1/...`` path no API route matches (an empty public_id, tag or folder, an
-    unknown call): Cloudinary's JSON 404, not Django's HTML page."""
-    return error_response(f"Not found: no API call at {request.path}", 404)
 
 
 def exception_handler(exc, context):

@@ -22,8 +22,12 @@ import json
 import math
 import re
 
+from django.db import transaction
+
+from core.errors import BadRequest
+
+from .. import ingest, metadata, signals
 from . import bounded_json
-from .errors import BadRequest
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
@@ -251,10 +255,6 @@ def as_coordinates(value) -> list[list[int]] | None:
 def apply_metadata(asset, params: dict) -> None:
     """Tags, context, face and custom coordinates given in `params` replace the asset's
     (the Upload API's ``explicit`` and the Admin API's update share this)."""
-    from django.db import transaction
-
-    from .. import ingest, metadata, signals
-
     changed = []
     with transaction.atomic():
         if params.get("tags") is not None:

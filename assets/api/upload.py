@@ -13,11 +13,13 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import chunks, ingest, keys, metadata, signals, signing, tasks
-from ..models import Asset, AssetTag, UploadPreset
+from core.errors import BadRequest, Conflict, NotFound
+
+from .. import backups, chunks, ingest, keys, metadata, signals, signing, tasks
+from ..hooks import hook
+from ..models import Asset, AssetTag, AssetVersion, UploadPreset
 from . import auth
 from .bounded_json import BoundedJSONParser
-from .errors import BadRequest, Conflict, NotFound
 from .params import apply_metadata, as_bool, as_context, as_coordinates, as_list, collect, scalars
 from .serialize import resource_json, upload_json
 
@@ -84,9 +86,7 @@ class UploadApiView(APIView):
         tags = metadata.check_tags(as_list(params.get("tags")))  # so are too many or too long tags
         context = metadata.check_context(as_context(params.get("context")))  # and too much context
         if params.get("background_removal"):
-            from transforms.ai import legacy
-
-            legacy.check(params["background_removal"])  # 400/503 before anything is stored
+            hook("background_removal").check(params["background_removal"])  # 400/503 before anything is stored
         if chunk is not None:
             owner = _chunk_owner(request, params, credential, trusted)
             path, meta = chunks.receive(owner, chunk, uploaded, lambda: public_id_for(filename_of()))
@@ -190,10 +190,8 @@ class UploadApiView(APIView):
     def _background_removal(asset: Asset, params: dict, credential) -> None:
         """Legacy ``background_removal=cloudinary_ai[...]``: pending now, replaced by a worker."""
         if params.get("background_removal"):
-            from transforms.ai import legacy
-
-            legacy.request(asset, params["background_removal"], params.get("notification_url"),
-                           credential.key if credential else None)
+            hook("background_removal").request(asset, params["background_removal"], params.get("notification_url"),
+                                               credential.key if credential else None)
 
     def _notify(self, request, params: dict, body: dict, credential, notification_type: str):
         url = params.get("notification_url")
@@ -354,9 +352,6 @@ def _assets_for(params: dict) -> list[Asset]:
 def delete_assets(queryset) -> list[str]:
     """Delete assets, their versions and files (after commit), keeping backed-up versions'
     files as DeletedBackup rows. Returns the deleted public_ids."""
-    from .. import backups
-    from ..models import AssetVersion
-
     deleted = []
     for asset in list(queryset):
         files = [asset.storage_name] + list(

@@ -1,7 +1,5 @@
 from django.urls import path, re_path
 
-from transforms import api_named
-
 from . import admin_account, admin_delete, admin_folders, admin_presets, admin_resources
 from .upload import UploadApiView
 
@@ -20,8 +18,8 @@ admin_urlpatterns = [
          name="admin-resources-by-tag"),
     path(ADMIN + "resources/<str:resource_type>/context", admin_resources.ResourcesByContextView.as_view(),
          name="admin-resources-by-context"),
-    path(ADMIN + "resources/<str:resource_type>/<str:type>/<path:public_id>", admin_resources.ResourceView.as_view(),
-         name="admin-resource"),
+    path(ADMIN + "resources/<str:resource_type>/<str:type>/<path:public_id>",
+         admin_delete.ResourceAndRestoreView.as_view(), name="admin-resource"),
     path(ADMIN + "resources/<str:resource_type>/<str:type>", admin_delete.ResourcesView.as_view(),
          name="admin-resources-type"),
     path(ADMIN + "resources/<str:resource_type>", admin_delete.ResourcesView.as_view(), name="admin-resources"),
@@ -32,14 +30,7 @@ admin_urlpatterns = [
     path(ADMIN + "upload_presets/<str:name>", admin_presets.PresetView.as_view(), name="admin-preset"),
 ]
 
-# Named and dynamic transformations (transforms.api_named), before the generic Upload API route.
-transformation_urlpatterns = [
-    path(ADMIN + "transformations", api_named.TransformationsView.as_view(), name="admin-transformations"),
-    path(ADMIN + "transformations/<path:name>", api_named.TransformationsView.as_view(),
-         name="admin-transformation"),
-]
-
-urlpatterns = admin_urlpatterns + transformation_urlpatterns + [
+urlpatterns = admin_urlpatterns + [
     # Upload API, POST only; restricted to resource types so it never shadows other 3-segment routes.
     re_path(r"^v1_1/(?P<cloud_name>[^/]+)/(?P<resource_type>image|auto|video|raw)/(?P<action>[^/]+)$",
             UploadApiView.as_view(), name="upload-api"),

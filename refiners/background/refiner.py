@@ -32,6 +32,9 @@ class BackgroundRefiner(base.Refiner):
     def as_dict(self, revision, asset) -> dict:
         return store.as_dict(revision, asset)
 
+    def revision(self, asset) -> int:
+        return store.background_mask_revision(asset)
+
     def override(self, asset, plan) -> Override | None:
         if bgremoval.options_of(plan) is None:
             return None  # no query for any other plan

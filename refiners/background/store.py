@@ -28,10 +28,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from assets.api import bounded_json
-from assets.api.errors import BadRequest, Conflict, NotFound
 from assets.api.serialize import iso
 from assets.ingest import discard_file
 from assets.models import Asset
+from core.errors import BadRequest, Conflict, NotFound
 from transforms import derived
 from transforms.ai import bgremoval, matting
 from transforms.cloudinary import entry

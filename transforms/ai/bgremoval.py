@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyvips
 
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 
 from . import detect, lifecycle, matting, models, producers
 from .lifecycle import STALE_AFTER  # noqa: F401 - a pending cut-out older than this is queued again

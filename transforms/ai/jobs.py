@@ -31,10 +31,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from assets import tempfiles
-from assets.api.errors import ApiError
 from assets.ingest import discard_file
-from transforms.originals import normalise, open_original
+from core.errors import ApiError
 from transforms.models import AIResult
+from transforms.originals import normalise, open_original
 
 from . import producers
 

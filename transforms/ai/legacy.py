@@ -14,11 +14,16 @@ from __future__ import annotations
 import logging
 import os
 
+from celery import shared_task
 from django.db import transaction
 
-from assets import tempfiles
-from assets.api.errors import BadRequest
+from assets import ingest, links, tempfiles
+from assets.api.serialize import iso
+from assets.models import Asset
+from assets.tasks import enqueue_notification
+from core.errors import BadRequest
 
+from ..originals import normalise, open_original
 from . import bgremoval, lifecycle
 
 confidence = bgremoval.confidence  # how decisive the matte is: the add-on's confidence_score
@@ -61,19 +66,23 @@ def request(asset, value, notification_url: str | None = None, api_key: str | No
     asset_id, version_id = asset.asset_id, asset.version_id
 
     def enqueue():
-        from transforms.tasks import remove_background_legacy
-
         remove_background_legacy.delay(asset_id, version_id, options.canonical, notification_url, api_key)
 
     transaction.on_commit(enqueue)
 
 
+# Defined here, under transforms.tasks's name (which re-exports it for Celery's
+# autodiscovery), so that `request` queues it without importing the tasks module.
+@shared_task(name="transforms.tasks.remove_background_legacy", acks_late=True)
+def remove_background_legacy(asset_id: str, version_id: str, options: str, notification_url: str | None = None,
+                             api_key: str | None = None) -> str:
+    """``background_removal=cloudinary_ai`` on upload/update: replace the asset with the
+    cut-out PNG and notify."""
+    return run(asset_id, version_id, options, notification_url, api_key)
+
+
 def run(asset_id: str, version_id: str, options_text: str, notification_url: str | None = None,
         api_key: str | None = None) -> str:
-    from assets import ingest
-    from assets.models import Asset
-    from transforms.originals import normalise, open_original
-
     asset = Asset.objects.filter(asset_id=asset_id, version_id=version_id).first()
     if asset is None:
         return "skipped"
@@ -107,10 +116,6 @@ def run(asset_id: str, version_id: str, options_text: str, notification_url: str
 def _notify(asset, url: str | None, api_key: str | None, status: str, data: dict) -> None:
     if not url:
         return
-    from assets import links
-    from assets.api.serialize import iso
-    from assets.tasks import enqueue_notification
-
     delivery, secure = links.delivery_urls(asset)
     payload = {
         "notification_type": "info", "info_kind": KIND, "info_status": status, "info_data": data,

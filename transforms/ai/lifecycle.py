@@ -37,7 +37,7 @@ from django.core.files.storage import storages
 from django.db import transaction
 from django.utils import timezone
 
-from assets.api.errors import ApiError, BadRequest
+from core.errors import ApiError, BadRequest
 from transforms import overrides as overrides_hook
 from transforms import sources
 from transforms.models import AIResult

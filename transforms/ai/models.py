@@ -28,7 +28,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from assets.api.errors import ApiError
+from core.errors import ApiError
 
 log = logging.getLogger(__name__)
 FETCH_COMMAND = "python manage.py fetch_models"

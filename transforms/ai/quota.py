@@ -38,7 +38,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from assets.api.errors import ApiError, Unauthorized
+from core.errors import ApiError, Unauthorized
 from transforms.models import AIResult
 
 from . import jobs

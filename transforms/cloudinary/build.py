@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 
 from ..ai.lifecycle import check_plan
 from ..encode import canonical_format

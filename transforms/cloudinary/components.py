@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 
 from ..ops import registry
 from ..plan import Action, Effect

@@ -1,14 +1,14 @@
 """The Cloudinary dialect's entry points: a delivery path or a transformation text read
-into the engine's Plan, named transformations (``t_``) expanded first
+into the engine's Plan (and `ensure`: a text's derived row), named transformations (``t_``) expanded first
 (transforms.cloudinary.named, which validates definitions with build.validate: so the
 expansion sits here, above both).  `record_dependencies` reads the rows stored before
 DerivedImage.depends existed."""
 
 from __future__ import annotations
 
-from assets.api.errors import ApiError
+from core.errors import ApiError
 
-from .. import dependencies
+from .. import dependencies, derived
 from ..derived import forget
 from ..models import DerivedImage
 from ..plan import Plan
@@ -36,6 +36,14 @@ def from_text(text: str, fmt: str | None = None) -> Plan:
     components = split_transformation(text)
     expanded, used = expand(components)
     return build(expanded, extension=fmt, transformation=canonical(text), named=used)
+
+
+def ensure(asset, transformation_text: str, fmt: str | None = None) -> DerivedImage:
+    """The derived image of `transformation_text` (and `fmt`, else the asset's format or
+    the one f_ names) for `asset`: rendered now if missing, reused if cached.  For eager
+    transformations and the Studio; raises ApiError subclasses (400 for a bad
+    transformation).  f_auto resolves as for a browser without WebP/AVIF."""
+    return derived.ensure(asset, from_text(transformation_text, fmt).for_asset(asset))
 
 
 def record_dependencies(asset) -> int:

@@ -25,7 +25,7 @@ import operator
 import re
 from dataclasses import dataclass
 
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 
 from ..values import Env
 

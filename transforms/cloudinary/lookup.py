@@ -7,8 +7,8 @@ found by trying the whole name, served in its own format.
 
 from __future__ import annotations
 
-from assets.api.errors import BadRequest, NotFound
 from assets.models import Asset
+from core.errors import BadRequest, NotFound
 
 from .. import rows
 from ..plan import Plan, without_format

@@ -34,13 +34,17 @@ from django.conf import settings
 from django.core.signals import request_finished, request_started
 from django.db import IntegrityError, transaction
 
-from assets.api.errors import BadRequest, Conflict, NotFound, Unauthorized
-from config.server import at_exit
+from core.errors import BadRequest, Conflict, NotFound, Unauthorized
+from core.process import at_exit
 
+from .. import rows
+from ..derived import forget
+from ..models import DerivedImage
 from ..models_named import RuntimeSetting, Transformation, transformation_key
 from . import parser
 from .build import validate
 from .parser import split_component
+from .route import DELIVERY
 
 log = logging.getLogger(__name__)
 
@@ -211,8 +215,6 @@ def _expand(components: list[str], stack: tuple, cache: dict, used: list[str]) -
 def strict_enabled() -> bool:
     """A RuntimeSetting row wins over settings.DAM_STRICT_TRANSFORMATIONS (default off).
     Read before every first render: one row by its unique name, SQL compiled once."""
-    from .. import rows
-
     row = rows.get(RuntimeSetting, name=STRICT_SETTING)
     if row is not None and row.value is not None:
         return bool(row.value)
@@ -290,7 +292,7 @@ def record_dynamic(transformation_text: str) -> None:
 # Within the process, every request that is not a delivery (the Admin API's
 # GET /transformations, the Studio) first writes what is queued, waiting for a write in
 # progress, so a listing made after an answer arrived always shows it; an exit flushes
-# what is left (config.server.at_exit).  Another process may list it a few milliseconds later.
+# what is left (core.process.at_exit).  Another process may list it a few milliseconds later.
 
 _pending: dict[str, None] = {}  # texts waiting for their row, in order (a set that keeps order)
 _pending_lock = threading.Lock()
@@ -314,6 +316,15 @@ def flush_log() -> int:
         return len(texts)
 
 
+def record_stored(sender=None, transformation: str = "", after_response: bool = False, **kwargs) -> None:
+    """transforms.derived.first_render_stored: a first render of `transformation` was stored; log it
+    (after the response when a delivery's answer is still being sent)."""
+    if after_response:
+        record_dynamic_after_response(transformation)
+    else:
+        record_dynamic(transformation)
+
+
 def _flush_after_response(sender=None, **kwargs) -> None:
     if _pending:
         flush_log()  # the connection stays open until the next request_started checks it
@@ -321,8 +332,6 @@ def _flush_after_response(sender=None, **kwargs) -> None:
 
 def _flush_before_request(sender=None, environ=None, **kwargs) -> None:
     if _pending or _flush_lock.locked():
-        from ..urls import DELIVERY
-
         path = (environ or {}).get("PATH_INFO", "")
         if DELIVERY.match(path[1:]) is None:  # deliveries never read the log: they do not wait
             flush_log()
@@ -395,8 +404,6 @@ def delete(row: Transformation) -> int:
 
 
 def derived_queryset(row: Transformation):
-    from ..models import DerivedImage
-
     if row.named:
         if not _has_named_field():
             return DerivedImage.objects.none()
@@ -412,13 +419,8 @@ def invalidate(name: str) -> int:
 
 
 def _forget_derived(**lookup) -> int:
-    from ..derived import forget
-    from ..models import DerivedImage
-
     return forget(DerivedImage.objects.filter(**lookup))
 
 
 def _has_named_field() -> bool:
-    from ..models import DerivedImage
-
     return any(f.name == "named" for f in DerivedImage._meta.get_fields())

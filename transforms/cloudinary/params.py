@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 
 from ..encode import ENCODERS, canonical_format
 from ..rgba import parse_color

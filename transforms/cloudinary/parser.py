@@ -24,8 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assets.api.errors import BadRequest
 from assets.signing import smart_escape
+from core.errors import BadRequest
 
 DELIVERY_TYPES = ("upload", "private", "authenticated")
 SIGNATURE = re.compile(r"^s--([^/]*)--$")

@@ -22,7 +22,7 @@ import re
 from urllib.parse import urlsplit
 
 from assets import keys, signing
-from assets.api.errors import BadRequest, Unauthorized
+from core.errors import BadRequest, Unauthorized
 
 from ..text import decode_text
 from .parser import DeliveryPath

@@ -15,7 +15,7 @@ import re
 
 import pyvips
 
-from transforms.ops.colour import _saturation
+from transforms.ops.colour import saturation
 from transforms.ops.effectlib import (
     bad, colour_qualifier, dilate, erode, gaussblur, int_arg, level_effect, luminance, max_args, median, merge,
     number, split, with_alpha,
@@ -91,7 +91,7 @@ def _cartoonify(image, value, ctx):
     else:
         amount = line if reduction is None else reduction
         levels = max(2, round(2 + (100 - amount) / 100 * 14))
-        colours = _posterise(_saturation(smooth, amount / 2), levels)
+        colours = _posterise(saturation(smooth, amount / 2), levels)
     if line > 0:
         edges = luminance(smooth).cast("uchar").sobel()
         lines = edges > (120 - line)

@@ -79,7 +79,7 @@ def _lch(rgb, fn):
     return out[0].bandjoin([out[1], out[2]]).copy(interpretation="lch").colourspace("srgb")
 
 
-def _saturation(rgb, level):
+def saturation(rgb, level):
     if level == 0:
         return rgb
     return _lch(rgb, lambda l, c, h: (l, c * (1 + level / 100), h))
@@ -124,7 +124,7 @@ _simple("sepia", 1, 100, 80, _sepia)
 _simple("blackwhite", 0, 100, 50, _blackwhite, "threshold")
 _simple("brightness", -99, 100, 80, _brightness)
 _simple("contrast", -100, 100, 0, _contrast)
-_simple("saturation", -100, 100, 80, _saturation)
+_simple("saturation", -100, 100, 80, saturation)
 _simple("hue", -100, 100, 80, _hue)
 _simple("gamma", -50, 150, 0, _gamma)
 _simple("vibrance", -100, 100, 20, _vibrance, "strength")
@@ -196,7 +196,7 @@ def _improve(rgb, value):
     adjusted = merge(adjusted, None)
     if mode == "indoor":
         adjusted = merge(_auto_brightness(adjusted, 60), None)
-    adjusted = _saturation(adjusted, 10)
+    adjusted = saturation(adjusted, 10)
     return blend(rgb, adjusted, blend_level / 100)
 
 

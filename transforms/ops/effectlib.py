@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pyvips
 
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 from transforms.rgba import Rgba, parse_color
 
 # At most 15 digits before the point: no effect takes more, and int() of thousands of digits

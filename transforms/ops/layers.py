@@ -25,8 +25,11 @@ from typing import Any
 
 import pyvips
 
-from assets.api.errors import BadRequest, Unauthorized
+from assets.models import Asset
+from core.errors import BadRequest, Unauthorized
+from transforms import limits
 from transforms import text as textlayer
+from transforms.originals import open_original
 from transforms.rgba import parse_color
 
 LAYER_TYPES = ("private", "authenticated")  # l_<type>:<public_id>; "upload" is the default
@@ -180,15 +183,13 @@ def _substitute(text: str, ctx) -> str:
         for key in (name, "$" + name):
             if key in variables:
                 v = variables[key]
-                return textlayer._num(v) if isinstance(v, (int, float)) else str(v)
+                return textlayer.plain_number(v) if isinstance(v, (int, float)) else str(v)
         return match.group(0)
 
     return re.sub(r"\$\(([A-Za-z]\w*)\)", value, text)
 
 
 def find_asset(source: ImageSource):
-    from assets.models import Asset
-
     found = Asset.objects.filter(resource_type="image", type=source.type)
     asset = found.filter(public_id=source.public_id).first()
     if asset is None and "." in source.public_id.rsplit("/", 1)[-1]:
@@ -235,10 +236,6 @@ def load_source(source: LayerSource, component: dict, ctx: Any = None) -> pyvips
             stroke=_stroke(_param(component, "bo")) if source.style.stroke else None)
     if source.type != "upload" and getattr(ctx, "signed", None) is False:  # the engine checks it too
         raise Unauthorized(f"A {source.type} layer needs a signed URL: {source.public_id}")
-    from transforms.originals import open_original
-
-    from transforms import limits
-
     asset = find_asset(source)
     with open_original(asset) as image:  # the header only: nothing is decoded before the checks
         limits.check_source(image.width, image.height, "Layer")

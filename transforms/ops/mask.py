@@ -24,7 +24,7 @@ import numpy as np
 import pyvips
 from django.core.files.storage import storages
 
-from assets.api.errors import BadRequest
+from core.errors import BadRequest
 from transforms.polyline import simplify
 
 log = logging.getLogger(__name__)

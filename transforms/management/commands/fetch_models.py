@@ -24,7 +24,7 @@ class Command(BaseCommand):
             except models.FetchError as exc:
                 raise CommandError(str(exc)) from None
         if not options["no_warm_up"]:
-            from transforms.ai import matting
+            from transforms.ai import matting  # heavy: pymatting compiles numba code; only unless --no-warm-up
 
             cache = models.model_dir() / "numba"
             if any(cache.rglob("*.nbi")):

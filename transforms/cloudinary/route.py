@@ -1,0 +1,12 @@
+"""The delivery URL's shape, ``/<cloud>/image/<rest>``: one compiled pattern that the
+URLconf (transforms.urls), the short way through Django (transforms.middleware), the
+per-process answer memo (transforms.memo) and the named-transformation log's flush
+(transforms.cloudinary.named) all match with, so they never disagree about what is a
+delivery URL.  It sits here, below all of them, so each imports it at module level."""
+
+import re
+
+# Only `/<cloud>/image/...`; first segments the rest of the site uses are never a cloud name.
+RESERVED = r"v1_1|static|media|django-admin|admin|api|login|logout|library|studio|assets|refiners|transformations|health"
+PATTERN = rf"^(?!(?:{RESERVED})/)(?P<cloud>[^/]+)/image/(?P<rest>[\s\S]+)$"
+DELIVERY = re.compile(PATTERN)
