@@ -1,4 +1,4 @@
-"""A WSGI app for tests/test_server_environ.py, served by the real granian: config.server's
+"""A WSGI app for tests/config/test_server_environ.py, served by the real granian: config.server's
 GranianEnviron in front of an app that reports what it was given."""
 
 import json

@@ -2,7 +2,7 @@
 the remote-upload guard (checked address connected to, each redirect hop checked, one
 total deadline).
 
-send_notification runs in this process here (Task.apply); tests/test_notifications.py
+send_notification runs in this process here (Task.apply); tests/assets/test_notifications.py
 runs it in a real worker.  No packet leaves the loopback (tests.net_fixtures).
 """
 
@@ -19,7 +19,7 @@ from assets import outbound, signing, tasks
 from assets.models import Asset
 from tests.conftest import CLOUD, make_image, signed
 
-from .net_fixtures import loopback_only, redirect_to, resolver, serve, server, trickle  # noqa: F401 (fixtures)
+from tests.net_fixtures import loopback_only, redirect_to, resolver, serve, server, trickle  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.usefixtures("loopback_only"), pytest.mark.django_db]
 

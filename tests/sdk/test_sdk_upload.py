@@ -16,8 +16,8 @@ import pytest
 
 from assets.models import Asset, UploadPreset
 
-from .conftest import make_image
-from .sdk_fixtures import configure, remote_files, sdk  # noqa: F401 (fixtures)
+from tests.conftest import make_image
+from tests.sdk_fixtures import configure, remote_files, sdk  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.live
 

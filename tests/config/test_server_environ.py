@@ -19,7 +19,7 @@ import pytest
 from config.server import GranianEnviron, sized_input
 from core.process import at_exit
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 
 
@@ -161,7 +161,7 @@ def test_at_exit_runs_once_in_a_multiprocessing_child_and_in_a_plain_process(tmp
     assert process.exitcode == 0 and child.read_text() == "flushed\n"
 
     plain = tmp_path / "plain.log"
-    out = subprocess.run([sys.executable, "-c", f"from tests.test_server_environ import _register_and_return; "
+    out = subprocess.run([sys.executable, "-c", f"from tests.config.test_server_environ import _register_and_return; "
                                                 f"_register_and_return({str(plain)!r})"],
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

@@ -10,7 +10,7 @@ import pyvips
 
 from tests.conftest import CLOUD
 
-from .sdk_fixtures import fetch_image, sdk  # noqa: F401 (fixture)
+from tests.sdk_fixtures import fetch_image, sdk  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@
 per asset version for unsigned URLs (401 past it, signed URLs unbounded), runs pending
 per client and per deployment (429 + Retry-After).  Cheap: the runs are counted as the
 cut-out rows queued (the tasks are queued on commit, which these tests never reach), the
-model never runs here (tests/test_background_removal.py runs it in a real worker)."""
+model never runs here (tests/transforms/test_background_removal.py runs it in a real worker)."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from assets import throttle
 from assets.models import Counter
 from tests.admin_client import Admin
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db(transaction=True)  # the other connections and process see committed rows
 
 

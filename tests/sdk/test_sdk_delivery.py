@@ -11,10 +11,10 @@ import cloudinary
 import pytest
 import pyvips
 
-from .conftest import make_image
+from tests.conftest import make_image
 from tests.images import similarity
 
-from .sdk_fixtures import configure, fetch_image, sdk  # noqa: F401 (fixture)
+from tests.sdk_fixtures import configure, fetch_image, sdk  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.live
 

@@ -3,7 +3,7 @@ time-outs (transforms.failures), in process: the per-process render tokens, the
 deployment leases shared through the database (exact under a race, freed by expiry after
 their process was killed), and a URL that ran out of its time budget answering 422 at
 once until a new version or the TTL.  The same through the production server command:
-tests/test_render_admission_server.py."""
+tests/transforms/test_render_admission_server.py."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from tests.worker import database_url
 from transforms import admission
 from transforms.models import DerivedImage, RenderFailure, RenderLease
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)

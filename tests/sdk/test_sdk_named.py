@@ -15,7 +15,7 @@ import pytest
 from transforms.cloudinary import named
 from transforms.models import DerivedImage
 
-from .sdk_fixtures import fetch_image, sdk  # noqa: F401  (fixture)
+from tests.sdk_fixtures import fetch_image, sdk  # noqa: F401  (fixture)
 
 
 def url(public_id: str, **options) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import threading
 import time
 
@@ -16,19 +15,9 @@ from django.test import Client
 
 from assets.models import Asset, AssetVersion, UploadPreset
 from tests.conftest import CLOUD, make_image, signed
+from tests.uploads import assert_nothing_left, stored_files
 
 pytestmark = pytest.mark.django_db
-
-
-def stored_files() -> list[str]:
-    root = storages["default"].location
-    return [os.path.join(d, f) for d, _, files in os.walk(root) for f in files]
-
-
-def assert_nothing_left():
-    assert Asset.objects.count() == 0
-    assert AssetVersion.objects.count() == 0
-    assert stored_files() == []
 
 
 # --- good input ----------------------------------------------------------------------

@@ -15,8 +15,8 @@ import pytest
 
 from assets.models import Asset
 
-from .conftest import make_image
-from .sdk_fixtures import sdk  # noqa: F401 (fixture)
+from tests.conftest import make_image
+from tests.sdk_fixtures import sdk  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.live
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import pyvips
 
-from .sdk_fixtures import fetch_image, sdk  # noqa: F401  (fixture)
+from tests.sdk_fixtures import fetch_image, sdk  # noqa: F401  (fixture)
 
 
 def url(public_id: str, **options) -> str:

@@ -6,7 +6,7 @@ model runs in this process) and renders the derived image, so the response repor
 like any eager rendering and the first delivery is a 200, never a 423.  With
 ``eager_async`` the worker computes the cut-out, renders, records the result on the
 asset and sends the ``eager`` notification.  The model is the real ISNet on small
-generated scenes (see tests/test_background_removal.py).
+generated scenes (see tests/transforms/test_background_removal.py).
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ from assets import netguard, outbound, remote
 from core.errors import BadRequest
 from tests.conftest import make_image
 
-from .net_fixtures import loopback_only, redirect_to, resolver, serve, server, trickle  # noqa: F401 (fixtures)
-from .test_upload_api import assert_nothing_left
+from tests.net_fixtures import loopback_only, redirect_to, resolver, serve, server, trickle  # noqa: F401 (fixtures)
+from tests.uploads import assert_nothing_left
 
 pytestmark = pytest.mark.usefixtures("loopback_only")
 

@@ -13,7 +13,7 @@ import pytest
 
 from assets import hooks
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("config", "core", "assets", "transforms", "refiners", "studio")
 LINT = "from importlinter.cli import lint_imports_command; lint_imports_command()"
 

@@ -1,7 +1,7 @@
 """assets.bodyguard, in-process: request bodies are received before the application runs,
 within an admission bound, a size limit, an idle timeout and a minimum rate, on a helper
 thread whose admission token is kept until it returns.  Streams here behave as a client's
-body does through a server (pieces, stalls, an early end); tests/test_slow_bodies.py runs
+body does through a server (pieces, stalls, an early end); tests/config/test_slow_bodies.py runs
 the same through the production server."""
 
 from __future__ import annotations
