@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from core.errors import BadRequest
 from transforms import values
-from transforms.ai import bgremoval
+from transforms.ai import bgremoval, producers
 from transforms.cloudinary.parser import join_component, split_component
 from transforms.encode import ENCODERS
 from transforms.ops import layers, registry
@@ -30,9 +30,10 @@ from transforms.text import decode_text, text_token
 CROP_MODES = values.CROP_MODES
 GRAVITIES = values.GRAVITIES  # of a resize or crop
 LAYER_GRAVITIES = layers.GRAVITIES  # where an overlay is placed
-# Every registered effect under its own name (not its aliases), in registration order;
-# background removal has a step of its own (BG_REMOVAL below).
-EFFECTS = tuple(key for key, entry in registry.load().items() if key == entry.name and key != bgremoval.NAME)
+# Every registered effect under its own name (not its aliases), in registration order, but
+# the AI producers' (transforms.ai.producers): background removal has a step of its own
+# (BG_REMOVAL below).
+EFFECTS = tuple(key for key, entry in registry.load().items() if key == entry.name and key not in producers.PRODUCERS)
 FORMATS = ("auto", *ENCODERS)
 FLIPS = ("hflip", "vflip")
 TEXT_STYLES = ("bold", "italic", "bold_italic", "underline")

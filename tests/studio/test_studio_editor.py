@@ -20,6 +20,7 @@ from transforms.cloudinary import build as plan
 from transforms.encode import ENCODERS
 from transforms.models_named import Transformation
 from transforms.cloudinary.parser import canonical
+from transforms.ai.producers import PRODUCERS
 from transforms.ops import registry
 
 pytestmark = pytest.mark.django_db
@@ -241,7 +242,7 @@ def test_palette_choices_are_the_engines_registries():
     """Crop modes, gravities, effects and formats come from the engine: an effect it
     registers is offered, and every overlay gravity offered is one a layer accepts."""
     effects = palette.KINDS["effect"].fields[0].choices
-    assert set(effects) == {key for key, entry in registry.load().items() if key == entry.name} - {"background_removal"}
+    assert set(effects) == {key for key, entry in registry.load().items() if key == entry.name} - set(PRODUCERS)
     resize = {f.name: f.choices for f in palette.KINDS["resize"].fields}
     assert resize["c"] == params.CROP_MODES and resize["g"] == params.GRAVITIES
     overlay = {f.name: f.choices for f in palette.KINDS["overlay"].fields}
