@@ -152,11 +152,11 @@ class Bench:
         import django
 
         django.setup()
-        from transforms.ai import models
+        from transforms.ai import weights
 
         try:
-            self.model_path = str(models.require(models.ISNET))
-        except models.ModelMissing as exc:
+            self.model_path = str(weights.require(weights.ISNET))
+        except weights.ModelMissing as exc:
             raise SystemExit(f"{exc.message}\n(from the repository: .venv/bin/python manage.py fetch_models)")
         from django.conf import settings
         from django.core.management import call_command
@@ -204,15 +204,15 @@ class Bench:
 
     def ours_once(self, asset, timing: dict | None = None) -> float:
         """bgremoval.compute on a fresh row: the worker's whole job.  Returns seconds
-        (`timing["model"]`: the seconds in transforms.ai.models.run)."""
+        (`timing["model"]`: the seconds in transforms.ai.weights.run)."""
         from django.core.files.storage import storages
 
-        from transforms.ai import bgremoval, models
+        from transforms.ai import bgremoval, weights
         from transforms.models import Cutout
 
         Cutout.objects.filter(asset=asset).delete()
         row = Cutout.objects.create(asset=asset, version_id=asset.version_id, options="")
-        run, spent = models.run, []
+        run, spent = weights.run, []
 
         def timed_run(*args, **kwargs):  # instrumentation only: the same call, timed
             begun = time.perf_counter()
@@ -221,13 +221,13 @@ class Bench:
             finally:
                 spent.append(time.perf_counter() - begun)
 
-        models.run = timed_run
+        weights.run = timed_run
         try:
             started = time.perf_counter()
             outcome = bgremoval.compute(row.pk)
             elapsed = time.perf_counter() - started
         finally:
-            models.run = run
+            weights.run = run
         if timing is not None:
             timing["model"] = sum(spent)
         row.refresh_from_db()

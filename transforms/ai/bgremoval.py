@@ -23,7 +23,7 @@ import pyvips
 
 from core.errors import BadRequest
 
-from . import detect, lifecycle, matting, models, producers
+from . import detect, lifecycle, matting, producers, weights
 from .lifecycle import STALE_AFTER  # noqa: F401 - a pending cut-out older than this is queued again
 from .producers import Produced, Producer, register
 
@@ -168,7 +168,7 @@ class BackgroundRemoval(Producer):
         return parse(args, qualifiers)
 
     def models_needed(self, options: Options) -> tuple:
-        return (models.ISNET, models.NANODET) if options.hints else (models.ISNET,)
+        return (weights.ISNET, weights.NANODET) if options.hints else (weights.ISNET,)
 
     def compute(self, image: pyvips.Image, options: Options) -> Produced:
         result = cut_out(image, options)

@@ -1,7 +1,7 @@
 """Object detection (COCO's 80 classes) for ``hints_(...)``: NanoDet-m 416.
 
 `detect(rgb)` -> [(class name, score, (x0, y0, x1, y1) in source pixels)], after
-per-class NMS.  The model (transforms.ai.models.NANODET, converted from its
+per-class NMS.  The model (transforms.ai.weights.NANODET, converted from its
 TensorFlow.js graph at fetch time) takes NCHW BGR normalised by ImageNet's
 mean/std at 416x416 (aspect not kept); per stride 8/16/32 it gives class scores
 (already sigmoid) and 4 sides x 11-bin distance distributions (softmax, expected bin
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pyvips
 
-from . import models
+from . import weights
 
 SIDE = 416
 MEAN = np.array([103.53, 116.28, 123.675], np.float32)
@@ -60,7 +60,7 @@ def detect(rgb: np.ndarray, threshold: float = 0.3, iou: float = 0.5):
     bgr = small[..., ::-1].astype(np.float32)
     tensor = ((bgr - MEAN) / STD).transpose(2, 0, 1)[None].astype(np.float32)
     names = [n for pair in OUTPUTS.values() for n in pair]
-    results = dict(zip(names, models.run(models.NANODET, names, {"input_1": np.ascontiguousarray(tensor)})))
+    results = dict(zip(names, weights.run(weights.NANODET, names, {"input_1": np.ascontiguousarray(tensor)})))
     found_boxes, found_scores, found_classes = [], [], []
     for stride, (score_name, box_name) in OUTPUTS.items():
         scores, dists = results[score_name][0], results[box_name][0]

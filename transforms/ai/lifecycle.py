@@ -43,7 +43,7 @@ from transforms import sources
 from transforms.models import AIResult
 from transforms.plan import Action, Block, LayerStep
 
-from . import jobs, models, producers, quota
+from . import jobs, producers, quota, weights
 from .producers import row_for
 from .queue import enqueue
 
@@ -129,7 +129,7 @@ def pixel_plan(plan):
 
 def require_models(producer, options) -> None:
     for spec in producer.models_needed(options):
-        models.require(spec)
+        weights.require(spec)
 
 
 def backoff(row) -> timedelta:

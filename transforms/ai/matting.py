@@ -1,6 +1,6 @@
 """Mattes: which pixels are the salient subject, as alpha in [0, 1].
 
-`salient_matte(rgb)` runs the background-removal model (transforms.ai.models.ISNET:
+`salient_matte(rgb)` runs the background-removal model (transforms.ai.weights.ISNET:
 whole image resized bilinearly to its fixed 1024x1024 input, RGB as (pixel-128)/256,
 its [0, 1] output resized back).  `refine_edges(rgb, alpha)` recovers fine detail
 (fur, hair) in the band where the matte is unsure: closed-form matting (pymatting)
@@ -15,7 +15,7 @@ import numpy as np
 import pyvips
 from django.conf import settings
 
-from . import models
+from . import weights
 
 SIDE = 1024
 SURE_FG, SURE_BG = 0.95, 0.05
@@ -38,7 +38,7 @@ def salient_matte(rgb: np.ndarray) -> np.ndarray:
     tensor = np.ascontiguousarray(small.transpose(2, 0, 1)[None], dtype=np.float32)  # one pass, then in place
     tensor -= 128.0
     tensor *= 1.0 / 256.0
-    (out,) = models.run(models.ISNET, ["output"], {"input": tensor})
+    (out,) = weights.run(weights.ISNET, ["output"], {"input": tensor})
     matte = _resize(np.ascontiguousarray(out[0, 0], dtype=np.float32), width, height)
     if matte.dtype != np.float32 or not matte.flags.writeable:
         matte = matte.astype(np.float32)
@@ -46,8 +46,8 @@ def salient_matte(rgb: np.ndarray) -> np.ndarray:
 
 
 def _numba_cache() -> None:
-    """pymatting compiles with numba on first use: keep the compiled code with the models."""
-    os.environ.setdefault("NUMBA_CACHE_DIR", str(models.model_dir() / "numba"))
+    """pymatting compiles with numba on first use: keep the compiled code with the weights."""
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(weights.model_dir() / "numba"))
 
 
 def trimap(alpha: np.ndarray, band: int | None = None) -> np.ndarray:

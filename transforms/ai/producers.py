@@ -56,7 +56,7 @@ class Producer:
         return self.parse((text,) if text else (), {})
 
     def models_needed(self, options) -> tuple:
-        """The transforms.ai.models.ModelSpec files `compute` needs for `options`."""
+        """The transforms.ai.weights.ModelSpec files `compute` needs for `options`."""
         return ()
 
     def compute(self, image: pyvips.Image, options) -> Produced:

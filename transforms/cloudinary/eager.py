@@ -6,7 +6,7 @@ the request (synchronous eager) or in the worker (``eager_async``).  A transform
 starting with an AI effect (e_background_removal) has its stored result computed here
 and now when it is missing, instead of the 423-and-queue of a delivery: eager renders
 must come back rendered.  The model runs in this process, one inference at a time per
-process (transforms.ai.models.run).
+process (transforms.ai.weights.run).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A small TensorFlow.js graph-model -> ONNX converter for the op types of NanoDet-m.
 
-Run once at fetch time (transforms.ai.models); no TensorFlow needed.  Everything that
+Run once at fetch time (transforms.ai.weights); no TensorFlow needed.  Everything that
 depends only on constants (shape arithmetic: SparseToDense, AddV2 of int64...) is
 folded in numpy; the rest becomes ONNX nodes.  TensorFlow's NHWC convolutions, pools
 and resizes are wrapped in transposes to ONNX's NCHW (onnxruntime cancels the pairs).

@@ -7,7 +7,7 @@ fetched again.  pymatting's numba code is compiled into the same cache.
 
 from django.core.management.base import BaseCommand, CommandError
 
-from transforms.ai import models
+from transforms.ai import weights
 
 
 class Command(BaseCommand):
@@ -18,18 +18,18 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         say = self.stdout.write if options["verbosity"] > 0 else (lambda *_: None)
-        for spec in models.SPECS:
+        for spec in weights.SPECS:
             try:
-                models.fetch(spec, say=say)
-            except models.FetchError as exc:
+                weights.fetch(spec, say=say)
+            except weights.FetchError as exc:
                 raise CommandError(str(exc)) from None
         if not options["no_warm_up"]:
             from transforms.ai import matting  # heavy: pymatting compiles numba code; only unless --no-warm-up
 
-            cache = models.model_dir() / "numba"
+            cache = weights.model_dir() / "numba"
             if any(cache.rglob("*.nbi")):
                 say(f"pymatting: loading its compiled numba code from {cache}…")
             else:
                 say(f"pymatting: compiling its numba code into {cache} (a few minutes the first time)…")
             matting.warm_up()
-            say(f"pymatting: numba code cached in {models.model_dir() / 'numba'}")
+            say(f"pymatting: numba code cached in {weights.model_dir() / 'numba'}")
