@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+from contextlib import contextmanager
 import signal
 import socket
 import subprocess
@@ -112,9 +113,12 @@ class Server:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
 
-@pytest.fixture
-def server(tmp_path):
+@contextmanager
+def running_server(tmp_path, **env):
+    """A migrated server with an API key (server.key, server.secret), started with `env`
+    on top of its own; stopped and cleaned up at the end."""
     server = Server(tmp_path)
+    server.env.update(env)
     try:
         server.manage("migrate", "--noinput", "-v0")
         out = server.manage("shell", "-c", "from assets.models import ApiKey; k = ApiKey.objects.create(name='t'); "
@@ -124,6 +128,12 @@ def server(tmp_path):
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    with running_server(tmp_path) as running:
+        yield running
 
 
 def signed_fields(server, **params) -> dict:

@@ -23,7 +23,7 @@ import pytest
 
 from tests.conftest import make_image
 from tests.http_bodies import multipart
-from tests.production_server import CLOUD, HOST, Server, request, signed_fields
+from tests.production_server import CLOUD, HOST, request, running_server, signed_fields
 
 pytestmark = pytest.mark.django_db(transaction=True)  # only to learn which database engine the session runs
 BODY_TIMEOUT = 5  # DAM_BODY_TIMEOUT for the server: the behaviour is the default's, the test shorter
@@ -32,17 +32,8 @@ SLOW = 400
 
 @pytest.fixture
 def guarded(tmp_path):
-    server = Server(tmp_path)
-    server.env.update({"DAM_BODY_TIMEOUT": str(BODY_TIMEOUT), "DAM_ACCESS_LOG": "0"})
-    try:
-        server.manage("migrate", "--noinput", "-v0")
-        out = server.manage("shell", "-c", "from assets.models import ApiKey; k = ApiKey.objects.create(name='t'); "
-                                           "print('KEY', k.key, k.secret)")
-        server.key, server.secret = re.search(r"KEY (\S+) (\S+)", out).groups()
-        server.start()
+    with running_server(tmp_path, DAM_BODY_TIMEOUT=str(BODY_TIMEOUT), DAM_ACCESS_LOG="0") as server:
         yield server
-    finally:
-        server.close()
 
 
 class SlowClients:

@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import make_image
 from tests.http_bodies import multipart
-from tests.production_server import CLOUD, HOST, Server, request, signed_fields
+from tests.production_server import CLOUD, HOST, request, running_server, signed_fields
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
@@ -28,18 +28,9 @@ BURST = 12  # distinct first renders at once: three times the server's request t
 
 @pytest.fixture
 def busy_server(tmp_path):
-    server = Server(tmp_path)
-    server.env.update({"DAM_WEB_THREADS": "4", "DAM_RESERVED_THREADS": "2", "DAM_MAX_CONCURRENT_RENDERS": "1",
-                       "DAM_ACCESS_LOG": "0"})
-    try:
-        server.manage("migrate", "--noinput", "-v0")
-        out = server.manage("shell", "-c", "from assets.models import ApiKey; k = ApiKey.objects.create(name='t'); "
-                                           "print('KEY', k.key, k.secret)")
-        server.key, server.secret = re.search(r"KEY (\S+) (\S+)", out).groups()
-        server.start()
+    with running_server(tmp_path, DAM_WEB_THREADS="4", DAM_RESERVED_THREADS="2", DAM_MAX_CONCURRENT_RENDERS="1",
+                        DAM_ACCESS_LOG="0") as server:
         yield server
-    finally:
-        server.close()
 
 
 def upload(server, public_id: str, data: bytes) -> None:
