@@ -15,9 +15,8 @@ restarted on its own when it exits, whatever the reason, while the others keep r
   main process, which would hold the port or consume the queue) is killed, and it is started
   again after a back-off: ``--min-delay`` seconds, doubled at each exit that follows a
   short run, at most ``--max-delay``; a run longer than ``--stable`` seconds resets it;
-- SIGINT, SIGTERM or SIGHUP stop everything cleanly: SIGTERM to each main process (granian
-  and Celery stop their own workers after their requests and tasks), SIGKILL to whatever
-  is left in their process groups after
+- SIGINT, SIGTERM or SIGHUP stop everything cleanly: SIGTERM to every group (granian and
+  Celery finish their requests and tasks), SIGKILL to what is left after
   ``--stop-timeout`` seconds or at a second signal, then exit 0.
 
 With ``--ready-url``, once that URL answers and the processes' start-up output has settled,
@@ -208,9 +207,8 @@ class Supervisor:
     def stop(self) -> int:
         running = [child.proc for child in self.children if child.proc is not None]
         self.log(f"stopping {len(running)} processes")
-        for proc in running:  # the leader only: granian and Celery stop their own workers (warm shutdown)
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
+        for proc in running:  # the whole group: the leader is the shell running the Procfile line
+            _signal_group(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + self.stop_timeout
         asked = self.stopping
         while time.monotonic() < deadline and self.stopping == asked:
