@@ -21,6 +21,7 @@ from assets.bodyguard import BodyGuard, body_limit
 from config.wsgi import application
 from tests.conftest import CLOUD, make_image, signed
 from tests.http_bodies import chunk, multipart
+from tests.wsgi import run_app as call
 
 
 def probe(environ, start_response):
@@ -49,21 +50,6 @@ def environ_for(stream, length: int | None, chunked: bool = False, terminated: b
         environ["HTTP_TRANSFER_ENCODING"] = "chunked"
         environ["wsgi.input_terminated"] = terminated
     return environ
-
-
-def call(app, environ) -> tuple[str, dict, bytes]:
-    seen = {}
-
-    def start_response(status, headers, exc_info=None):
-        seen["status"], seen["headers"] = status, {k.lower(): v for k, v in headers}
-
-    result = app(environ, start_response)
-    try:
-        body = b"".join(result)
-    finally:
-        if hasattr(result, "close"):
-            result.close()
-    return seen["status"], seen["headers"], body
 
 
 class Stalling:

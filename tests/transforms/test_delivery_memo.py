@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from assets.bodyguard import BodyGuard
 from assets.models import Asset
 from tests.conftest import CLOUD, make_image
+from tests.wsgi import run_app
 from transforms import derived
 from transforms.cloudinary import named
 from transforms.memo import DeliveryMemo
@@ -64,18 +65,8 @@ def call(app, path: str, method: str = "GET", query: str = "", **headers) -> Ans
     }
     for name, value in headers.items():
         environ["HTTP_" + name.upper()] = value
-    seen = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        seen["status"], seen["headers"] = status, response_headers
-
-    result = app(environ, start_response)
-    try:
-        body = b"".join(result)
-    finally:
-        if hasattr(result, "close"):
-            result.close()
-    return Answer(int(seen["status"][:3]), {k.lower(): v for k, v in seen["headers"]}, body)
+    status, response_headers, body = run_app(app, environ)
+    return Answer(int(status[:3]), response_headers, body)
 
 
 @pytest.fixture
