@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import statistics
+import shutil
 import subprocess
 import sys
 import time
@@ -129,6 +130,16 @@ def wait_http(proc: subprocess.Popen, url: str, log_path: Path, name: str, timeo
 def wait_ready(proc: subprocess.Popen, base: str, log_path: Path) -> None:
     # GET on the upload endpoint answers 405: enough to know a worker is serving.
     wait_http(proc, f"{base}/v1_1/{CLOUD}/image/upload", log_path, "our server")
+
+
+def tear_down(proc: subprocess.Popen | None, var_dir, keep: bool) -> None:
+    """Stop our server (if it started) and remove its data directory unless `keep`."""
+    if proc is not None:
+        stop_server(proc)
+    if keep:
+        print(f"kept {var_dir}")
+    else:
+        shutil.rmtree(var_dir, ignore_errors=True)
 
 
 def stop_server(proc: subprocess.Popen) -> None:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import re
-import shutil
 import socket
 import sys
 import tempfile
@@ -42,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (CLOUD, HOST, ROOT, create_api_key, free_port, machine_description,  # noqa: E402
                      make_photo, manage, percentile, raise_on_sigterm, server_env, snapshot, start_server,
-                     stop_server, upload_file, wait_ready)
+                     tear_down, upload_file, wait_ready)
 
 PROBE_EVERY = 0.04  # seconds between two cached-hit probes
 THUMB = "c_fill,w_200,h_150"
@@ -242,12 +241,7 @@ def main() -> int:
                   f"{len(probe.errors)} | {note or '–'} |")
         return 0
     finally:
-        if proc is not None:
-            stop_server(proc)
-        if args.keep:
-            print(f"kept {var_dir}")
-        else:
-            shutil.rmtree(var_dir, ignore_errors=True)
+        tear_down(proc, var_dir, args.keep)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (HOST, create_api_key, free_port, make_photo, manage, median_time,  # noqa: E402
-                     percentile, server_env, start_server, stop_server, upload_file, wait_ready)
+                     percentile, server_env, start_server, stop_server, tear_down, upload_file, wait_ready)
 
 WIDTH, HEIGHT = 4000, 3000
 READ_RUNS = 7
@@ -171,12 +170,7 @@ def main() -> int:
         print_report(args, size, latencies, errors, wall, reads)
         return 0 if latencies and not errors else 1
     finally:
-        if proc is not None:
-            stop_server(proc)
-        if args.keep:
-            print(f"kept {var_dir}")
-        else:
-            shutil.rmtree(var_dir, ignore_errors=True)
+        tear_down(proc, var_dir, args.keep)
 
 
 if __name__ == "__main__":
