@@ -17,6 +17,9 @@ that the higher layer provides in its ``AppConfig.ready()``:
 - ``eager``: an upload's eager transformations, given as Cloudinary text
   (transforms.cloudinary.eager): ``check(sent, text, fmt)`` before anything is stored,
   ``render(asset, text, fmt)`` -> the derived row, its AI result computed first.
+- ``faces``: face detection (transforms.ai.faces): ``ensure(asset)`` -> the faces of the
+  asset's current version, detected and stored now unless known (``faces=true`` on
+  upload or explicit), ``request(asset)`` queues detection in the worker after a commit.
 - ``refiners``: the refiners' revisions on an asset, for the Admin API's resource
   details (refiners.base): ``revisions(asset)`` -> ``{name: {"revision": n}}``.
 
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-NAMES = frozenset({"renderings", "background_removal", "eager", "refiners"})
+NAMES = frozenset({"renderings", "background_removal", "eager", "refiners", "faces"})
 _provided: dict[str, object] = {}
 
 

@@ -309,8 +309,11 @@ def _commit(prepared: Prepared, *, public_id, type, overwrite, backup, tags, con
             elif not keep:
                 stale.append(asset.storage_name)
             asset.version = next_version(asset.version)
-            asset.face_coordinates = None
+            asset.face_coordinates = None  # focus areas belong to a version (assets.focus)
             asset.custom_coordinates = None
+            asset.regions = None
+            asset.face_count = 0
+            asset.faces_version = ""
             asset.info = {}
         _apply(asset, prepared, original_filename)
         asset.context = context or {}

@@ -49,6 +49,11 @@ class Asset(models.Model):
     context = models.JSONField(default=dict, blank=True)
     face_coordinates = models.JSONField(null=True, blank=True)
     custom_coordinates = models.JSONField(null=True, blank=True)
+    regions = models.JSONField(null=True, blank=True, help_text="Named regions: {name: [[x, y], ...]} (assets.focus)")
+    face_count = models.PositiveSmallIntegerField(default=0, help_text="len(face_coordinates): the Library's filter")
+    faces_version = models.CharField(
+        max_length=32, blank=True, default="",
+        help_text="The version_id whose face_coordinates are known (detected or given); '' before detection")
     info = models.JSONField(default=dict, blank=True, help_text="Add-on results (e.g. background_removal)")
     placeholder = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -194,3 +199,29 @@ class Counter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.started}: {self.count}"
+
+
+class FocusAreas(models.Model):
+    """One revision of an asset's focus areas: faces, custom boxes and named regions
+    (assets.focus).  The current values live on the Asset (read by every delivery without
+    another query); these rows are their history.  Revisions only grow per asset; the
+    current revision is the newest one of the asset's current ``version_id``."""
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="focus_revisions")
+    version_id = models.CharField(max_length=32)
+    revision = models.PositiveIntegerField()
+    faces = models.JSONField(default=list, blank=True)
+    custom = models.JSONField(default=list, blank=True)
+    regions = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=16, help_text="detection, upload, explicit, update, refiner or api")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-revision"]
+        constraints = [models.UniqueConstraint(fields=["asset", "revision"], name="focus_areas_revision")]
+        indexes = [models.Index(fields=["asset", "version_id", "-revision"], name="focus_areas_current")]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id}@{self.version_id} r{self.revision} ({self.source})"

@@ -22,11 +22,13 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
+from . import focus
 from .ops import layers, registry
 
 META = "meta"
 CUSTOM = "custom"
 FACES = "faces"
+REGIONS = "regions"
 
 
 class Dependency(NamedTuple):
@@ -44,7 +46,13 @@ def custom(asset) -> Dependency:
 
 
 def faces(asset) -> Dependency:
-    return Dependency(FACES, "faces:" + json.dumps(asset.face_coordinates))
+    """The faces of the asset's current version: detected now if they are not known yet
+    (transforms.focus.faces), so the key never holds a value detection would change."""
+    return Dependency(FACES, "faces:" + json.dumps(focus.faces(asset) if asset.pk else asset.face_coordinates))
+
+
+def regions(asset) -> Dependency:
+    return Dependency(REGIONS, "regions:" + json.dumps(asset.regions, sort_keys=True))
 
 
 def layer_kind(asset_id) -> str:

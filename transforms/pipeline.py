@@ -22,6 +22,7 @@ import pyvips
 
 from core.errors import BadRequest, Unauthorized
 
+from . import focus as stored_focus
 from . import limits, memory
 from .encode import ORIENTED_FORMATS
 from .geometry import Box, Geometry, Request, compute
@@ -46,6 +47,7 @@ class State:
     ctx: RenderContext = field(default_factory=RenderContext)
     memory: memory.Ledger = field(default_factory=memory.Ledger)
     _tags: list | None = None
+    _faces: list | None = None
 
     def env(self, image: pyvips.Image):
         if self._tags is None:
@@ -55,7 +57,9 @@ class State:
                    tags=self._tags, ctx={str(k): str(v) for k, v in context.items()}, variables=self.variables)
 
     def faces_original(self) -> list:
-        return list(getattr(self.asset, "face_coordinates", None) or [])
+        if self._faces is None:
+            self._faces = stored_focus.faces(self.asset) if self.asset is not None and self.asset.pk else []
+        return self._faces
 
     def scaled_boxes(self, boxes, image: pyvips.Image) -> list[Box]:
         """Boxes given on the original, mapped onto the current image (uniform scale)."""

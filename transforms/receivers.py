@@ -23,7 +23,8 @@ from .models import DerivedImage
 
 # what each field of asset_metadata_changed is read by
 _KINDS = {"tags": (dependencies.META,), "context": (dependencies.META,),
-          "face_coordinates": (dependencies.META, dependencies.FACES), "custom_coordinates": (dependencies.CUSTOM,)}
+          "face_coordinates": (dependencies.META, dependencies.FACES), "custom_coordinates": (dependencies.CUSTOM,),
+          "regions": (dependencies.REGIONS,)}
 
 
 @receiver(post_delete, sender=DerivedImage, dispatch_uid="transforms.derived_file_cleanup")
