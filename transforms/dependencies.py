@@ -69,8 +69,11 @@ def layer(source) -> Dependency:
 
 
 def effect(asset, name: str, value) -> Dependency | None:
-    """The effect's own entry, when its registry entry declares one."""
+    """The effect's own entry, when its registry entry declares one (an effect on the faces:
+    the faces)."""
     entry = registry.EFFECTS.get(name)
+    if entry is not None and entry.needs_faces:
+        return faces(asset)
     if entry is None or entry.depends_on is None:
         return None
     return Dependency(entry.name, entry.depends_on(asset, value))

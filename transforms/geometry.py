@@ -14,14 +14,19 @@ Crop modes, as Cloudinary documents them:
   fill   cover the box, then crop by gravity
   lfill  fill, never enlarging: an input smaller than the box keeps its size and is
          cropped only where it exceeds the box
-  thumb  fill, with ``z`` zooming in (>1) or out (<1) around the gravity point
-  auto   fill with ``g_auto`` by default
+  thumb  fill, with ``z`` zooming in (>1) or out (<1) around the gravity point; with a
+         focus box: a crop around the box (grown to the target aspect with a margin,
+         divided by ``z``, kept inside the input), resized to the box asked for
+  auto   fill with ``g_auto`` by default (``z`` zooms as for thumb)
   fill_pad  fill, but pad instead of cropping into the focus box (needs g_auto)
   crop   cut a region of the input, no resizing (``z`` zooms the region, output keeps
-         the requested size)
+         the requested size); without w/h, the focus box itself (``z`` scales it:
+         z_0.8 is a box 25% larger around the same centre)
   pad    fit, then pad to the box         lpad  pad, never enlarging
   mpad   pad, only when the input is smaller than the box (it is enlarged to fit);
          otherwise unchanged
+  (a pad mode with a focus box -- a region -- first crops to the box grown toward the
+  target aspect where the input allows, then pads that)
 """
 
 from __future__ import annotations
@@ -73,7 +78,8 @@ class Request:
 
 PAD_MODES = ("pad", "lpad", "mpad")
 FILL_MODES = ("fill", "lfill", "thumb", "auto", "fill_pad")
-FOCUS_GRAVITIES = ("auto", "custom", "face", "faces")
+FOCUS_GRAVITIES = ("auto", "custom", "face", "faces", "focus")  # "focus": any box the pipeline resolved
+THUMB_MARGIN = 1.3  # c_thumb around a focus box: the box and this much around it (z_ divides it)
 
 
 def _px(value: float) -> int:
@@ -186,7 +192,11 @@ def _fill(iw: int, ih: int, w: float, h: float, r: Request) -> Geometry:
         region = _region(iw, ih, min(w, iw), min(h, ih), r, keep_aspect=False)
         return Geometry(region, region.w, region.h)
     rw, rh = w / s, h / s
-    if r.mode == "thumb" and r.zoom:
+    focused = r.focus is not None and r.gravity in FOCUS_GRAVITIES
+    if r.mode == "thumb" and focused:
+        region = _around(iw, ih, r.focus, w / h, THUMB_MARGIN / (r.zoom or 1.0))
+        return Geometry(region, _px(w), _px(h))
+    if r.mode in ("thumb", "auto") and r.zoom:
         rw, rh = rw / r.zoom, rh / r.zoom
     if r.mode == "fill_pad" and r.focus is not None and (r.focus.w > rw + 0.5 or r.focus.h > rh + 0.5):
         # Cropping to the box would cut into the focus: keep it all and pad the rest.
@@ -200,12 +210,45 @@ def _fill(iw: int, ih: int, w: float, h: float, r: Request) -> Geometry:
     return Geometry(region, _px(w), _px(h))
 
 
+def _around(iw: int, ih: int, f: Box, aspect: float | None, factor: float) -> Box:
+    """The box `f` grown by `factor` around its centre and to `aspect` (w/h, None: its own),
+    shrunk uniformly when larger than the input, then moved inside it."""
+    bw, bh = f.w * factor, f.h * factor
+    if aspect:
+        if bw / bh < aspect:
+            bw = bh * aspect
+        else:
+            bh = bw / aspect
+    if bw > iw or bh > ih:
+        k = min(iw / bw, ih / bh) if aspect else 1.0
+        bw, bh = min(bw * k, iw), min(bh * k, ih)
+    cx, cy = f.x + f.w / 2, f.y + f.h / 2
+    width, height = min(_px(bw), iw), min(_px(bh), ih)
+    left = int(min(max(math.floor(cx - width / 2 + 0.5), 0), iw - width))
+    top = int(min(max(math.floor(cy - height / 2 + 0.5), 0), ih - height))
+    return Box(left, top, width, height)
+
+
+def _grow_to(iw: int, ih: int, box: Box, aspect: float) -> Box:
+    """`box` widened or heightened toward `aspect` around its centre, as far as the input allows."""
+    bw, bh = float(box.w), float(box.h)
+    if bw / bh < aspect:
+        bw = min(bh * aspect, iw)
+    else:
+        bh = min(bw / aspect, ih)
+    return _around(iw, ih, box, None, 1.0) if (bw, bh) == (box.w, box.h) else _around(
+        iw, ih, Box(box.x + box.w // 2 - int(bw) // 2, box.y + box.h // 2 - int(bh) // 2, int(bw), int(bh)), None, 1.0)
+
+
 def _crop(iw: int, ih: int, w, h, r: Request) -> Geometry:
     if not w and not h:
         if r.focus is not None and r.gravity in FOCUS_GRAVITIES:
             f = r.focus
-            region = _region(iw, ih, f.w, f.h, Request(mode="crop", gravity="north_west", x=f.x, y=f.y),
-                             keep_aspect=False)
+            if r.zoom and r.zoom != 1:
+                region = _around(iw, ih, f, None, 1 / r.zoom)
+            else:
+                region = _region(iw, ih, f.w, f.h, Request(mode="crop", gravity="north_west", x=f.x, y=f.y),
+                                 keep_aspect=False)
             return Geometry(region, region.w, region.h)
         return Geometry(None, iw, ih)
     rw, rh = (w or float(iw)), (h or float(ih))
@@ -220,6 +263,11 @@ def _pad(iw: int, ih: int, w, h, fit: float, r: Request) -> Geometry:
     if not (w and h):  # one side: the aspect is kept, so nothing to pad
         s = {"pad": fit, "lpad": min(fit, 1.0), "mpad": max(fit, 1.0)}[r.mode]
         return _whole(iw, ih, iw * s, ih * s)
+    if r.focus is not None and r.gravity in FOCUS_GRAVITIES:  # a region: crop to it, then pad that
+        region = _around(iw, ih, r.focus, None, 1.0)
+        grown = _grow_to(iw, ih, region, w / h)
+        inner = _pad(grown.w, grown.h, w, h, _scale_to(grown.w, grown.h, w, h), Request(r.mode, w, h))
+        return Geometry(grown, inner.width, inner.height, inner.canvas)
     if r.mode == "mpad" and fit <= 1:
         return Geometry(None, iw, ih)
     s = min(fit, 1.0) if r.mode == "lpad" else fit

@@ -20,6 +20,7 @@ from typing import Any
 
 import pyvips
 
+from assets.focus import region_box
 from core.errors import BadRequest, Unauthorized
 
 from . import focus as stored_focus
@@ -31,7 +32,10 @@ from .ops.registry import RenderContext
 from .ops.registry import load as effects
 from .originals import PILLOW_FORMATS, normalise, open_thumbnail, orientation
 from .plan import Action, Block, LayerStep
-from .values import Env, Length, is_expr
+from .values import Env, Gravity, Length, is_expr
+
+OBJECT_SCORE = 0.3  # a detected object steers a crop from this score up
+OBJECT_SIDE = 640  # objects are found on the original shrunk to this side (the model sees 416)
 
 PAD_MODES = ("pad", "lpad", "mpad", "fill_pad")
 
@@ -48,6 +52,8 @@ class State:
     memory: memory.Ledger = field(default_factory=memory.Ledger)
     _tags: list | None = None
     _faces: list | None = None
+    _objects: list | None = None
+    pixels: Any = None  # callable(side) -> the upright source, at most `side` px a side (object detection)
 
     def env(self, image: pyvips.Image):
         if self._tags is None:
@@ -60,6 +66,19 @@ class State:
         if self._faces is None:
             self._faces = stored_focus.faces(self.asset) if self.asset is not None and self.asset.pk else []
         return self._faces
+
+    def objects_original(self, image: pyvips.Image) -> list:
+        """[(COCO class, score, (x, y, w, h) on the original)]: NanoDet, run at most once per
+        render, on the source shrunk (`pixels`), or on `image` when there is no source."""
+        if self._objects is None:
+            from .ai import detect  # onnxruntime and the model load only for an object gravity
+
+            source = self.pixels(OBJECT_SIDE) if self.pixels is not None else image
+            rgb = _rgb(source)
+            kx, ky = self.iw / source.width, self.ih / source.height
+            self._objects = [(name, score, (x0 * kx, y0 * ky, (x1 - x0) * kx, (y1 - y0) * ky))
+                             for name, score, (x0, y0, x1, y1) in detect.detect(rgb, threshold=OBJECT_SCORE)]
+        return self._objects
 
     def scaled_boxes(self, boxes, image: pyvips.Image) -> list[Box]:
         """Boxes given on the original, mapped onto the current image (uniform scale)."""
@@ -95,19 +114,85 @@ def _union(boxes: list[Box]) -> Box:
     return Box(x0, y0, x1 - x0, y1 - y0)
 
 
-def focus(gravity: str, state: State, image: pyvips.Image, salient=None) -> Box | None:
-    if gravity == "auto":
-        return salient() if salient is not None else resize.salient_box(image)
-    if gravity == "custom":
-        boxes = getattr(state.asset, "custom_coordinates", None) or []
-        return state.scaled_boxes(boxes[:1], image)[0] if boxes else None
-    if gravity in ("face", "faces"):
-        faces = state.scaled_boxes(state.faces_original(), image)
-        if not faces:
-            raise BadRequest(f"g_{gravity} needs the image's faces: face detection is not available yet and "
-                             "this image has no face_coordinates")
-        return max(faces, key=lambda b: b.w * b.h) if gravity == "face" else _union(faces)
-    return None
+def _rgb(image: pyvips.Image):
+    if image.hasalpha():
+        image = image.flatten(background=[255] * (image.bands - 1))
+    if image.bands < 3:
+        image = image.bandjoin([image, image])
+    return image[0:3].cast("uchar").numpy()
+
+
+def _largest(boxes: list[Box]) -> Box:
+    return max(boxes, key=lambda b: b.w * b.h)
+
+
+def faces_box(which: str, state: State, image: pyvips.Image) -> Box | None:
+    """``face``: the largest face; ``faces``: the box around all of them; None: no face."""
+    faces = state.scaled_boxes(state.faces_original(), image)
+    if not faces:
+        return None
+    return _largest(faces) if which == "face" else _union(faces)
+
+
+def custom_box(state: State, image: pyvips.Image) -> Box | None:
+    boxes = getattr(state.asset, "custom_coordinates", None) or []
+    return _largest(state.scaled_boxes(boxes, image)) if boxes else None
+
+
+def objects_box(classes, state: State, image: pyvips.Image) -> Box | None:
+    found = [box for name, _score, box in state.objects_original(image) if name in classes]
+    return _union(state.scaled_boxes(found, image)) if found else None
+
+
+def region_focus(name: str, state: State, image: pyvips.Image) -> Box:
+    regions = getattr(state.asset, "regions", None) or {}
+    if name not in regions:
+        known = ", ".join(sorted(regions)) or "none"
+        raise BadRequest(f"Unknown region: {name} (this image's regions: {known})")
+    return state.scaled_boxes([region_box(regions[name])], image)[0]
+
+
+def auto_box(g: Gravity, state: State, image: pyvips.Image, salient=None) -> Box:
+    """g_auto: an aoi as given; else stored custom boxes (unless told not to), the focal
+    objects, the faces (unless ``none``), then saliency."""
+    if g.focal == "aoi":
+        return state.scaled_boxes([g.box], image)[0]
+    box = custom_box(state, image) if g.override else None
+    if box is None and g.focal == "objects":
+        box = objects_box(g.objects, state, image)
+    if box is None and g.focal != "none":
+        box = faces_box("face" if g.focal == "face" else "faces", state, image)
+    if box is None:
+        box = salient() if salient is not None else resize.salient_box(image)
+    return box
+
+
+def resolve(g: Gravity | None, state: State, image: pyvips.Image, salient=None) -> tuple[str, Box | None]:
+    """(the place geometry reads: a compass word, ``xy_center``, "" or ``focus``; the focus
+    box on the current image, or None when the gravity fell back to a fixed place)."""
+    if g is None:
+        return "", None
+    if g.fixed:
+        return g.kind, None
+    box: Box | None = None
+    if g.kind in ("face", "faces"):
+        box = faces_box(g.kind, state, image)
+        if box is None:
+            if g.fallback == "auto":
+                box = auto_box(Gravity("auto"), state, image, salient)
+            else:
+                return g.fallback or "north", None
+    elif g.kind == "custom":
+        box = custom_box(state, image)
+        if box is None and g.fallback:
+            box = faces_box(g.fallback, state, image)
+    elif g.kind == "region":
+        box = region_focus(g.region, state, image)
+    elif g.kind == "object":
+        box = objects_box(g.objects, state, image)
+    elif g.kind == "auto":
+        box = auto_box(g, state, image, salient)
+    return ("focus", box) if box is not None else ("center", None)
 
 
 def request(a: Action, image: pyvips.Image, state: State, reference=None, salient=None) -> Request:
@@ -122,11 +207,9 @@ def request(a: Action, image: pyvips.Image, state: State, reference=None, salien
         elif not ar:
             w = image.width * a.dpr
     mode = a.crop or "scale"
-    gravity = a.gravity or ("auto" if mode == "auto" else "")
-    box = focus(gravity, state, image, salient)
-    if box is None and gravity in ("auto", "custom"):
-        gravity = "center"
-    return Request(mode, w, h, ar, gravity, pixels(a.x, image.width, state, image),
+    g = a.gravity if a.gravity is not None else (Gravity("auto") if mode == "auto" else None)
+    place, box = resolve(g, state, image, salient) if mode != "scale" else ("", None)
+    return Request(mode, w, h, ar, place, pixels(a.x, image.width, state, image),
                    pixels(a.y, image.height, state, image), number(a.zoom, state, image), box)
 
 
@@ -169,8 +252,10 @@ def action(image: pyvips.Image, a: Action, state: State, *, reference=None, geom
         limits.check_output(*geometry.out_size)
         image = resize.apply(image, geometry, pad_colour(a, image) if geometry.canvas else resize.WHITE)
     if a.effect is not None:
-        state.ctx.faces = [(b.x, b.y, b.w, b.h) for b in state.scaled_boxes(state.faces_original(), image)]
-        image = effects()[a.effect.name].apply(image, a.effect.value, state.ctx)
+        entry = effects()[a.effect.name]
+        if entry.needs_faces:  # only these read (and may detect) the faces
+            state.ctx.faces = [(b.x, b.y, b.w, b.h) for b in state.scaled_boxes(state.faces_original(), image)]
+        image = entry.apply(image, a.effect.value, state.ctx)
     corners = False
     if a.radius is not None:
         corners = tuple(number(c, state, image) for c in a.radius.corners) or None
@@ -193,6 +278,10 @@ def action(image: pyvips.Image, a: Action, state: State, *, reference=None, geom
 def layer(image: pyvips.Image, step: LayerStep, state: State) -> pyvips.Image:
     if getattr(step.source, "type", "upload") != "upload" and not state.signed:
         raise Unauthorized(f"A {step.source.type} layer needs a signed URL")
+    g = step.gravity
+    place, box = resolve(g, state, image)
+    if box is None and not g.fixed and (g.kind == "object" or (g.kind in ("face", "faces") and g.fallback == "north")):
+        return image  # placed on a face (or object) the base does not have: the layer is dropped
     with state.memory.holding():  # the base stays in memory while the layer is prepared
         overlay = layers.load_source(step.source, dict(step.component), state.ctx)  # checks an image's size first
         limits.check_source(overlay.width, overlay.height, "Layer")
@@ -204,8 +293,9 @@ def layer(image: pyvips.Image, step: LayerStep, state: State) -> pyvips.Image:
     x = pixels(step.x, image.width, state, image) or 0.0
     y = pixels(step.y, image.height, state, image) or 0.0
     opacity = number(step.opacity, state, image)
-    placement = layers.Placement(step.gravity, x, y, step.tiled, step.no_overflow,
-                                 100.0 if opacity is None else opacity)
+    if box is not None:  # centred on the box, offsets from its centre
+        place, x, y = "xy_center", box.x + box.w / 2 + x, box.y + box.h / 2 + y
+    placement = layers.Placement(place, x, y, step.tiled, step.no_overflow, 100.0 if opacity is None else opacity)
     return normalise(layers.place(image, overlay, placement, underlay=step.underlay))
 
 
@@ -296,6 +386,7 @@ def _first(asset, source: Original, first: Action, state: State, no_rotate: bool
         return None, False, False
     header = pyvips.Image.black(state.iw, state.ih)  # sizes only: no pixel is read
     scratch = State(asset, state.budget, state.iw, state.ih, state.signed, dict(state.variables), state.ctx)
+    scratch._faces, scratch.pixels = state._faces, state.pixels
     if first.assignments:
         env = scratch.env(header)
         for assignment in first.assignments:
@@ -309,6 +400,7 @@ def _first(asset, source: Original, first: Action, state: State, no_rotate: bool
         return Box(int(found.x / k), int(found.y / k), int(found.w / k), int(found.h / k))
 
     geometry = compute(state.iw, state.ih, request(first, header, scratch, salient=salient))
+    state._faces, state._objects = scratch._faces, scratch._objects  # found once per render
     limits.check_output(*geometry.out_size)
     crop = geometry.crop or Box(0, 0, state.iw, state.ih)
     sx, sy = geometry.width / crop.w, geometry.height / crop.h
@@ -349,6 +441,15 @@ def run_plan(asset, source, plan, *, budget: limits.Budget, signed: bool = False
         state.memory = ledger
     state.ctx = RenderContext(asset=asset, variables=state.variables)
     state.ctx.signed = signed
+
+    def source_pixels(side: int) -> pyvips.Image:
+        k = min(1.0, side / max(iw, ih))
+        if shrink_on_load and k < 1:
+            return normalise(open_thumbnail(asset, max(1, round(iw * k)), max(1, round(ih * k)), no_rotate))
+        image = _upright(source, no_rotate)
+        return image.resize(k) if k < 1 else image
+
+    state.pixels = source_pixels
     state.ctx.memory = state.memory  # transforms.ops.layers checks a layer's size before decoding it
     state.ctx.dpr = max([s.dpr for s in plan.steps if isinstance(s, Action) and s.dpr] or [1.0])
     steps = list(plan.steps)

@@ -26,7 +26,7 @@ from core.errors import BadRequest
 
 from . import dependencies as D
 from .encode import ENCODERS, MIME_TYPES
-from .values import Angle, Background, Border, Color, Radius, token_of
+from .values import Angle, Background, Border, Color, Gravity, Radius, token_of
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Action:
     height: Any = None
     ar: Any = None
     dpr: float | None = None
-    gravity: str = ""
+    gravity: Gravity | None = None
     x: Any = None
     y: Any = None
     zoom: Any = None
@@ -88,10 +88,7 @@ class Action:
         """What besides the image this component reads (transforms.dependencies)."""
         if self.assignments:
             yield D.meta(asset)  # an expression may read tags, context or the face count
-        if self.gravity == "custom":
-            yield D.custom(asset)
-        if self.gravity in ("face", "faces"):
-            yield D.faces(asset)
+        yield from _gravity_depends(self.gravity, asset)
         if self.effect is not None:
             found = D.effect(asset, self.effect.name, self.effect.value)
             if found is not None:
@@ -122,7 +119,7 @@ class LayerStep:
     own: Action  # the layer's own sizing and effects
     relative: bool = False  # fl_relative: w/h fractions are of the base image
     steps: tuple = ()  # components between the layer and fl_layer_apply, run on the layer
-    gravity: str = "center"
+    gravity: Gravity = Gravity("center")
     x: Any = None
     y: Any = None
     tiled: bool = False
@@ -138,8 +135,22 @@ class LayerStep:
 
     def depends_on(self, asset):
         yield D.layer(self.source)
+        yield from _gravity_depends(self.gravity, asset)  # placed on the base's faces, custom box...
         for step in (self.own, *self.steps):
             yield from step.depends_on(asset)
+
+
+def _gravity_depends(gravity: Gravity | None, asset):
+    """A focus gravity reads stored boxes: custom first (g_custom, g_auto unless told
+    otherwise), then faces; a region its regions.  Objects are found in the pixels alone."""
+    if gravity is None or gravity.fixed:
+        return
+    if gravity.reads_custom:
+        yield D.custom(asset)
+    if gravity.reads_faces:
+        yield D.faces(asset)
+    if gravity.kind == "region":
+        yield D.regions(asset)
 
 
 def _tokens(steps) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from .rgba import Rgba, color_token
 
 COMPASS = ("north_west", "north", "north_east", "west", "center", "east", "south_west", "south", "south_east")
-GRAVITIES = (*COMPASS, "xy_center", "auto", "face", "faces", "custom")
+GRAVITIES = (*COMPASS, "xy_center", "auto", "face", "faces", "custom")  # the plain spellings (Studio lists)
 CROP_MODES = ("scale", "fit", "limit", "mfit", "fill", "lfill", "fill_pad", "crop", "thumb", "pad", "lpad", "mpad",
               "auto")
 QUALITY_LEVELS = ("best", "good", "eco", "low")
@@ -130,6 +130,128 @@ class Flag:
     @property
     def token(self) -> str:
         return self.name + (f":{self.arg}" if self.arg else "")
+
+
+# --- gravity ------------------------------------------------------------------------------
+
+# Objects a gravity may name, in COCO's classes as transforms.ai.detect spells them, under
+# the names Cloudinary documents (ObjectGravity) and the COCO names themselves (with "_").
+_COCO = (
+    "person bicycle car motorcycle airplane bus train truck boat traffic-light fire-hydrant stop-sign "
+    "parking-meter bench bird cat dog horse sheep cow elephant bear zebra giraffe backpack umbrella handbag tie "
+    "suitcase frisbee skis snowboard sports-ball kite baseball-bat baseball-glove skateboard surfboard "
+    "tennis-racket bottle wine-glass cup fork knife spoon bowl banana apple sandwich orange broccoli carrot "
+    "hot-dog pizza donut cake chair couch potted-plant bed dining-table toilet tv laptop mouse remote keyboard "
+    "cell-phone microwave oven toaster sink refrigerator book clock vase scissors teddy-bear hair-drier "
+    "toothbrush"
+).split()
+OBJECT_NAMES: dict[str, str] = {name.replace("-", "_"): name for name in _COCO}
+OBJECT_NAMES.update({
+    "motorbike": "motorcycle", "aeroplane": "airplane", "stopsign": "stop-sign", "parkingmeter": "parking-meter",
+    "firehydrant": "fire-hydrant", "sportsball": "sports-ball", "baseballbat": "baseball-bat",
+    "baseballglove": "baseball-glove", "tennisracket": "tennis-racket", "hotdog": "hot-dog", "sofa": "couch",
+    "pottedplant": "potted-plant", "diningtable": "dining-table", "tvmonitor": "tv", "cellphone": "cell-phone",
+})
+_CATEGORIES = {
+    "person": "person",
+    "vehicle": "bicycle car motorbike aeroplane bus train truck boat",
+    "outdoor": "traffic_light stopsign parkingmeter firehydrant bench",
+    "animal": "bird cat dog horse sheep cow elephant bear zebra giraffe",
+    "accessory": "frisbee skis snowboard sportsball kite baseballbat baseballglove skateboard surfboard tennisracket",
+    "kitchen": "bottle wine_glass cup fork knife spoon bowl",
+    "food": "banana apple sandwich orange broccoli carrot hotdog pizza donut cake",
+    "furniture": "chair sofa pottedplant bed diningtable toilet",
+    "electronic": "tvmonitor laptop mouse remote keyboard cellphone",
+    "appliance": "microwave oven toaster sink refrigerator",
+    "indoor": "book clock vase scissors teddy_bear hair_drier toothbrush",
+}
+OBJECT_CATEGORIES: dict[str, tuple[str, ...]] = {
+    category: tuple(OBJECT_NAMES[name] for name in names.split()) for category, names in _CATEGORIES.items()}
+
+
+def object_classes(name: str) -> tuple[str, ...] | None:
+    """The detector classes an object or category name selects; None for an unknown name."""
+    if name in OBJECT_CATEGORIES:
+        return OBJECT_CATEGORIES[name]
+    found = OBJECT_NAMES.get(name)
+    return (found,) if found else None
+
+
+FACE_FALLBACKS = ("north", "center", "auto")  # g_face / g_face:center / g_face:auto
+CUSTOM_FALLBACKS = ("", "face", "faces")  # g_custom (centre) / g_custom:face / g_custom:faces
+AUTO_FOCALS = ("", "face", "faces", "objects", "aoi", "none")
+
+
+@dataclass(frozen=True)
+class Gravity:
+    """Where a crop centres or a layer goes, owned by no dialect.
+
+    ``kind``: a compass word or ``xy_center`` (fixed places); ``face`` (the largest face)
+    or ``faces`` (all of them) with a ``fallback`` when there is none (north, center,
+    auto); ``custom`` (the largest stored custom box; ``fallback`` "" = centre, or a face
+    gravity); ``region`` (the named region's box); ``object`` (the detected boxes of
+    ``objects``, COCO classes; none found: centre); ``auto`` (stored custom box unless
+    ``override`` is off, then the ``focal`` -- faces, objects or an ``aoi`` box -- then
+    saliency; focal ``none``: saliency alone)."""
+
+    kind: str
+    fallback: str = ""
+    objects: tuple[str, ...] = ()
+    focal: str = ""
+    box: tuple[int, ...] = ()  # aoi: x, y, w, h on the original
+    region: str = ""
+    override: bool = True
+
+    @property
+    def token(self) -> str:
+        kind = self.kind
+        if kind in ("face", "faces"):
+            return kind if self.fallback in ("", "north") else f"{kind}:{self.fallback}"
+        if kind == "custom":
+            return "custom" + (f":{self.fallback}" if self.fallback else "")
+        if kind == "region":
+            return f"region_!{self.region}!"
+        if kind == "object":
+            return "object:" + ":".join(self.objects)
+        if kind == "auto":
+            parts = ["auto"]
+            if self.focal in ("face", "faces", "none"):
+                parts.append(self.focal)
+            elif self.focal == "objects":
+                parts.append("object:" + ":".join(self.objects))
+            elif self.focal == "aoi":
+                parts.append("aoi_" + "_".join(str(v) for v in self.box))
+            if not self.override and self.focal not in ("none", "aoi"):
+                parts.append("custom_no_override")
+            return ":".join(parts)
+        return kind
+
+    @property
+    def fixed(self) -> bool:
+        """A place computed from sizes alone (no box to find)."""
+        return self.kind in COMPASS or self.kind == "xy_center"
+
+    @property
+    def reads_faces(self) -> bool:
+        if self.kind in ("face", "faces"):
+            return True
+        if self.kind == "custom":
+            return self.fallback != ""
+        return self.kind == "auto" and self.focal not in ("none", "aoi")
+
+    @property
+    def reads_custom(self) -> bool:
+        return self.kind == "custom" or (self.kind == "auto" and self.override and self.focal != "aoi")
+
+    def __str__(self) -> str:
+        return self.token
+
+
+def plain_gravity(name: str) -> Gravity:
+    """A compass word, xy_center, or one of the focus words without options."""
+    if name in ("face", "faces"):
+        return Gravity(name, "north")
+    return Gravity(name)
 
 
 @dataclass

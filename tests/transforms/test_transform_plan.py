@@ -13,7 +13,7 @@ from transforms import plan as engine
 from transforms.cloudinary import build as grammar
 from transforms.cloudinary import entry, parser
 from transforms.plan import Action
-from transforms.values import Length
+from transforms.values import Gravity, Length
 
 pytestmark = pytest.mark.django_db  # named transformations are looked up in the database
 
@@ -107,7 +107,7 @@ def test_different_meanings_have_different_keys(a, b):
 
 def test_typed_steps():
     p = build("c_fill,g_north,w_400,h_0.5/f_webp,q_80")
-    assert p.steps == (Action(crop="fill", gravity="north", width=Length(400), height=Length(0.5, True)),)
+    assert p.steps == (Action(crop="fill", gravity=Gravity("north"), width=Length(400), height=Length(0.5, True)),)
     assert (p.format, p.quality, p.explicit_format) == ("webp", 80, True)
     assert build("w_10", ext="JPEG").format == "jpg"
     assert build("f_png", ext="jpg").format == "png"  # f_ wins over the extension
@@ -122,7 +122,7 @@ def test_structure_of_conditions_and_layers():
     layer, rounded = p.steps
     assert isinstance(layer, engine.LayerStep)
     assert layer.own.width == Length(20) and len(layer.steps) == 1
-    assert (layer.gravity, layer.x) == ("south_east", Length(5))
+    assert (layer.gravity, layer.x) == (Gravity("south_east"), Length(5))
     assert rounded.radius.token == "max"
 
 
@@ -175,11 +175,11 @@ ERRORS = [
     ("g_west,c_scale,w_10", "g_west needs a crop mode"),
     ("g_xy_center,c_fill,w_1,h_1", "g_xy_center is only valid with c_crop"),
     ("g_auto,c_pad,w_1,h_1", "g_auto is not valid with c_pad"),
-    ("g_auto:subject,c_fill,w_1,h_1", "Unsupported gravity: auto:subject"),
+    ("g_auto:ocr_text,c_fill,w_1,h_1", "Unsupported gravity: auto:ocr_text"),
     ("g_middle,c_fill,w_1,h_1", "Invalid gravity: middle"),
     ("c_fill_pad,w_10,h_10", "c_fill_pad needs g_auto"),
     ("x_10,w_10", "x_ needs c_crop"),
-    ("z_2,c_fill,w_1,h_1", "z_ needs c_crop or c_thumb"),
+    ("z_2,c_fill,w_1,h_1", "z_ needs c_crop, c_thumb or c_auto"),
     ("co_red", "co_ is not used by anything"),
     ("dpr_9", "Invalid value for dpr: '9'"),
     ("dpr_auto", "Unsupported value for dpr: auto"),
@@ -206,7 +206,7 @@ ERRORS = [
     ("if_w_bigger_1,w_10", "Invalid condition"),
     ("l_logo,q_80", "q_ cannot be used inside a layer"),
     ("l_logo/fl_layer_apply,w_10", "Parameter w is not valid next to fl_layer_apply"),
-    ("l_logo,g_auto", "g_auto is not supported for placing a layer"),
+    ("l_logo,g_unicorn", "Invalid gravity: unicorn"),
     ("l_fetch:aHR0cA==", "Remote (fetch) layers are not supported"),
     ("t_nosuch", "Unknown named transformation: nosuch"),
 ]

@@ -23,6 +23,7 @@ from ..ai.lifecycle import check_plan
 from ..encode import canonical_format
 from ..ops import layers
 from ..plan import Block, LayerStep, Plan
+from ..values import Gravity
 from . import expressions
 from . import params as P
 from .components import parse_action
@@ -162,9 +163,7 @@ def _layer(parsed, index: int, params: dict[str, str], delivery: _Delivery):
     unknown = [name for name in flags if name not in P.LAYER_FLAGS]
     if unknown:
         raise BadRequest(f"fl_{unknown[0]} cannot be used with a layer")
-    gravity = P.gravity(placement["g"]) if "g" in placement else "center"
-    if gravity in ("auto", "face", "faces", "custom"):
-        raise BadRequest(f"g_{gravity} is not supported for placing a layer")
+    gravity = P.gravity(placement["g"]) if "g" in placement else Gravity("center")
     x = P.length("x", placement["x"], positive=False) if "x" in placement else None
     y = P.length("y", placement["y"], positive=False) if "y" in placement else None
     opacity = P.number("o", placement["o"], low=0, high=100) if "o" in placement else None

@@ -81,23 +81,24 @@ def _check(a: Action, rest: dict[str, str], color_used: bool) -> None:
     if a.width is not None and a.height is not None and a.ar is not None:
         raise BadRequest("ar cannot be combined with both w and h")
     mode = a.crop
+    g = a.gravity
     if mode and a.width is None and a.height is None and a.ar is None:
-        if not (mode == "crop" and a.gravity in ("custom", "face", "faces", "auto")):
+        if not (mode == "crop" and g is not None and not g.fixed):
             raise BadRequest(f"c_{mode} needs w, h or ar")
-    if a.gravity:
+    if g is not None:
         if mode not in PLACING_MODES:
-            raise BadRequest(f"g_{a.gravity} needs a crop mode that crops or pads (c_fill, c_crop, c_pad...)")
-        if a.gravity == "xy_center" and mode != "crop":
+            raise BadRequest(f"g_{g.token} needs a crop mode that crops or pads (c_fill, c_crop, c_pad...)")
+        if g.kind == "xy_center" and mode != "crop":
             raise BadRequest("g_xy_center is only valid with c_crop")
-        if mode in ("pad", "lpad", "mpad") and a.gravity in ("auto", "face", "faces", "custom"):
-            raise BadRequest(f"g_{a.gravity} is not valid with c_{mode}")
-    if mode == "fill_pad" and a.gravity != "auto":
+        if mode in ("pad", "lpad", "mpad") and not g.fixed and g.kind != "region":
+            raise BadRequest(f"g_{rest.get('g', g.token)} is not valid with c_{mode}")
+    if mode == "fill_pad" and (g is None or g.kind != "auto"):
         raise BadRequest("c_fill_pad needs g_auto")
     for key in ("x", "y"):
         if key in rest and mode not in OFFSET_MODES:
             raise BadRequest(f"{key}_ needs c_crop, c_thumb or a pad mode (or an effect or layer that takes it)")
-    if a.zoom is not None and mode not in ("crop", "thumb"):
-        raise BadRequest("z_ needs c_crop or c_thumb")
+    if a.zoom is not None and mode not in ("crop", "thumb", "auto"):
+        raise BadRequest("z_ needs c_crop, c_thumb or c_auto")
     if a.color is not None and not color_used:
         raise BadRequest("co_ is not used by anything in its component (it qualifies an effect or a text layer)")
     if a.angle is not None and a.angle.auto and not (a.width is not None and a.height is not None):

@@ -16,8 +16,8 @@ from core.errors import BadRequest
 
 from ..encode import ENCODERS, canonical_format
 from ..rgba import parse_color
-from ..values import (ANGLE_WORDS, CROP_MODES, DELIVERY_FLAGS, GRAVITIES, LAYER_FLAGS, QUALITY_LEVELS, Angle,
-                      Background, Border, Color, Flag, Length, Radius, fmt_number)
+from ..values import (ANGLE_WORDS, COMPASS, CROP_MODES, DELIVERY_FLAGS, LAYER_FLAGS, QUALITY_LEVELS, Angle,
+                      Background, Border, Color, Flag, Gravity, Length, Radius, fmt_number, object_classes)
 from . import expressions
 
 # At most 15 digits before the point: a longer number is no size or factor, and 400 digits
@@ -83,12 +83,78 @@ def choice(key: str, text: str, allowed) -> str:
     return text
 
 
-def gravity(text: str) -> str:
-    if text in GRAVITIES:
-        return text
-    head = text.split(":", 1)[0]
-    if head in ("auto", "face", "faces", "custom"):
-        raise BadRequest(f"Unsupported gravity: {text} (only g_{head} without options)")
+_REGION = re.compile(r"^region_!([A-Za-z0-9-]{1,64})!$")
+_AOI = re.compile(r"^aoi_(\d{1,7})_(\d{1,7})_(\d{1,7})_(\d{1,7})$")
+_FACE_WORDS = {"face": "face", "faces": "faces", "adv_face": "face", "adv_faces": "faces"}
+
+
+def _objects(names, text: str) -> tuple[str, ...]:
+    found: dict[str, None] = {}
+    for name in names:
+        classes = object_classes(name)
+        if classes is None:
+            raise BadRequest(f"Invalid gravity: {text} (unknown object {name!r})")
+        found.update(dict.fromkeys(classes))
+    return tuple(sorted(found))
+
+
+def _auto(text: str, options: list[str]) -> Gravity:
+    """``auto[:subject|classic][:<focal>...][:<aggressiveness>][:thirds_0]``."""
+    focal, objects, box, override = "", [], (), True
+    for option in options:
+        if option in ("subject", "classic", "thirds_0") or re.fullmatch(r"\d{1,3}", option):
+            if option.isdigit() and int(option) > 100:
+                raise BadRequest(f"Invalid gravity: {text} (aggressiveness is 0-100)")
+            continue  # the crop is ours either way: accepted, no effect
+        if option == "custom_no_override":
+            override = False
+            continue
+        aoi = _AOI.match(option)
+        if option in _FACE_WORDS or option == "none" or aoi:
+            if focal:
+                raise BadRequest(f"Invalid gravity: {text} (one focal preference at most)")
+            focal = _FACE_WORDS.get(option, option)
+            if aoi:
+                focal, box = "aoi", tuple(int(v) for v in aoi.groups())
+                if box[2] < 1 or box[3] < 1:
+                    raise BadRequest(f"Invalid gravity: {text} (the area of interest needs a width and height)")
+            if option == "none":
+                override = False
+            continue
+        if option in ("object", "ocr_text") or option.endswith("_avoid"):
+            raise BadRequest(f"Unsupported gravity: {text} ({option} is not supported)")
+        objects.append(option)
+    if objects:
+        if focal:
+            raise BadRequest(f"Invalid gravity: {text} (one focal preference at most)")
+        return Gravity("auto", focal="objects", objects=_objects(objects, text), override=override)
+    return Gravity("auto", focal=focal, box=box, override=override)
+
+
+def gravity(text: str) -> Gravity:
+    """Every Cloudinary gravity: compass, xy_center, face(s)[:center|auto], custom[:face(s)],
+    region_!<name>!, auto[:...], <object>[:<object>...] (names and categories)."""
+    if text in COMPASS or text == "xy_center":
+        return Gravity(text)
+    head, *options = text.split(":")
+    region = _REGION.match(text)
+    if region:
+        return Gravity("region", region=region.group(1))
+    if head.startswith("region_"):
+        raise BadRequest(f"Invalid gravity: {text} (a region is region_!<name>!, names of letters, digits "
+                         "and hyphens)")
+    if head in _FACE_WORDS:
+        if len(options) > 1 or (options and options[0] not in ("center", "auto")):
+            raise BadRequest(f"Invalid gravity: {text} (g_{head} takes :center or :auto)")
+        return Gravity(_FACE_WORDS[head], options[0] if options else "north")
+    if head == "custom":
+        if len(options) > 1 or (options and options[0] not in _FACE_WORDS):
+            raise BadRequest(f"Invalid gravity: {text} (g_custom takes :face, :faces, :adv_face or :adv_faces)")
+        return Gravity("custom", _FACE_WORDS[options[0]] if options else "")
+    if head == "auto":
+        return _auto(text, options)
+    if object_classes(head) is not None:
+        return Gravity("object", objects=_objects([head, *options], text))
     raise BadRequest(f"Invalid gravity: {text}")
 
 

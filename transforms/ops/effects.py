@@ -1,5 +1,7 @@
-"""Pixel effects: blur, pixelate, sharpen, unsharp_mask, noise, and the effects about
-transparency and edges: trim, make_transparent, gradient_fade.
+"""Pixel effects: blur, pixelate, sharpen, unsharp_mask, noise, their face-only forms
+(pixelate_faces 1..200, default from the image size; blur_faces 1..2000, default 500;
+an image without faces is unchanged), and the effects about transparency and edges:
+trim, make_transparent, gradient_fade.
 
 Ranges and server defaults follow Cloudinary's transformation reference: e_blur,
 e_sharpen, e_unsharp_mask 1..2000 default 100; e_pixelate 1..200 default 5; e_noise
@@ -87,6 +89,50 @@ register("pixelate", _level_parser("pixelate", 1, 200, 5, "size"), _pixelate)
 register("sharpen", _level_parser("sharpen", 1, 2000, 100), _sharpen)
 register("unsharp_mask", _level_parser("unsharp_mask", 1, 2000, 100), _unsharp_mask)
 register("noise", _level_parser("noise", 0, 100, 0, "level"), _noise)
+
+
+# --- on the faces only ---------------------------------------------------------------------
+
+
+def _parse_pixelate_faces(args, qualifiers):
+    max_args("pixelate_faces", args, 1)
+    return int_arg("pixelate_faces", args[0], 1, 200, 0, "size") if args and args[0] else None
+
+
+def _on_faces(image, ctx, fn, margin: int = 0):
+    """`fn(region)` applied to each face box of the current image (ctx.faces), the rest
+    untouched; `margin` pixels around a box are read (not written) so a filter sees context."""
+    image = srgb(image)
+    for x, y, w, h in ctx.faces:
+        x0, y0 = max(0, int(x)), max(0, int(y))
+        x1, y1 = min(image.width, int(x + w)), min(image.height, int(y + h))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        cx0, cy0 = max(0, x0 - margin), max(0, y0 - margin)
+        cx1, cy1 = min(image.width, x1 + margin), min(image.height, y1 + margin)
+        done = fn(image.crop(cx0, cy0, cx1 - cx0, cy1 - cy0))
+        patch = done.crop(x0 - cx0, y0 - cy0, x1 - x0, y1 - y0).cast(image.format)
+        image = image.insert(patch.copy(interpretation=image.interpretation), x0, y0)
+    return image
+
+
+def _pixelate_faces(image, size, ctx):
+    """Blocks aligned on each face box; default size: the image's longer side / 50 (at least 4)."""
+    if not ctx.faces:
+        return image
+    size = size or max(4, round(max(image.width, image.height) / 50))
+    return _on_faces(image, ctx, lambda region: _pixelate(region, size, ctx))
+
+
+def _blur_faces(image, strength, ctx):
+    if not ctx.faces:
+        return image
+    sigma = blur_sigma(strength)
+    return _on_faces(image, ctx, lambda region: _blur(region, strength, ctx), margin=int(min(3 * sigma, 200)))
+
+
+register("pixelate_faces", _parse_pixelate_faces, _pixelate_faces, needs_faces=True)
+register("blur_faces", _level_parser("blur_faces", 1, 2000, 500), _blur_faces, needs_faces=True)
 
 
 # --- trim ------------------------------------------------------------------------------

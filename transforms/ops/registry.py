@@ -12,7 +12,9 @@ the effect is about alpha (then it returns RGBA).  An effect whose pixels depend
 something besides the image and its value (a stored AI result, a refiner's override)
 declares it with ``depends_on(asset, value)``: a string naming that thing's current
 state, which enters the derived-cache key; rows rendered with the effect are recorded
-under its name (transforms.dependencies).
+under its name (transforms.dependencies).  An effect reading the faces
+(``RenderContext.faces``, filled only for it) says ``needs_faces``: it then depends on
+the faces like a face gravity.
 
 Families register on import: transforms/ops/effects.py, transforms/ops/colour.py, ...
 `load()` imports them all.
@@ -48,14 +50,15 @@ class Effect:
     qualifiers: frozenset[str] = frozenset()
     changes_alpha: bool = False
     depends_on: Callable[[Any, Any], str] | None = None
+    needs_faces: bool = False  # reads RenderContext.faces (the dependency on faces is declared for it)
 
 
 EFFECTS: dict[str, Effect] = {}
 
 
 def register(name: str, parse, apply, *, qualifiers=(), aliases=(), changes_alpha: bool = False,
-             depends_on=None) -> Effect:
-    entry = Effect(name, parse, apply, frozenset(qualifiers), changes_alpha, depends_on)
+             depends_on=None, needs_faces: bool = False) -> Effect:
+    entry = Effect(name, parse, apply, frozenset(qualifiers), changes_alpha, depends_on, needs_faces)
     for key in (name, *aliases):
         if key in EFFECTS:
             raise RuntimeError(f"effect {key!r} registered twice")
