@@ -449,13 +449,13 @@ def run_plan(asset, source, plan, *, budget: limits.Budget, signed: bool = False
     state.ctx.signed = signed
 
     def source_pixels(side: int) -> pyvips.Image:
+        """The original again, shrunk while decoding (its own read: the source's pixels
+        may be readable once only)."""
         k = min(1.0, side / max(iw, ih))
-        if shrink_on_load and k < 1:
-            return normalise(open_thumbnail(asset, max(1, round(iw * k)), max(1, round(ih * k)), no_rotate))
-        image = _upright(source, no_rotate)
-        return image.resize(k) if k < 1 else image
+        return normalise(open_thumbnail(asset, max(1, round(iw * k)), max(1, round(ih * k)), no_rotate))
 
-    state.pixels = source_pixels
+    if shrink_on_load:  # otherwise objects are found on the image being rendered
+        state.pixels = source_pixels
     state.ctx.memory = state.memory  # transforms.ops.layers checks a layer's size before decoding it
     state.ctx.dpr = max([s.dpr for s in plan.steps if isinstance(s, Action) and s.dpr] or [1.0])
     steps = list(plan.steps)
