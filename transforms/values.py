@@ -16,7 +16,9 @@ from typing import Any
 from .rgba import Rgba, color_token
 
 COMPASS = ("north_west", "north", "north_east", "west", "center", "east", "south_west", "south", "south_east")
-GRAVITIES = (*COMPASS, "xy_center", "auto", "face", "faces", "custom")  # the plain spellings (Studio lists)
+# The common spellings (what the Studio offers); the parser takes every form (Gravity below).
+GRAVITIES = (*COMPASS, "xy_center", "auto", "auto:faces", "face", "face:center", "faces", "faces:center", "custom",
+             "custom:face")
 CROP_MODES = ("scale", "fit", "limit", "mfit", "fill", "lfill", "fill_pad", "crop", "thumb", "pad", "lpad", "mpad",
               "auto")
 QUALITY_LEVELS = ("best", "good", "eco", "low")
