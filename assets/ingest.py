@@ -330,6 +330,7 @@ def _commit(prepared: Prepared, *, public_id, type, overwrite, backup, tags, con
         transaction.on_commit(lambda: [discard_file(n) for n in stale])
         if replaced:
             transaction.on_commit(lambda: signals.asset_replaced.send(Asset, asset=asset))
+        transaction.on_commit(lambda: signals.asset_stored.send(Asset, asset=asset, replaced=replaced))
     return StoreResult(asset, replaced=replaced, stale_files=stale)
 
 
