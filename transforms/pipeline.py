@@ -20,6 +20,7 @@ from typing import Any
 
 import pyvips
 
+from assets.focus import region_box
 from core.errors import BadRequest, Unauthorized
 
 from . import focus as stored_focus
@@ -141,13 +142,6 @@ def custom_box(state: State, image: pyvips.Image) -> Box | None:
 def objects_box(classes, state: State, image: pyvips.Image) -> Box | None:
     found = [box for name, _score, box in state.objects_original(image) if name in classes]
     return _union(state.scaled_boxes(found, image)) if found else None
-
-
-def region_box(points) -> tuple[int, int, int, int]:
-    """A region's bounding box (as assets.focus.region_box; not imported: that module
-    reaches Django REST framework, which the engine must not)."""
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    return min(xs), min(ys), max(1, max(xs) - min(xs)), max(1, max(ys) - min(ys))
 
 
 def region_focus(name: str, state: State, image: pyvips.Image) -> Box:
