@@ -73,6 +73,20 @@ CASES = [
      Geometry(Box(0, 0, 300, 300), 200, 200)),
     (400, 300, R("fill_pad", 200, 200, gravity="auto", focus=Box(0, 0, 400, 300)),
      Geometry(Box(0, 0, 400, 300), 200, 150, Canvas(200, 200, 0, 25))),
+    # a focus box: thumb crops around it (margin 1.3, z_ divides), crop without dims is the
+    # box (z_ scales it), the pad family crops to it grown toward the aspect, then pads
+    (400, 300, R("thumb", 100, 100, gravity="focus", focus=Box(290, 30, 60, 60)),
+     Geometry(Box(281, 21, 78, 78), 100, 100)),
+    (400, 300, R("thumb", 100, 100, gravity="focus", zoom=2.6, focus=Box(290, 30, 60, 60)),
+     Geometry(Box(305, 45, 30, 30), 100, 100)),
+    (400, 300, R("thumb", 100, 100, gravity="focus", zoom=0.1, focus=Box(290, 30, 60, 60)),
+     Geometry(Box(100, 0, 300, 300), 100, 100)),
+    (400, 300, R("crop", gravity="focus", zoom=0.8, focus=Box(290, 30, 60, 60)), Geometry(Box(283, 23, 75, 75), 75, 75)),
+    (400, 300, R("crop", gravity="focus", zoom=0.1, focus=Box(290, 30, 60, 60)), Geometry(Box(0, 0, 400, 300), 400, 300)),
+    (400, 300, R("pad", 100, 50, gravity="focus", focus=Box(150, 120, 40, 40)),
+     Geometry(Box(130, 120, 80, 40), 100, 50, Canvas(100, 50, 0, 0))),
+    (400, 300, R("pad", 100, 10, gravity="focus", focus=Box(150, 120, 40, 40)),
+     Geometry(Box(0, 120, 400, 40), 100, 10, Canvas(100, 10, 0, 0))),
 ]
 
 
