@@ -243,6 +243,8 @@ class Gravity:
 
     @property
     def reads_custom(self) -> bool:
+        if self.kind in ("face", "faces"):
+            return self.fallback == "auto"  # no face: g_auto, which reads custom boxes first
         return self.kind == "custom" or (self.kind == "auto" and self.override and self.focal != "aoi")
 
     def __str__(self) -> str:

@@ -423,6 +423,7 @@ def key(asset: Asset, text: str) -> str:
 @pytest.mark.parametrize("text,faces,custom,regions", [
     ("c_fill,g_face,w_10,h_10", True, False, False),
     ("c_thumb,g_faces:center,w_10,h_10", True, False, False),
+    ("c_thumb,g_face:auto,w_10,h_10", True, True, False),
     ("e_pixelate_faces", True, False, False),
     ("e_blur_faces:300", True, False, False),
     ("c_fill,g_auto,w_10,h_10", True, True, False),
