@@ -77,7 +77,8 @@ def _context(request, asset, chain: str, **extra) -> dict:
     refinable = bool(parsed) and palette.is_bg_removal(parsed[0])
     mask = current_mask(asset) if refinable else None
     focus_revision = focus.revision(asset) if asset.resource_type == "image" else 0
-    bust = ([f"r={mask.revision if mask else 0}"] if refinable else []) + ([f"f={focus_revision}"] if focus_revision else [])
+    bust = [f"r={mask.revision if mask else 0}"] if refinable else []
+    bust += [f"f={focus_revision}"] if focus_revision else []
     edit = _index(request.GET.get("edit"), len(parsed)) if "edit_index" not in extra else extra.pop("edit_index")
     recent = recent_assets()
     if asset not in recent:

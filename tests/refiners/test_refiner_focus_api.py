@@ -114,7 +114,8 @@ def test_status_codes(client, admin, item):
         "viewer PUT": viewer.put(PATH, {"custom": [[1, 1, 10, 10]]}).status_code,
         "viewer DELETE": viewer.delete(PATH).status_code,
         "unknown asset": admin.get("refiners/focus_areas/upload/focus/nothing").status_code,
-        "unknown asset PUT": admin.put("refiners/focus_areas/upload/focus/nothing", {"custom": [[1, 1, 2, 2]]}).status_code,
+        "unknown asset PUT": admin.put("refiners/focus_areas/upload/focus/nothing",
+                                       {"custom": [[1, 1, 2, 2]]}).status_code,
         "stale base": admin.put(PATH, {"custom": [[1, 1, 10, 10]], "base_revision": 1}).status_code,
         "current base": admin.put(PATH, {"custom": [[1, 1, 10, 10]], "base_revision": 2}).status_code,
     }
