@@ -97,33 +97,104 @@ def timed(fn, runs: int, deadline: float) -> tuple[float, float, object]:
     return statistics.median(walls), statistics.median(cpus), result
 
 
+# --- in process ----------------------------------------------------------------------
+
+class Local:
+    """This process on the server's settings and database: detection and in-process uploads."""
+
+    def __init__(self, env: dict, files: dict[str, Path], key: str, secret: str):
+        for name in [k for k in os.environ if k not in env]:
+            os.environ.pop(name)
+        os.environ.update(env)
+        import django
+
+        django.setup()
+        import pyvips
+        from django.test import Client as DjangoClient
+
+        from transforms.ai import faces
+
+        pyvips.cache_set_max(0)  # every run really opens and decodes the file
+        self.pyvips, self.faces, self.files, self.key, self.secret = pyvips, faces, files, key, secret
+        self.client = DjangoClient(HTTP_HOST=HOST)
+        self.bodies = {name: files[name].read_bytes() for name in ("photo12", "astronaut")}
+
+    def detection_table(self, runs: int) -> list[tuple]:
+        from skimage import data
+
+        arrays = {"astronaut": data.astronaut(), "grid": None, "photo12": None, "chelsea": data.chelsea(),
+                  "coffee": data.coffee()}
+        self.faces.detect(arrays["astronaut"])  # the model's session: loaded once, not counted
+        rows = []
+        for name, array in arrays.items():
+            if array is None:
+                array = self.pyvips.Image.new_from_file(str(self.files[name])).numpy()
+            wall, cpu, found = timed(lambda: self.faces.detect(array), runs, time.monotonic() + PHASE_LIMIT / 5)
+            rows.append((name, f"{array.shape[1]}x{array.shape[0]}", len(found), wall, cpu))
+        return rows
+
+    def detect_file(self, name: str) -> tuple[float, float]:
+        """(wall, CPU) seconds of what the worker does with a stored original (faces.ensure:
+        open, autorot, detect), minus the database write."""
+        wall, cpu = time.perf_counter(), time.process_time()
+        found = self.faces.detect_image(self.pyvips.Image.new_from_file(str(self.files[name])).autorot())
+        if len(found) != 1:
+            raise RuntimeError(f"{name}: {len(found)} faces, expected 1")
+        return time.perf_counter() - wall, time.process_time() - cpu
+
+    def upload(self, name: str, public_id: str) -> float:
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        params = {"public_id": public_id, "timestamp": str(int(time.time()))}
+        data = {**params, "signature": sign(params, self.secret), "api_key": self.key,
+                "file": SimpleUploadedFile(self.files[name].name, self.bodies[name])}
+        start = time.perf_counter()
+        response = self.client.post(f"/v1_1/{CLOUD}/image/upload", data)
+        if response.status_code != 200:
+            raise RuntimeError(f"in-process upload of {name}: {response.status_code} {response.content[:200]}")
+        return time.perf_counter() - start
+
+
 # --- over HTTP -----------------------------------------------------------------------
 
-def http_part(args, env: dict, src: Path, tmp: Path, files: dict[str, Path], key: str, secret: str) -> dict:
+def http_part(args, env: dict, src: Path, tmp: Path, local: Local) -> dict:
     import pyvips
     import requests
 
-    pyvips.cache_set_max(0)
+    key, secret, bodies, files = local.key, local.secret, local.bodies, local.files
     port = free_port()
     proc = start_server(env, port, 1, tmp / "web.log", root=src)
     out: dict = {}
     try:
         base = f"http://{HOST}:{port}"
         wait_ready(proc, base, tmp / "web.log")
-        bodies = {name: files[name].read_bytes() for name in ("photo12", "astronaut")}
-        for name, body in bodies.items():  # warm-up: imports, first-request costs
-            upload_file(base, key, secret, body, f"bench/warm_{name}", files[name].name)
-        log(f"(2) {args.uploads} HTTP uploads of each file, alternating ...")
-        out["http"] = {name: [] for name in bodies}
+
+        def http_upload(name: str, public_id: str) -> float:
+            elapsed, status, result = upload_file(base, key, secret, bodies[name], public_id, files[name].name)
+            if status != 200:
+                raise RuntimeError(f"upload of {name}: {status} {result}")
+            return elapsed
+
+        for name in bodies:  # warm-up: imports, first-request costs
+            http_upload(name, f"bench/warm_{name}")
+            local.upload(name, f"bench/warm_local_{name}")
+            local.detect_file(name)
+        log(f"(2) {args.uploads} uploads of each file over HTTP and in process, and its detection, interleaved ...")
+        out["upload"] = {(kind, name): [] for kind in ("http", "local", "detect", "detect_cpu") for name in bodies}
         deadline = time.monotonic() + PHASE_LIMIT
         for i in range(args.uploads):
             if time.monotonic() > deadline:
                 break
-            for name, body in bodies.items():
-                elapsed, status, result = upload_file(base, key, secret, body, f"bench/{name}_{i}", files[name].name)
-                if status != 200:
-                    raise RuntimeError(f"upload of {name}: {status} {result}")
-                out["http"][name].append(elapsed)
+            for name in bodies:
+                steps = [("http", lambda: http_upload(name, f"bench/{name}_{i}")),
+                         ("local", lambda: local.upload(name, f"bench/local_{name}_{i}")),
+                         ("detect", lambda: local.detect_file(name))]
+                for kind, fn in steps[i % 3:] + steps[:i % 3]:  # rotate who goes first
+                    value = fn()
+                    if kind == "detect":
+                        value, cpu = value
+                        out["upload"][("detect_cpu", name)].append(cpu)
+                    out["upload"][(kind, name)].append(value)
 
         # (3) the faces of bench/face are detected by a first g_face request (on demand,
         # as when it comes before the worker); the Admin API then shows them.
@@ -138,7 +209,7 @@ def http_part(args, env: dict, src: Path, tmp: Path, files: dict[str, Path], key
                 raise RuntimeError(f"GET {url}: {image.width}x{image.height}, expected {size}")
             return outcome.seconds
 
-        upload_file(base, key, secret, bodies["photo12"], "bench/face", "photo12.jpg")
+        http_upload("photo12", "bench/face")
         get("c_thumb,g_face,h_150,w_150/bench/face.jpg", (150, 150))
         details = requests.get(f"{base}/v1_1/{CLOUD}/resources/image/upload/bench/face", params={"faces": "true"},
                                auth=(key, secret), timeout=30).json()
@@ -165,8 +236,8 @@ def http_part(args, env: dict, src: Path, tmp: Path, files: dict[str, Path], key
         for name, fn in sides(0, 190).items():  # warm-up, not counted (bench/face's faces are known)
             if name != "g_face, detects first":
                 fn()
-        for i in range(len(out["http"]["photo12"]), args.samples):  # a fresh asset for each sample
-            upload_file(base, key, secret, bodies["photo12"], f"bench/photo12_{i}", "photo12.jpg")
+        for i in range(len(out["upload"][("http", "photo12")]), args.samples):  # a fresh asset for each sample
+            http_upload("photo12", f"bench/photo12_{i}")
         samples: dict[str, list[float]] = {name: [] for name in sides(0, 0)}
         deadline = time.monotonic() + PHASE_LIMIT
         for i in range(args.samples):
@@ -184,63 +255,9 @@ def http_part(args, env: dict, src: Path, tmp: Path, files: dict[str, Path], key
     return out
 
 
-# --- in process ----------------------------------------------------------------------
-
-def in_process_part(args, env: dict, files: dict[str, Path], key: str, secret: str) -> dict:
-    for name in [k for k in os.environ if k not in env]:
-        os.environ.pop(name)
-    os.environ.update(env)  # the server's settings and database
-    import django
-
-    django.setup()
-    import pyvips
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.test import Client as DjangoClient
-    from skimage import data
-
-    from transforms.ai import faces
-
-    pyvips.cache_set_max(0)
-    out: dict = {"detect": [], "upload": {}}
-    arrays = {"astronaut": data.astronaut(), "grid": None, "photo12": None, "chelsea": data.chelsea(),
-              "coffee": data.coffee()}
-    faces.detect(arrays["astronaut"])  # the model's session: loaded once, not counted
-    log(f"(1) detection, {args.runs} runs per image ...")
-    for name in arrays:
-        array = arrays[name] if arrays[name] is not None else pyvips.Image.new_from_file(str(files[name])).numpy()
-        wall, cpu, found = timed(lambda: faces.detect(array), args.runs, time.monotonic() + PHASE_LIMIT / 5)
-        out["detect"].append((name, f"{array.shape[1]}x{array.shape[0]}", len(found), wall, cpu))
-
-    def from_file(path: Path):  # what the worker does with a stored original (transforms.ai.faces.ensure)
-        return lambda: faces.detect_image(pyvips.Image.new_from_file(str(path)).autorot())
-
-    out["from_file"] = {name: timed(from_file(files[name]), args.runs, time.monotonic() + PHASE_LIMIT / 5)[:2]
-                        for name in ("photo12", "astronaut")}
-    log(f"(2) {args.uploads} in-process uploads of each file ...")
-    client = DjangoClient(HTTP_HOST=HOST)
-    for name in ("photo12", "astronaut"):
-        body = files[name].read_bytes()
-        times = []
-        deadline = time.monotonic() + PHASE_LIMIT / 2
-        for i in range(args.uploads + 1):  # the first is a warm-up
-            if time.monotonic() > deadline:
-                break
-            params = {"public_id": f"bench/inproc_{name}_{i}", "timestamp": str(int(time.time()))}
-            upload = SimpleUploadedFile(files[name].name, body)
-            start = time.perf_counter()
-            response = client.post(f"/v1_1/{CLOUD}/image/upload", {**params, "signature": sign(params, secret),
-                                                                     "api_key": key, "file": upload})
-            if response.status_code != 200:
-                raise RuntimeError(f"in-process upload of {name}: {response.status_code} {response.content[:200]}")
-            if i:
-                times.append(time.perf_counter() - start)
-        out["upload"][name] = times
-    return out
-
-
 # --- report --------------------------------------------------------------------------
 
-def report(args, commit: str, load: tuple[float, float], files, http: dict, local: dict) -> None:
+def report(args, commit: str, load: tuple[float, float], files, table: list[tuple], http: dict) -> None:
     print()
     print(f"Faces benchmark, {datetime.date.today().isoformat()}; {machine_description()}; our commit "
           f"{commit[:10]}; DAM_AI_THREADS={os.environ.get('DAM_AI_THREADS', '2 (default)')}; load average "
@@ -251,22 +268,27 @@ def report(args, commit: str, load: tuple[float, float], files, http: dict, loca
     print()
     print("| image | size | faces found | median ms | CPU ms |")
     print("|---|---|---|---|---|")
-    for name, size, count, wall, cpu in local["detect"]:
+    for name, size, count, wall, cpu in table:
         print(f"| {name} | {size} | {count} | {wall * 1000:.1f} | {cpu * 1000:.1f} |")
+    up = http["upload"]
+    n = len(up[("http", "photo12")])
     print()
-    print(f"(2) Share of an upload: median of {args.uploads} uploads per file (no detection in or beside the "
-          "request) vs detecting that file's faces as the worker does (open, autorot, detect)")
+    print(f"(2) Share of an upload: median of {n} uploads per file (no detection in or beside the request: no "
+          "Celery worker runs) vs detecting that file's faces as the worker does (open the file, autorot, "
+          "detect), the three interleaved")
     print()
-    print("| file | upload over HTTP | upload in process | detection from the file (CPU) | detection / upload "
-          "(HTTP; in process) |")
+    print("| file | upload over HTTP | upload in process | detection from the file (its CPU) | "
+          "detection = % of an upload, HTTP / in process (per sample) |")
     print("|---|---|---|---|---|")
     for name in ("photo12", "astronaut"):
-        up_http, up_local = statistics.median(http["http"][name]), statistics.median(local["upload"][name])
-        wall, cpu = local["from_file"][name]
+        med = {kind: statistics.median(up[(kind, name)]) for kind in ("http", "local", "detect", "detect_cpu")}
+        per = {kind: statistics.median(d / u for d, u in zip(up[("detect", name)], up[(kind, name)]))
+               for kind in ("http", "local")}
         size = f"{files[name].stat().st_size / 1e6:.2f} MB"
-        label = f"12 MP JPEG ({size})" if name == "photo12" else f"astronaut 512x512 PNG ({size})"
-        print(f"| {label} | {ms(up_http)} | {ms(up_local)} | {ms(wall)} ({ms(cpu)}) | "
-              f"{wall / up_http * 100:.0f}%; {wall / up_local * 100:.0f}% |")
+        label = f"12 MP JPEG 4000x3000 ({size})" if name == "photo12" else f"astronaut 512x512 PNG ({size})"
+        print(f"| {label} | {ms(med['http'])} | {ms(med['local'])} | {ms(med['detect'])} ({ms(med['detect_cpu'])}) "
+              f"| {med['detect'] / med['http']:.0%} / {med['detect'] / med['local']:.0%} "
+              f"({per['http']:.0%} / {per['local']:.0%}) |")
     r = http["renders"]
     n = len(r["bare attention, thumb"])
     med = {name: statistics.median(values) for name, values in r.items()}
@@ -307,9 +329,11 @@ def main() -> int:
         log(f"our server: snapshot of {commit[:10]}; migrating ...")
         manage(env, "migrate", "--noinput", root=src)
         key, secret = create_api_key(env, root=src)
-        http = http_part(args, env, src, tmp, files, key, secret)
-        local = in_process_part(args, env, files, key, secret)
-        report(args, commit, (start_load, os.getloadavg()[0]), files, http, local)
+        local = Local(env, files, key, secret)
+        log(f"(1) detection, {args.runs} runs per image ...")
+        table = local.detection_table(args.runs)
+        http = http_part(args, env, src, tmp, local)
+        report(args, commit, (start_load, os.getloadavg()[0]), files, table, http)
         return 0
     finally:
         tear_down(None, tmp, args.keep)
