@@ -69,18 +69,13 @@ def ms(seconds: float) -> str:
 
 
 def make_images(folder: Path) -> dict[str, Path]:
-    import numpy as np
+    """The files uploaded: the 12 MP JPEG with a face and scikit-image's astronaut as a PNG."""
     import pyvips
     from skimage import data
 
-    face = data.astronaut()[20:220, 130:300]
-    grid = np.concatenate([np.concatenate([face] * 4, axis=1)] * 2, axis=0)
     files = {"photo12": folder / "photo12.jpg", "astronaut": folder / "astronaut.png"}
     make_photo(files["photo12"], *PHOTO)
-    for name, array in (("astronaut", data.astronaut()), ("grid", grid), ("chelsea", data.chelsea()),
-                        ("coffee", data.coffee())):
-        files.setdefault(name, folder / f"{name}.png")
-        pyvips.Image.new_from_array(np.ascontiguousarray(array), interpretation="srgb").pngsave(str(files[name]))
+    pyvips.Image.new_from_array(data.astronaut(), interpretation="srgb").pngsave(str(files["astronaut"]))
     return files
 
 
@@ -120,14 +115,16 @@ class Local:
         self.bodies = {name: files[name].read_bytes() for name in ("photo12", "astronaut")}
 
     def detection_table(self, runs: int) -> list[tuple]:
+        import numpy as np
         from skimage import data
 
-        arrays = {"astronaut": data.astronaut(), "grid": None, "photo12": None, "chelsea": data.chelsea(),
-                  "coffee": data.coffee()}
+        face = data.astronaut()[20:220, 130:300]  # her face, 2 rows of 4 (as tests/transforms/test_face_detection)
+        arrays = {"astronaut": data.astronaut(), "grid": np.concatenate([np.concatenate([face] * 4, axis=1)] * 2),
+                  "photo12": None, "chelsea": data.chelsea(), "coffee": data.coffee()}
         self.faces.detect(arrays["astronaut"])  # the model's session: loaded once, not counted
         rows = []
         for name, array in arrays.items():
-            if array is None:
+            if array is None:  # decoded once, not timed
                 array = self.pyvips.Image.new_from_file(str(self.files[name])).numpy()
             wall, cpu, found = timed(lambda: self.faces.detect(array), runs, time.monotonic() + PHASE_LIMIT / 5)
             rows.append((name, f"{array.shape[1]}x{array.shape[0]}", len(found), wall, cpu))
@@ -169,18 +166,26 @@ def http_part(args, env: dict, src: Path, tmp: Path, local: Local) -> dict:
         base = f"http://{HOST}:{port}"
         wait_ready(proc, base, tmp / "web.log")
 
-        def http_upload(name: str, public_id: str) -> float:
-            elapsed, status, result = upload_file(base, key, secret, bodies[name], public_id, files[name].name)
+        def http_upload(name: str, public_id: str, extra: dict | None = None) -> float:
+            elapsed, status, result = upload_file(base, key, secret, bodies[name], public_id, files[name].name, extra)
             if status != 200:
                 raise RuntimeError(f"upload of {name}: {status} {result}")
+            if extra and not result.get("faces"):
+                raise RuntimeError(f"upload of {name} with faces=true found no faces: {result}")
             return elapsed
+
+        # faces=true (detection in the upload's request), when the served commit has it
+        _, status, probe = upload_file(base, key, secret, bodies["astronaut"], "bench/probe", "astronaut.png",
+                                       {"faces": "true"})
+        out["faces_true"] = status == 200 and isinstance(probe, dict) and "faces" in probe
 
         for name in bodies:  # warm-up: imports, first-request costs
             http_upload(name, f"bench/warm_{name}")
             local.upload(name, f"bench/warm_local_{name}")
             local.detect_file(name)
         log(f"(2) {args.uploads} uploads of each file over HTTP and in process, and its detection, interleaved ...")
-        out["upload"] = {(kind, name): [] for kind in ("http", "local", "detect", "detect_cpu") for name in bodies}
+        out["upload"] = {(kind, name): [] for kind in ("http", "local", "detect", "detect_cpu", "faces=true")
+                         for name in bodies}
         deadline = time.monotonic() + PHASE_LIMIT
         for i in range(args.uploads):
             if time.monotonic() > deadline:
@@ -189,7 +194,9 @@ def http_part(args, env: dict, src: Path, tmp: Path, local: Local) -> dict:
                 steps = [("http", lambda: http_upload(name, f"bench/{name}_{i}")),
                          ("local", lambda: local.upload(name, f"bench/local_{name}_{i}")),
                          ("detect", lambda: local.detect_file(name))]
-                for kind, fn in steps[i % 3:] + steps[:i % 3]:  # rotate who goes first
+                if out["faces_true"]:
+                    steps.append(("faces=true", lambda: http_upload(name, f"bench/ft_{name}_{i}", {"faces": "true"})))
+                for kind, fn in steps[i % len(steps):] + steps[:i % len(steps)]:  # rotate who goes first
                     value = fn()
                     if kind == "detect":
                         value, cpu = value
@@ -275,7 +282,7 @@ def report(args, commit: str, load: tuple[float, float], files, table: list[tupl
     print()
     print(f"(2) Share of an upload: median of {n} uploads per file (no detection in or beside the request: no "
           "Celery worker runs) vs detecting that file's faces as the worker does (open the file, autorot, "
-          "detect), the three interleaved")
+          "detect), all interleaved")
     print()
     print("| file | upload over HTTP | upload in process | detection from the file (its CPU) | "
           "detection = % of an upload, HTTP / in process (per sample) |")
@@ -289,6 +296,15 @@ def report(args, commit: str, load: tuple[float, float], files, table: list[tupl
         print(f"| {label} | {ms(med['http'])} | {ms(med['local'])} | {ms(med['detect'])} ({ms(med['detect_cpu'])}) "
               f"| {med['detect'] / med['http']:.0%} / {med['detect'] / med['local']:.0%} "
               f"({per['http']:.0%} / {per['local']:.0%}) |")
+    if http["faces_true"]:
+        print()
+        print("| file | upload over HTTP | with faces=true (detects in the request) | faces=true / without |")
+        print("|---|---|---|---|")
+        for name in ("photo12", "astronaut"):
+            without, with_ = (statistics.median(up[(kind, name)]) for kind in ("http", "faces=true"))
+            print(f"| {name} | {ms(without)} | {ms(with_)} | {with_ / without:.2f}x |")
+    else:
+        print("\n(the served commit has no faces=true on upload: its response carried no faces)")
     r = http["renders"]
     n = len(r["bare attention, thumb"])
     med = {name: statistics.median(values) for name, values in r.items()}
