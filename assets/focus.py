@@ -34,7 +34,7 @@ from django.db.models import Max
 from core.errors import BadRequest, Conflict
 
 from . import signals
-from .api import bounded_json
+from . import bounded_json
 from .models import Asset, FocusAreas
 
 MAX_COORDINATE = 1_000_000  # pixels; far beyond any image the pixel limit lets in
