@@ -31,10 +31,10 @@ import re
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from core import bounded_json
 from core.errors import BadRequest, Conflict
 
 from . import signals
-from . import bounded_json
 from .models import Asset, FocusAreas
 
 MAX_COORDINATE = 1_000_000  # pixels; far beyond any image the pixel limit lets in

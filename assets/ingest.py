@@ -324,6 +324,8 @@ def _commit(prepared: Prepared, *, public_id, type, overwrite, backup, tags, con
         asset.context = context or {}
         for key, value in (extra or {}).items():
             setattr(asset, key, value)
+        if (extra or {}).get("face_coordinates") is not None:  # given faces override detection
+            asset.face_count, asset.faces_version = len(asset.face_coordinates), asset.version_id
         asset.save()
         AssetVersion.objects.create(
             asset=asset, version=asset.version, version_id=prepared.version_id, format=prepared.info.format,
@@ -337,6 +339,7 @@ def _commit(prepared: Prepared, *, public_id, type, overwrite, backup, tags, con
         transaction.on_commit(lambda: [discard_file(n) for n in stale])
         if replaced:
             transaction.on_commit(lambda: signals.asset_replaced.send(Asset, asset=asset))
+        transaction.on_commit(lambda: signals.asset_stored.send(Asset, asset=asset, replaced=replaced))
     return StoreResult(asset, replaced=replaced, stale_files=stale)
 
 

@@ -10,7 +10,7 @@ class TransformsConfig(AppConfig):
     def ready(self) -> None:
         # AppConfig.ready: these import models, loadable only once every app is.
         from . import derived, derived_api, receivers  # noqa: F401  (connects the derived-cache receivers)
-        from .ai import legacy
+        from .ai import faces, legacy
         from .ai import receivers as ai_receivers  # noqa: F401  (AI results follow their asset)
         from .cloudinary import eager, named
 
@@ -18,4 +18,5 @@ class TransformsConfig(AppConfig):
 
         provide("renderings", derived_api)  # the Admin API's derived resources (assets.hooks)
         provide("background_removal", legacy)  # the legacy upload/update add-on
+        provide("faces", faces)  # face detection for faces=true (upload, explicit)
         provide("eager", eager)  # an upload's eager transformations

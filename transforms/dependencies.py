@@ -37,7 +37,8 @@ class Dependency(NamedTuple):
 
 
 def meta(asset) -> Dependency:
-    return Dependency(META, "meta:" + json.dumps([asset.tag_names, asset.context, asset.face_coordinates],
+    faces_ = focus.faces(asset) if asset.pk else asset.face_coordinates  # ``fc`` counts them
+    return Dependency(META, "meta:" + json.dumps([asset.tag_names, asset.context, faces_],
                                                  sort_keys=True, default=str))
 
 

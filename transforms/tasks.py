@@ -6,6 +6,7 @@ from celery import shared_task
 
 from .ai.legacy import remove_background_legacy  # noqa: F401 - the legacy add-on's job, found here by autodiscovery
 from .ai.queue import compute_ai_result  # noqa: F401 - the AI-result job, found here by autodiscovery
+from .ai.faces import detect_faces  # noqa: F401 - face detection after upload, found here by autodiscovery
 
 
 @shared_task(acks_late=True)

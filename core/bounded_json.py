@@ -8,8 +8,8 @@ recursion limit, which is answered as too deep) and right after it, so no caller
 walks a deeper value.  Numbers must be finite: ``NaN``, ``Infinity`` and ``1e400``
 (which ``float`` turns into inf) are refused, so ``int()`` of a parsed number never
 overflows; integers must fit 64 bits, so none overflows a database column or query.
-A request body is read up to ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (413 beyond), as Django
-bounds form bodies.  Every failure is a 4xx ApiError.
+Every failure is a BadRequest.  (Framework-free, so the engine may read client JSON too;
+assets.api.bounded_json adds Django REST framework's body parser on top.)
 """
 
 from __future__ import annotations
@@ -17,10 +17,7 @@ from __future__ import annotations
 import json
 import math
 
-from django.conf import settings
-from rest_framework.parsers import JSONParser
-
-from core.errors import ApiError, BadRequest
+from .errors import BadRequest
 
 MAX_DEPTH = 32
 
@@ -84,17 +81,3 @@ def loads(text: str | bytes, what: str = "JSON"):
     return value
 
 
-class BoundedJSONParser(JSONParser):
-    """DRF's JSON body parser with the bounds of `loads` (400 instead of a 500 on deep nesting)."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        encoding = (parser_context or {}).get("encoding") or "utf-8"
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        raw = (stream.read() if limit is None else stream.read(limit + 1)) if stream is not None else b""
-        if limit is not None and len(raw) > limit:
-            raise ApiError(f"Request body too large: at most {limit} bytes", status=413)
-        try:
-            text = raw.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
-            raise BadRequest("JSON parse error - the body is not valid text in its declared encoding") from None
-        return loads(text, "JSON body")
