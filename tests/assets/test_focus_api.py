@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+import pyvips
+from skimage import data
 
 from assets.models import Asset, FocusAreas
 from tests.admin_client import admin, put_image  # noqa: F401  (fixtures)
@@ -230,3 +233,56 @@ def test_a_new_version_starts_without_focus_areas(upload, admin):
     asset = Asset.objects.get(public_id="newver")
     assert FocusAreas.objects.filter(asset=asset, version_id=asset.version_id).count() == 1
     assert FocusAreas.objects.filter(asset=asset).count() == 2  # the old version's revision is history
+
+
+# --- faces=true: synchronous detection (the real CenterFace model) -------------------------
+
+
+def png(array) -> bytes:
+    return pyvips.Image.new_from_array(np.ascontiguousarray(array)).pngsave_buffer()
+
+
+def inside(box, point) -> bool:
+    x, y, w, h = box
+    return x <= point[0] <= x + w and y <= point[1] <= y + h
+
+
+def test_upload_with_faces_true_answers_the_detected_faces(upload, admin):
+    response = upload(png(data.astronaut()), name="a.png", public_id="astro", faces="true")
+    assert response.status_code == 200, response.content
+    found = response.json()["faces"]
+    assert len(found) == 1 and inside(found[0], (225, 120))  # between her eyes
+    row = FocusAreas.objects.get(asset__public_id="astro")
+    assert (row.source, row.faces) == ("detection", found)
+    details = admin.get("resources/image/upload/astro", {"faces": "true", "coordinates": "true"}).json()
+    assert details["faces"] == found and details["coordinates"] == {"faces": found, "custom": []}
+
+
+def test_upload_without_faces_true_leaves_detection_to_the_worker(upload):
+    body = upload(png(data.astronaut()), name="a.png", public_id="later").json()
+    assert "faces" not in body
+    assert Asset.objects.get(public_id="later").faces_version == ""  # not detected in the request
+
+
+def test_given_face_coordinates_win_over_faces_true(upload):
+    response = upload(png(data.astronaut()), name="a.png", public_id="given", faces="true",
+                      face_coordinates="400,400,200,200")
+    assert response.status_code == 200, response.content
+    assert response.json()["faces"] == [[400, 400, 112, 112]]  # clipped to the 512x512 image, not detected
+    assert list(FocusAreas.objects.filter(asset__public_id="given").values_list("source", flat=True)) == ["upload"]
+
+
+def test_explicit_with_faces_true_detects_once(upload, client, api_key):
+    upload(png(data.chelsea()), name="c.png", public_id="cat")
+    for _ in range(2):
+        response = explicit(client, api_key, public_id="cat", faces="true")
+        assert response.status_code == 200, response.content
+        assert response.json()["faces"] == []  # a cat has no human face
+    assert list(FocusAreas.objects.filter(asset__public_id="cat").values_list("source", flat=True)) == ["detection"]
+    assert "faces" not in explicit(client, api_key, public_id="cat").json()
+
+
+def test_a_bad_faces_flag_is_a_400_before_anything_is_stored(upload):
+    message = error_of(upload(png(data.coffee()), name="c.png", public_id="flag", faces="maybe"))
+    assert "faces" in message
+    assert_nothing_left()
