@@ -231,8 +231,9 @@ def test_a_new_version_starts_without_focus_areas(upload, admin):
     body = admin.get("resources/image/upload/newver", {"coordinates": "true"}).json()
     assert body["coordinates"] == {"faces": [], "custom": [[100, 50, 20, 10]]} and "regions" not in body
     asset = Asset.objects.get(public_id="newver")
-    assert FocusAreas.objects.filter(asset=asset, version_id=asset.version_id).count() == 1
-    assert FocusAreas.objects.filter(asset=asset).count() == 2  # the old version's revision is history
+    current = FocusAreas.objects.filter(asset=asset, version_id=asset.version_id).order_by("revision")
+    assert [r.source for r in current] == ["upload", "detection"]  # coordinates=true detected (none here)
+    assert FocusAreas.objects.filter(asset=asset).count() == 3  # the old version's revision is history
 
 
 # --- faces=true: synchronous detection (the real CenterFace model) -------------------------
@@ -286,3 +287,13 @@ def test_a_bad_faces_flag_is_a_400_before_anything_is_stored(upload):
     message = error_of(upload(png(data.coffee()), name="c.png", public_id="flag", faces="maybe"))
     assert "faces" in message
     assert_nothing_left()
+
+
+def test_resource_details_detect_faces_the_worker_has_not_found_yet(upload, admin):
+    upload(png(data.astronaut()), name="a.png", public_id="pending")
+    assert Asset.objects.get(public_id="pending").faces_version == ""
+    assert "faces" not in admin.get("resources/image/upload/pending").json()  # no detection without the flags
+    assert Asset.objects.get(public_id="pending").faces_version == ""
+    body = admin.get("resources/image/upload/pending", {"coordinates": "true"}).json()
+    assert len(body["coordinates"]["faces"]) == 1 and inside(body["coordinates"]["faces"][0], (225, 120))
+    assert list(FocusAreas.objects.filter(asset__public_id="pending").values_list("source", flat=True)) == ["detection"]
