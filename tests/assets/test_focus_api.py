@@ -6,6 +6,7 @@ the field with nothing stored; resource details show them (``faces``, ``coordina
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 import pyvips
 from skimage import data
 
-from assets.models import Asset, FocusAreas
+from assets.models import Asset, FocusAreas, UploadPreset
 from tests.admin_client import admin, put_image  # noqa: F401  (fixtures)
 from tests.conftest import CLOUD, make_image, signed
 from tests.uploads import assert_nothing_left
@@ -297,3 +298,19 @@ def test_resource_details_detect_faces_the_worker_has_not_found_yet(upload, admi
     body = admin.get("resources/image/upload/pending", {"coordinates": "true"}).json()
     assert len(body["coordinates"]["faces"]) == 1 and inside(body["coordinates"]["faces"][0], (225, 120))
     assert list(FocusAreas.objects.filter(asset__public_id="pending").values_list("source", flat=True)) == ["detection"]
+
+
+def test_an_unsigned_upload_may_give_coordinates_and_regions(client):
+    UploadPreset.objects.create(name="guests", unsigned=True, settings={})
+    image = io.BytesIO(make_image(200, 100))
+    image.name = "g.jpg"
+    response = client.post(f"/v1_1/{CLOUD}/image/upload", {
+        "file": image, "upload_preset": "guests", "public_id": "guest", "face_coordinates": "150,50,100,100",
+        "custom_coordinates": "0,0,5,5", "regions": '{"hat":[[1,1],[9,9]]}'})
+    assert response.status_code == 200, response.content
+    asset = Asset.objects.get(public_id="guest")
+    assert (asset.face_coordinates, asset.custom_coordinates) == ([[150, 50, 50, 50]], [[0, 0, 5, 5]])
+    assert asset.regions == {"hat": [[1, 1], [9, 9]]}
+    image.seek(0)
+    refused = client.post(f"/v1_1/{CLOUD}/image/upload", {"file": image, "upload_preset": "guests", "faces": "true"})
+    assert "faces" in error_of(refused)  # detection in the request is for signed calls only
