@@ -210,9 +210,6 @@ def as_context(value) -> dict[str, str]:
     return out
 
 
-FOCUS_FIELDS = ("face_coordinates", "custom_coordinates", "regions")
-
-
 def focus_params(params: dict) -> dict:
     """The focus areas an upload, explicit or update gives, parsed (400 for a malformed
     one, naming it) before anything is stored: ``{"face_coordinates": boxes, ...}`` with

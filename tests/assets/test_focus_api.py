@@ -15,7 +15,7 @@ import pyvips
 from skimage import data
 
 from assets.models import Asset, FocusAreas, UploadPreset
-from tests.admin_client import admin, put_image  # noqa: F401  (fixtures)
+from tests.admin_client import admin  # noqa: F401  (a fixture)
 from tests.conftest import CLOUD, make_image, signed
 from tests.uploads import assert_nothing_left
 
