@@ -82,7 +82,8 @@ def test_regions_on_upload_explicit_and_update(sdk):
     info = cloudinary.api.resource("sdk/regions", coordinates=True)
     assert info["coordinates"] == {"faces": [], "custom": [[5, 6, 7, 8]]}
     rows = FocusAreas.objects.filter(asset__public_id="sdk/regions").order_by("revision")
-    assert [r.source for r in rows] == ["upload", "explicit", "update"]
+    # a running worker (other tests start one) may add its detection
+    assert [r.source for r in rows if r.source != "detection"] == ["upload", "explicit", "update"]
 
 
 def test_bad_boxes_and_regions_are_refused_naming_the_field(sdk):

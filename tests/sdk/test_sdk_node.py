@@ -137,4 +137,5 @@ def test_regions(node_sdk):
     assert bad["error"]["http_code"] == 400 and "regions" in bad["error"]["message"]
     assert not Asset.objects.filter(public_id="node/bad").exists()
     rows = FocusAreas.objects.filter(asset__public_id="node/regions").order_by("revision")
-    assert [r.source for r in rows] == ["upload", "explicit", "update"]
+    # a running worker (other tests start one) may add its detection
+    assert [r.source for r in rows if r.source != "detection"] == ["upload", "explicit", "update"]
