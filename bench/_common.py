@@ -245,11 +245,13 @@ def sign(params: dict, secret: str) -> str:
     return signing.sign_params(params, secret, "sha1")
 
 
-def upload_file(base: str, key: str, secret: str, body: bytes, public_id: str, filename: str = "photo.jpg"):
-    """One signed Upload API call: (seconds, status, JSON result or error text)."""
+def upload_file(base: str, key: str, secret: str, body: bytes, public_id: str, filename: str = "photo.jpg",
+                extra: dict | None = None):
+    """One signed Upload API call (with the `extra` parameters, signed too): (seconds, status,
+    JSON result or error text)."""
     import requests
 
-    params = {"public_id": public_id, "timestamp": str(int(time.time()))}
+    params = {"public_id": public_id, "timestamp": str(int(time.time())), **(extra or {})}
     data = {**params, "signature": sign(params, secret), "api_key": key}
     start = time.perf_counter()
     try:

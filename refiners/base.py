@@ -3,9 +3,13 @@
 A refiner is a subpackage of `refiners/` whose `Refiner` subclass is registered here
 (at import; refiners.apps imports every refiner at ready).  It implements:
 
+- `payload`: the request parameter holding what `save` stores (e.g. "strokes"), or a
+  tuple of body fields (e.g. ("faces", "custom", "regions")): `save` then gets a dict
+  of those given (a refiner whose data is several kinds, each optional);
 - `validate(payload)`: the payload (e.g. a stroke list) checked and normalised, 400 otherwise;
 - `save(asset, payload, base_revision=None, user=None)`: a new revision (409 when
   `base_revision` is not the current one), invalidating the renders it changes;
+- `empty()`: the payload that clears everything (what REST DELETE saves);
 - `current(asset)`: the current revision or None; `as_dict(revision, asset)` its API body;
   `revision(asset)`: the current revision's number (0: none; the Admin API's resource
   details list it, through `revisions` and the ``refiners`` hook of assets.hooks);
@@ -29,7 +33,7 @@ REFINERS: dict[str, Refiner] = {}
 
 class Refiner:
     name = ""  # the URL segment of its API
-    payload = ""  # the request parameter holding what `save` stores (e.g. "strokes")
+    payload: str | tuple[str, ...] = ""  # the parameter holding what `save` stores, or several (a dict)
     screen = ""  # the URL name of its Studio screen
 
     def validate(self, payload):
@@ -37,6 +41,9 @@ class Refiner:
 
     def save(self, asset, payload, *, base_revision=None, user=None):
         raise NotImplementedError
+
+    def empty(self):
+        return []
 
     def current(self, asset):
         raise NotImplementedError

@@ -4,7 +4,10 @@ one view for every refiner of the registry (refiners.base).
 ``GET|PUT|DELETE /v1_1/<cloud>/refiners/<name>/<type>/<public_id>``: the asset's
 current revision; PUT (or POST) ``{"<payload>": ..., "base_revision": n}`` (JSON, or a
 form whose payload field is the JSON text) saves a new revision; DELETE saves an empty
-one.  For background_removal the payload is ``strokes`` (refiners.background).  404 for
+one.  For background_removal the payload is ``strokes`` (refiners.background); a
+refiner whose `payload` is a tuple of fields gets the body's fields of those names as
+one dict (focus_areas: ``{"faces": ..., "custom": ..., "regions": ...}``, any of them;
+refiners.focus), and DELETE saves its `empty()`.  404 for
 an unknown refiner or asset, 400 for a bad payload, 409 when ``base_revision`` is not
 the current one.  Writes need an editor or admin key (like every Admin API write).
 """
@@ -36,6 +39,18 @@ def get_refiner(name: str) -> refiners.Refiner:
     return refiner
 
 
+def payload_of(refiner: refiners.Refiner, params: dict):
+    """The refiner's payload from the request's parameters; 400 when it is missing."""
+    if isinstance(refiner.payload, tuple):
+        given = {name: params[name] for name in refiner.payload if name in params}
+        if not given:
+            raise BadRequest(f"Missing required parameter - one of {', '.join(refiner.payload)}")
+        return given
+    if refiner.payload not in params:
+        raise BadRequest(f"Missing required parameter - {refiner.payload}")
+    return params[refiner.payload]
+
+
 class RefinerView(AdminView):
     def get(self, request, cloud_name: str, name: str, type: str, public_id: str):
         refiner, asset = get_refiner(name), get_asset(type, public_id)
@@ -43,14 +58,12 @@ class RefinerView(AdminView):
 
     def put(self, request, cloud_name: str, name: str, type: str, public_id: str):
         refiner, asset = get_refiner(name), get_asset(type, public_id)
-        if refiner.payload not in self.params:
-            raise BadRequest(f"Missing required parameter - {refiner.payload}")
-        revision = refiner.save(asset, self.params[refiner.payload], base_revision=self.params.get("base_revision"))
+        revision = refiner.save(asset, payload_of(refiner, self.params), base_revision=self.params.get("base_revision"))
         return Response(refiner.as_dict(revision, asset))
 
     post = put  # for clients that cannot send PUT
 
     def delete(self, request, cloud_name: str, name: str, type: str, public_id: str):
         refiner, asset = get_refiner(name), get_asset(type, public_id)
-        revision = refiner.save(asset, [], base_revision=self.params.get("base_revision"))
+        revision = refiner.save(asset, refiner.empty(), base_revision=self.params.get("base_revision"))
         return Response(refiner.as_dict(revision, asset))

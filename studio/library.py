@@ -38,6 +38,7 @@ class Query:
     format: str = ""
     type: str = ""
     tag: str = ""
+    faces: bool = False  # only assets with at least one face (Asset.face_count, kept by assets.focus)
     sort: str = "newest"
     after: str = ""
     errors: list[str] = field(default_factory=list)
@@ -47,6 +48,7 @@ class Query:
         get = request.GET
         query = cls(folder=folder, q=get.get("q", "").strip()[:200], format=get.get("format", "").strip().lower(),
                     type=get.get("type", "").strip(), tag=get.get("tag", "").strip(),
+                    faces=get.get("faces", "") in ("1", "on", "true"),
                     sort=get.get("sort", "newest"), after=get.get("after", ""))
         if query.sort not in SORTS:
             query.errors.append(f"Unknown sort {query.sort!r}: showing newest first.")
@@ -59,12 +61,12 @@ class Query:
     def params(self, **changes) -> dict:
         """The query string of this query with ``changes`` (empty values dropped)."""
         values = {"q": self.q, "format": self.format, "type": self.type, "tag": self.tag,
-                  "sort": "" if self.sort == "newest" else self.sort, **changes}
+                  "faces": "1" if self.faces else "", "sort": "" if self.sort == "newest" else self.sort, **changes}
         return {k: v for k, v in values.items() if v}
 
     @property
     def filtered(self) -> bool:
-        return bool(self.q or self.format or self.type or self.tag)
+        return bool(self.q or self.format or self.type or self.tag or self.faces)
 
 
 def search_q(text: str) -> Q:
@@ -82,6 +84,8 @@ def queryset(query: Query):
         rows = rows.filter(format=query.format)
     if query.type:
         rows = rows.filter(type=query.type)
+    if query.faces:
+        rows = rows.filter(face_count__gt=0)
     if query.tag:
         rows = rows.filter(Exists(AssetTag.objects.filter(asset=OuterRef("pk"), name=query.tag)))
     if query.q:

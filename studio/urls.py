@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import login, views, views_admin, views_asset, views_library, views_named, views_refiner, views_studio
+from . import login, views, views_admin, views_asset, views_focus, views_library, views_named, views_refiner, views_studio
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -25,6 +25,7 @@ urlpatterns = [
     path("studio/<str:asset_id>/", views_studio.studio, name="studio"),
     path("studio/<str:asset_id>/save/", views_studio.save_named, name="studio-save"),
     path("studio/<str:asset_id>/refine/background/", views_refiner.refine_background, name="refine-background"),
+    path("studio/<str:asset_id>/refine/focus/", views_focus.refine_focus, name="refine-focus"),
     path("studio/<str:asset_id>/refine/background/status/", views_refiner.status, name="refine-background-status"),
     path("studio/<str:asset_id>/refine/background/<str:name>/", views_refiner.layer,
          name="refine-background-layer"),

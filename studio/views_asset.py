@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from assets import backups, ingest
+from assets import backups, focus, ingest
 from assets.models import Asset, AssetVersion, DeletedBackup
 from transforms import derived_api
 from transforms.derived_api import derived_for_asset
@@ -27,6 +27,24 @@ def _context_text(asset: Asset) -> str:
     return "\n".join(f"{k}={v}" for k, v in (asset.context or {}).items())
 
 
+def focus_overlay(asset: Asset) -> dict | None:
+    """The asset's faces, custom boxes and regions as the preview's SVG overlay draws them
+    (pixels of the original: the SVG's viewBox is the original's size); None when none."""
+    faces, custom, regions = asset.face_coordinates or [], asset.custom_coordinates or [], asset.regions or {}
+    if not (faces or custom or regions) or not asset.width or not asset.height:
+        return None
+    shapes = []
+    for name, points in regions.items():
+        if len(points) == 2:
+            x, y, w, h = focus.region_box(points)
+            shapes.append({"name": name, "box": [x, y, w, h]})
+        else:
+            shapes.append({"name": name, "points": " ".join(f"{p[0]},{p[1]}" for p in points)})
+    return {"faces": faces, "custom": custom, "regions": shapes,
+            "summary": f"{len(faces)} face{'s' if len(faces) != 1 else ''}, {len(custom)} custom, "
+                       f"{len(regions)} region{'s' if len(regions) != 1 else ''}"}
+
+
 def _page_context(request, asset: Asset, **extra) -> dict:
     url, secure_url = links.urls(asset, request)
     folder = asset.folder
@@ -34,6 +52,7 @@ def _page_context(request, asset: Asset, **extra) -> dict:
         "asset": asset,
         "tags": asset.tag_names,
         "preview": links.preview(asset),
+        "focus": focus_overlay(asset),
         "original": links.path(asset),
         "url": url,
         "secure_url": secure_url,

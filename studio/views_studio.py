@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from assets import focus
 from assets.links import base_url
 from assets.models import Asset
 from core.errors import BadRequest, Conflict
@@ -75,6 +76,9 @@ def _context(request, asset, chain: str, **extra) -> dict:
     url = base_url(request) + path
     refinable = bool(parsed) and palette.is_bg_removal(parsed[0])
     mask = current_mask(asset) if refinable else None
+    focus_revision = focus.revision(asset) if asset.resource_type == "image" else 0
+    bust = [f"r={mask.revision if mask else 0}"] if refinable else []
+    bust += [f"f={focus_revision}"] if focus_revision else []
     edit = _index(request.GET.get("edit"), len(parsed)) if "edit_index" not in extra else extra.pop("edit_index")
     recent = recent_assets()
     if asset not in recent:
@@ -90,10 +94,13 @@ def _context(request, asset, chain: str, **extra) -> dict:
         "preview": path,
         # the delivery URL does not change when the refiner's mask does (and it may be cached
         # as immutable): the mask revision in the query string makes the browser fetch it again
-        "preview_src": path + (f"?r={mask.revision if mask else 0}" if refinable else ""),
+        # so do the focus areas (g_custom, g_face...): their revision makes a saved change show at once
+        "preview_src": path + ("?" + "&".join(bust) if bust else ""),
         "refinable": refinable,
         "mask": mask,
         "refine_url": refine_url(asset, text) if refinable else "",
+        "focus_url": reverse("refine-focus", args=[asset.asset_id]) + "?" + urlencode({"t": text}, safe=QUERY_SAFE),
+        "focus_revision": focus_revision,
         "url": url,
         "code": snippets.snippets(asset, text, url, signed),
         "palette": palette.PALETTE,

@@ -132,3 +132,13 @@ def test_the_worker_detects_faces_after_every_upload_and_overwrite(celery_worker
     first = asset.version_id
     asset = wait_known(_asset(upload, data.chelsea(), public_id="worker-face"))  # overwrite: detected again
     assert asset.version_id != first and asset.face_coordinates == [] and asset.face_count == 0
+
+
+def test_faces_of_an_exif_rotated_original_are_in_its_upright_pixels(upload):
+    stored = pyvips.Image.new_from_array(np.ascontiguousarray(data.astronaut())).rot270().copy()
+    stored.set_type(pyvips.GValue.gint_type, "orientation", 6)  # displayed turned 90 degrees clockwise: upright
+    response = upload(stored.jpegsave_buffer(Q=92), name="turned.jpg", public_id="turned")
+    assert response.status_code == 200, response.content
+    asset = Asset.objects.get(public_id="turned")
+    found = focus.faces(asset)
+    assert len(found) == 1 and _contains(found[0], (225, 120)), found

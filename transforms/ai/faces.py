@@ -38,7 +38,7 @@ from assets import focus as store
 from assets.models import Asset
 from transforms import focus
 
-from ..originals import normalise, open_original
+from ..originals import normalise, open_thumbnail
 from . import weights
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,21 @@ def detect(rgb: np.ndarray) -> list[list[int]]:
     return detect_image(pyvips.Image.new_from_array(np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)))
 
 
+def detect_original(asset) -> list[list[int]]:
+    """The faces of the asset's original, upright, in its pixels (``Asset.width`` x
+    ``height``): decoded shrunk to the model's side where the format allows it (a 12 MP
+    JPEG decodes at 1/8 instead of whole, about a third of the CPU)."""
+    width, height = asset.width, asset.height
+    k = min(1.0, SIDE / max(width, height))
+    image = normalise(open_thumbnail(asset, max(1, round(width * k)), max(1, round(height * k))))
+    sx, sy = width / image.width, height / image.height
+    found = []
+    for x, y, w, h in detect_image(image):
+        x0, y0 = min(width - 1, round(x * sx)), min(height - 1, round(y * sy))
+        found.append([x0, y0, max(1, min(width - x0, round(w * sx))), max(1, min(height - y0, round(h * sy)))])
+    return found
+
+
 def enabled() -> bool:
     return bool(getattr(settings, "DAM_FACE_DETECTION", True))
 
@@ -120,10 +135,7 @@ def ensure(asset) -> list[list[int]]:
     if focus.known(asset) or not enabled():
         return list(asset.face_coordinates or [])
     version_id = asset.version_id
-    with open_original(asset) as image:
-        image = normalise(image.autorot())
-        faces = detect_image(image)
-    store.record_detection(asset, version_id, faces)  # updates `asset` to what is stored
+    store.record_detection(asset, version_id, detect_original(asset))  # updates `asset` to what is stored
     return list(asset.face_coordinates or [])
 
 
