@@ -275,7 +275,8 @@ def store(*, incoming: Incoming, public_id: str, type: str = "upload", overwrite
         for attempt in range(3):
             try:
                 result = _commit(prepared, public_id=public_id, type=type, overwrite=overwrite, backup=backup,
-                                 tags=tags, context=context, original_filename=original_filename, extra=extra, within=within)
+                                 tags=tags, context=context, original_filename=original_filename, extra=extra,
+                                 within=within)
                 break
             except IntegrityError:
                 # Another upload created this public_id between our read and our insert: go again,
