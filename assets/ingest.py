@@ -261,8 +261,13 @@ def _apply(asset: Asset, prepared: Prepared, filename: str) -> None:
 
 def store(*, incoming: Incoming, public_id: str, type: str = "upload", overwrite: bool = True,
           backup: bool = False, tags: list[str] | None = None, context: dict | None = None,
-          original_filename: str = "", extra: dict | None = None) -> StoreResult:
-    """Create or replace `public_id` with the file in `incoming`. See the module docstring."""
+          original_filename: str = "", extra: dict | None = None, within=None) -> StoreResult:
+    """Create or replace `public_id` with the file in `incoming`. See the module docstring.
+
+    `within(asset)`, when given, runs inside the transaction that stores the version, once
+    the asset's row holds it (its id, width and height): what it writes commits with the
+    version, and what it raises (e.g. a 400 for a box outside the image) leaves nothing
+    stored. Not called when an existing asset is kept (``overwrite=False``)."""
     if type not in ("upload", "private", "authenticated"):
         raise BadRequest(f"Invalid type {type!r}: must be upload, private or authenticated")
     prepared = prepare(incoming)
@@ -270,7 +275,8 @@ def store(*, incoming: Incoming, public_id: str, type: str = "upload", overwrite
         for attempt in range(3):
             try:
                 result = _commit(prepared, public_id=public_id, type=type, overwrite=overwrite, backup=backup,
-                                 tags=tags, context=context, original_filename=original_filename, extra=extra)
+                                 tags=tags, context=context, original_filename=original_filename, extra=extra,
+                                 within=within)
                 break
             except IntegrityError:
                 # Another upload created this public_id between our read and our insert: go again,
@@ -286,7 +292,7 @@ def store(*, incoming: Incoming, public_id: str, type: str = "upload", overwrite
 
 
 def _commit(prepared: Prepared, *, public_id, type, overwrite, backup, tags, context, original_filename,
-            extra) -> StoreResult:
+            extra, within=None) -> StoreResult:
     stale: list[str] = []
     with transaction.atomic():
         asset = Asset.objects.select_for_update().filter(type=type, public_id=public_id).first()
@@ -329,6 +335,8 @@ def _commit(prepared: Prepared, *, public_id, type, overwrite, backup, tags, con
         )
         set_tags(asset, tags or [], announce=False)
         ensure_folders(asset.folder)
+        if within is not None:
+            within(asset)
         transaction.on_commit(lambda: [discard_file(n) for n in stale])
         if replaced:
             transaction.on_commit(lambda: signals.asset_replaced.send(Asset, asset=asset))

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from core.errors import BadRequest, NotFound
 
-from .. import ingest
+from .. import focus, ingest
 from ..hooks import hook
 from ..models import Asset, AssetVersion
 from . import admin_base as base
@@ -179,10 +179,14 @@ def detail_json(asset: Asset, request, params: dict) -> dict:
     if flags["versions"]:
         data["versions"] = versions_json(asset)
     faces = asset.face_coordinates or []
+    if flags["faces"] or flags["coordinates"]:  # detected now if the worker has not got to it yet
+        faces = hook("faces").ensure(asset)
     if flags["faces"]:
         data["faces"] = faces
     if flags["coordinates"]:
         data["coordinates"] = {"faces": faces, "custom": asset.custom_coordinates or []}
+    if asset.regions:  # always, as Cloudinary lists them: [{"name": ..., "values": [[x, y], ...]}]
+        data["regions"] = focus.regions_as_list(asset.regions)
     if (asset.info or {}).get("background_removal"):  # status and confidence of the legacy add-on
         data["info"] = {"background_removal": asset.info["background_removal"]}
     refined = hook("refiners").revisions(asset)
@@ -201,13 +205,14 @@ def get_asset(resource_type: str, type_: str, public_id: str) -> Asset:
 
 
 def update_asset(asset: Asset, params: dict) -> None:
-    """Apply an Admin API update: tags replace, context replaces, coordinates replace."""
+    """Apply an Admin API update: tags replace, context replaces, coordinates and regions
+    replace (clipped to the image, one focus-areas revision with source "update")."""
     detail_flags(params)  # the answer's options: a bad one is refused before anything is written
     folder = params.get("asset_folder")
     if folder not in (None, "") and ingest.validate_folder(str(folder)) != asset.folder:
         raise BadRequest("asset_folder cannot be changed here: an asset's folder follows its public_id; "
                          "rename the asset instead")
-    apply_metadata(asset, params)
+    apply_metadata(asset, params, source="update")
 
 
 class ResourceView(AdminView):

@@ -12,8 +12,8 @@ combination of values can end in a 500 (each rule is one place, answered with a 
   JSON number or boolean there becomes the text a form would have carried;
 - no text may hold NUL (PostgreSQL cannot store it) or a lone surrogate (no encoding can);
 - JSON, in the body or inside a parameter, is bounded (``bounded_json``);
-- integers have a bounded number of digits (``as_int``), coordinates are finite and
-  bounded (``as_coordinates``).
+- integers have a bounded number of digits (``as_int``); coordinates and regions are
+  parsed, bounded and clipped by assets.focus (``focus_params``, ``save_focus``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from django.db import transaction
 
 from core.errors import BadRequest
 
-from .. import ingest, metadata, signals
+from .. import focus, ingest, metadata, signals
 from . import bounded_json
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
@@ -43,8 +43,6 @@ SCALAR_PARAMS = frozenset({
 })
 INT_DIGITS = 18  # every integer parameter fits in 64 bits
 _INTEGER = re.compile(r"^[+-]?[0-9]{1,%d}$" % INT_DIGITS)
-MAX_COORDINATE = 1_000_000  # pixels; far beyond any image the pixel limit lets in
-MAX_BOXES = 100  # face or custom boxes per asset
 
 
 def collect(request) -> dict:
@@ -212,61 +210,51 @@ def as_context(value) -> dict[str, str]:
     return out
 
 
-def _coordinate(item) -> int:
-    """One coordinate: a number or its text, finite and within MAX_COORDINATE (so ``int()``
-    never overflows and nothing absurd is stored); fractions are cut, as before."""
-    if isinstance(item, bool) or not isinstance(item, (int, float, str)):
-        raise ValueError(item)
-    if isinstance(item, str):
-        text = item.strip()
-        if len(text) > 32:  # float() of thousands of digits is slow and never in range
-            raise ValueError(item)
-        item = float(text)
-    if not (math.isfinite(item) and abs(item) <= MAX_COORDINATE):
-        raise ValueError(item)
-    return int(item)
+def focus_params(params: dict) -> dict:
+    """The focus areas an upload, explicit or update gives, parsed (400 for a malformed
+    one, naming it) before anything is stored: ``{"face_coordinates": boxes, ...}`` with
+    only what is given (an empty value clears that store)."""
+    out = {}
+    for field in ("face_coordinates", "custom_coordinates"):
+        boxes = focus.parse_boxes(params.get(field), field)
+        if boxes is not None:
+            out[field] = boxes
+    regions = focus.parse_regions(params.get("regions"), "regions")
+    if regions is not None:
+        out["regions"] = regions
+    return out
 
 
-def as_coordinates(value) -> list[list[int]] | None:
-    """``x,y,w,h|x,y,w,h``, a list of lists, or one flat ``[x, y, w, h]`` (as the SDKs'
-    encode_double_array reads it) into a list of [x, y, w, h]."""
-    if value is None:
+def save_focus(asset, given: dict, source: str, user=None):
+    """Clip what `focus_params` parsed to `asset`'s image (400 naming the field for a box
+    outside it) and write it as one focus-areas revision (assets.focus); None when nothing
+    was given. Call it inside the transaction that must fail with it."""
+    if not given:
         return None
-    if value == "":
-        return []
-    if isinstance(value, str):
-        rows = [r.split(",") for r in value.split("|") if r.strip()]
-    elif isinstance(value, (list, tuple)):
-        rows = [value] if value and not any(isinstance(r, (list, tuple)) for r in value) else value
-    else:
-        raise BadRequest(f"Invalid coordinates: {str(value)[:100]!r}; expected x,y,width,height")
-    if len(rows) > MAX_BOXES:
-        raise BadRequest(f"Too many coordinates: {len(rows)} boxes, at most {MAX_BOXES}")
-    try:
-        boxes = [[_coordinate(n) for n in row] if isinstance(row, (list, tuple)) else None for row in rows]
-    except (TypeError, ValueError, OverflowError):
-        raise BadRequest(f"Invalid coordinates: {str(value)[:100]!r}; expected numbers within "
-                         f"{MAX_COORDINATE}") from None
-    if any(b is None or len(b) != 4 or b[2] < 0 or b[3] < 0 for b in boxes):
-        raise BadRequest(f"Invalid coordinates: {str(value)[:100]!r}; expected x,y,width,height")
-    return boxes
+    values = {}
+    if "face_coordinates" in given:
+        values["faces"] = focus.clip_boxes(given["face_coordinates"], asset.width, asset.height, "face_coordinates")
+    if "custom_coordinates" in given:
+        values["custom"] = focus.clip_boxes(given["custom_coordinates"], asset.width, asset.height,
+                                            "custom_coordinates")
+    if "regions" in given:
+        values["regions"] = focus.clip_regions(given["regions"], asset.width, asset.height, "regions")
+    return focus.save(asset, **values, source=source, user=user)
 
 
-def apply_metadata(asset, params: dict) -> None:
-    """Tags, context, face and custom coordinates given in `params` replace the asset's
-    (the Upload API's ``explicit`` and the Admin API's update share this)."""
+def apply_metadata(asset, params: dict, source: str = "update") -> None:
+    """Tags, context, face and custom coordinates and regions given in `params` replace
+    the asset's (the Upload API's ``explicit``, `source` "explicit", and the Admin API's
+    update, "update", share this); all or nothing."""
     changed = []
+    given = focus_params(params)  # 400 for a malformed box or region before anything is written
     with transaction.atomic():
         if params.get("tags") is not None:
             ingest.set_tags(asset, as_list(params.get("tags")))  # 400 past the limits, in the transaction
         if params.get("context") is not None:
             asset.context = metadata.check_context(as_context(params.get("context")))
             changed.append("context")
-        for field in ("face_coordinates", "custom_coordinates"):
-            value = as_coordinates(params.get(field))
-            if value is not None:
-                setattr(asset, field, value)
-                changed.append(field)
+        save_focus(asset, given, source)  # a revision of its own; it announces what it changed
         if changed:
             asset.save(update_fields=changed + ["updated_at"])
             signals.asset_metadata_changed.send(type(asset), asset=asset, fields=tuple(changed))

@@ -15,12 +15,12 @@ from rest_framework.views import APIView
 
 from core.errors import BadRequest, Conflict, NotFound
 
-from .. import backups, chunks, ingest, keys, metadata, signals, signing, tasks
+from .. import backups, chunks, focus, ingest, keys, metadata, signals, signing, tasks
 from ..hooks import hook
 from ..models import Asset, AssetTag, AssetVersion, UploadPreset
 from . import auth
 from .bounded_json import BoundedJSONParser
-from .params import apply_metadata, as_bool, as_context, as_coordinates, as_list, collect, scalars
+from .params import apply_metadata, as_bool, as_context, as_list, collect, focus_params, save_focus, scalars
 from .serialize import resource_json, upload_json
 
 RESOURCE_TYPES = ("image", "auto")
@@ -28,7 +28,7 @@ DELIVERY_TYPES = ("upload", "private", "authenticated")
 # What a client may set on an unsigned upload; everything else comes from the preset.
 UNSIGNED_ALLOWED = {
     "file", "upload_preset", "public_id", "folder", "tags", "context", "filename_override", "callback",
-    "timestamp", "face_coordinates", "custom_coordinates", "asset_folder", "display_name", "metadata",
+    "timestamp", "face_coordinates", "custom_coordinates", "regions", "asset_folder", "display_name", "metadata",
 }
 
 
@@ -87,6 +87,11 @@ class UploadApiView(APIView):
         context = metadata.check_context(as_context(params.get("context")))  # and too much context
         if params.get("background_removal"):
             hook("background_removal").check(params["background_removal"])  # 400/503 before anything is stored
+        # Focus areas are parsed now (400 before anything is stored) and clipped to the image
+        # inside the transaction that stores it: a box outside the image stores nothing.
+        # Empty values are left out: there is nothing to clear on an upload, and detection runs.
+        focus_given = {k: v for k, v in focus_params(params).items() if v}
+        detect_now = as_bool(params.get("faces"), False, "faces")
         if chunk is not None:
             owner = _chunk_owner(request, params, credential, trusted)
             path, meta = chunks.receive(owner, chunk, uploaded, lambda: public_id_for(filename_of()))
@@ -105,13 +110,6 @@ class UploadApiView(APIView):
             original = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0] if filename else ""
             if as_bool(params.get("discard_original_filename"), False):
                 original = ""
-            extra = {}
-            faces = as_coordinates(params.get("face_coordinates"))
-            if faces is not None:
-                extra["face_coordinates"] = faces
-            custom = as_coordinates(params.get("custom_coordinates"))
-            if custom is not None:
-                extra["custom_coordinates"] = custom
             result = ingest.store(
                 incoming=incoming,
                 public_id=public_id,
@@ -121,15 +119,17 @@ class UploadApiView(APIView):
                 tags=tags,
                 context=context,
                 original_filename=original,
-                extra=extra,
+                within=lambda asset: save_focus(asset, focus_given, "upload"),
             )
         finally:
             incoming.close()
         asset = result.asset
+        faces = _faces(asset, detect_now)
         self._background_removal(asset, params, credential)
         eager = self._store_eager(request, asset, params, credential)
         secret = credential.secret if credential else (keys.signing_secrets() or [""])[0]
         body = upload_json(asset, request, credential.key if credential else None, secret, result.existing)
+        _focus_json(body, asset, faces, "regions" in focus_given)
         _sign_response(body, asset, secret, params)
         if eager is not None:
             body["eager"] = eager
@@ -205,11 +205,14 @@ class UploadApiView(APIView):
         asset = _get_asset(params.get("public_id"), params.get("type"))
         invalidate = as_bool(params.get("invalidate"), False, "invalidate")  # refused before anything is written
         self._eager_items(params)
-        apply_metadata(asset, params)
+        detect_now = as_bool(params.get("faces"), False, "faces")
+        apply_metadata(asset, params, source="explicit")
+        faces = _faces(asset, detect_now)
         if invalidate:
             transaction.on_commit(lambda: signals.asset_replaced.send(Asset, asset=asset))
         eager = self._store_eager(request, asset, params, credential)
         body = upload_json(asset, request, credential.key, credential.secret)
+        _focus_json(body, asset, faces, params.get("regions") is not None)
         _sign_response(body, asset, credential.secret, params)
         if eager is not None:
             body["eager"] = eager
@@ -311,6 +314,22 @@ def upload_for_session(request, params: dict) -> dict:
     endpoint): the same path as ``POST .../image/upload``, with the parameters trusted
     as from a signed call. Returns the upload response body; raises ApiError."""
     return UploadApiView().do_upload(request, params, None, trusted=True).data
+
+
+def _faces(asset: Asset, now: bool) -> list | None:
+    """``faces=true``: the faces of the asset's current version, detected now unless known
+    (given ones included); None otherwise. (Every stored version's detection is queued for
+    the worker anyway, by signals.asset_stored.)"""
+    return hook("faces").ensure(asset) if now else None
+
+
+def _focus_json(body: dict, asset: Asset, faces: list | None, regions: bool) -> None:
+    """``faces`` when asked for (``faces=true``), ``regions`` (the resource details' shape)
+    when the call gave them."""
+    if faces is not None:
+        body["faces"] = faces
+    if regions and asset.regions:
+        body["regions"] = focus.regions_as_list(asset.regions)
 
 
 def _chunk_owner(request, params: dict, credential, trusted: bool) -> str:

@@ -316,7 +316,7 @@ def test_resource_details_defaults(admin, put_image):
 
 @pytest.mark.parametrize("as_", ["json", "form", "multipart"])
 def test_update_replaces_tags_context_and_coordinates(admin, put_image, as_):
-    put_image("upd/x", 16, 16, tags="old,keep")
+    put_image("upd/x", 64, 64, tags="old,keep")
     response = admin.post("resources/image/upload/upd/x", {
         "tags": "new,other", "context": "alt=Hello \\= world|k=v",
         "face_coordinates": "10,20,30,40|1,2,3,4", "custom_coordinates": "0,0,5,5",

@@ -135,12 +135,15 @@ def test_a_mask_save_deletes_exactly_the_renderings_from_the_cut_out(make):
     assert remaining(others) == {"e_background_removal"}
 
 
-def test_a_coordinates_change_deletes_exactly_the_renderings_that_read_them(make):
+def test_a_coordinates_change_deletes_exactly_the_renderings_that_read_them(make, django_capture_on_commit_callbacks):
     pic = make("pic", face_coordinates="1,1,20,20", custom_coordinates="2,2,30,30")
     rows = rendered(pic, "c_fill,g_faces,w_20,h_20", "c_crop,g_custom", "c_scale,w_20", "if_fc_gt_0/e_grayscale/if_end")
-    apply_metadata(Asset.objects.get(pk=pic.pk), {"custom_coordinates": "3,3,30,30"})
+    # the focus-area store announces a change once it is committed (assets.focus)
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_metadata(Asset.objects.get(pk=pic.pk), {"custom_coordinates": "3,3,30,30"})
     assert remaining(rows) == {"c_fill,g_faces,w_20,h_20", "c_scale,w_20", "if_fc_gt_0/e_grayscale/if_end"}
-    apply_metadata(Asset.objects.get(pk=pic.pk), {"face_coordinates": "4,4,20,20"})
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_metadata(Asset.objects.get(pk=pic.pk), {"face_coordinates": "4,4,20,20"})
     assert remaining(rows) == {"c_scale,w_20"}
 
 
