@@ -147,6 +147,7 @@ _COCO = (
     "cell-phone microwave oven toaster sink refrigerator book clock vase scissors teddy-bear hair-drier "
     "toothbrush"
 ).split()
+COCO_CLASSES: tuple[str, ...] = tuple(_COCO)  # in the detector's output order (transforms.ai.detect)
 OBJECT_NAMES: dict[str, str] = {name.replace("-", "_"): name for name in _COCO}
 OBJECT_NAMES.update({
     "motorbike": "motorcycle", "aeroplane": "airplane", "stopsign": "stop-sign", "parkingmeter": "parking-meter",

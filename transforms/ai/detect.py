@@ -13,20 +13,13 @@ from __future__ import annotations
 import numpy as np
 import pyvips
 
+from ..values import COCO_CLASSES
 from . import weights
 
 SIDE = 416
 MEAN = np.array([103.53, 116.28, 123.675], np.float32)
 STD = np.array([57.375, 57.12, 58.395], np.float32)
-COCO = (
-    "person bicycle car motorcycle airplane bus train truck boat traffic-light fire-hydrant stop-sign "
-    "parking-meter bench bird cat dog horse sheep cow elephant bear zebra giraffe backpack umbrella handbag tie "
-    "suitcase frisbee skis snowboard sports-ball kite baseball-bat baseball-glove skateboard surfboard "
-    "tennis-racket bottle wine-glass cup fork knife spoon bowl banana apple sandwich orange broccoli carrot "
-    "hot-dog pizza donut cake chair couch potted-plant bed dining-table toilet tv laptop mouse remote keyboard "
-    "cell-phone microwave oven toaster sink refrigerator book clock vase scissors teddy-bear hair-drier "
-    "toothbrush"
-).split()
+COCO = COCO_CLASSES  # the 80 classes in the model's output order (transforms.values spells them)
 # Cloudinary's documented hint names -> COCO classes.
 HINT_CLASSES = {
     "airplane": "airplane", "bus": "bus", "dining-table": "dining-table", "sheep": "sheep", "bicycle": "bicycle",
