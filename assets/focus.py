@@ -209,19 +209,12 @@ def check(asset, *, faces=UNSET, custom=UNSET, regions=UNSET) -> dict:
     """Parse and clip what is given (against the asset's current size): {kind: value}."""
     out = {}
     if faces is not UNSET and faces is not None:
-        out["faces"] = clip_boxes(parse_boxes(faces, "faces") if not _parsed(faces) else faces,
-                                  asset.width, asset.height, "faces")
+        out["faces"] = clip_boxes(parse_boxes(faces, "faces"), asset.width, asset.height, "faces")
     if custom is not UNSET and custom is not None:
-        out["custom"] = clip_boxes(parse_boxes(custom, "custom") if not _parsed(custom) else custom,
-                                   asset.width, asset.height, "custom")
+        out["custom"] = clip_boxes(parse_boxes(custom, "custom"), asset.width, asset.height, "custom")
     if regions is not UNSET and regions is not None:
         out["regions"] = clip_regions(parse_regions(regions), asset.width, asset.height)
     return out
-
-
-def _parsed(value) -> bool:
-    return isinstance(value, list) and all(isinstance(b, list) and len(b) == 4 and all(type(n) is int for n in b)
-                                           for b in value)
 
 
 def save(asset, *, faces=UNSET, custom=UNSET, regions=UNSET, base_revision=None, source: str = "api",

@@ -325,8 +325,6 @@ def _commit(prepared: Prepared, *, public_id, type, overwrite, backup, tags, con
         asset.context = context or {}
         for key, value in (extra or {}).items():
             setattr(asset, key, value)
-        if (extra or {}).get("face_coordinates") is not None:  # given faces override detection
-            asset.face_count, asset.faces_version = len(asset.face_coordinates), asset.version_id
         asset.save()
         AssetVersion.objects.create(
             asset=asset, version=asset.version, version_id=prepared.version_id, format=prepared.info.format,
