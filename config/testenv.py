@@ -45,5 +45,20 @@ if _worker:
 
 
 def pytest_unconfigure(config):
+    from django.conf import settings
+
+    if settings.configured:
+        _purge_queues(settings)
     if _created and not os.environ.get("DAM_KEEP_TEST_DATA"):
         shutil.rmtree(_created, ignore_errors=True)
+
+
+def _purge_queues(settings) -> None:
+    """Drop what waits on the session's queues: uploads queue face detection, which no worker
+    consumes unless a test starts one.  The filesystem broker's messages go with the data
+    directory; Redis would keep them for good."""
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        for queue in {settings.CELERY_TASK_DEFAULT_QUEUE, settings.DAM_FACES_QUEUE}:
+            conn.default_channel.queue_purge(queue)
