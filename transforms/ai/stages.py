@@ -103,6 +103,7 @@ class StageProducer(producers.Producer):
     `varied` and `generate` (and `check_input` for what they refuse)."""
 
     staged = True
+    takes_prompt = True  # the refiner offers a prompt for its variations (False: e.g. removing named objects)
 
     def match(self, step) -> Any:
         """The step's generative value (with ``seed`` and ``prompt`` attributes) when `step`
