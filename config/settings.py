@@ -309,9 +309,22 @@ DAM_FACE_DETECTION = env_bool("DAM_FACE_DETECTION", True)  # detect faces after 
 DAM_AI_THREADS = env_int("DAM_AI_THREADS", 2)  # onnxruntime intra-op threads per inference
 DAM_BG_REMOVAL_MAX_PIXELS = env_int("DAM_BG_REMOVAL_MAX_PIXELS", 2048 * 2048)  # larger inputs are scaled down
 DAM_BG_REMOVAL_RETRY_AFTER = env_int("DAM_BG_REMOVAL_RETRY_AFTER", 3)  # Retry-After (s) of the 423 answer
+# Generation back-ends (transforms.ai.generation): local PatchMatch unless one of these is set; the operator's
+# own servers, so loopback/private addresses are fine.
+DAM_INPAINT_URL = env("DAM_INPAINT_URL", "")  # IOPaint-compatible server: POST <url>/api/v1/inpaint
+DAM_INPAINT_PROMPTS = env_bool("DAM_INPAINT_PROMPTS", False)  # it runs a diffusion model that reads prompts
+DAM_IMAGE_EDIT_URL = env("DAM_IMAGE_EDIT_URL", "")  # OpenAI-compatible images edits endpoint (full URL)
+DAM_IMAGE_EDIT_KEY = env("DAM_IMAGE_EDIT_KEY", "")  # its bearer key
+DAM_IMAGE_EDIT_MODEL = env("DAM_IMAGE_EDIT_MODEL", "gpt-image-1")
+DAM_IMAGE_EDIT_SIZE = env("DAM_IMAGE_EDIT_SIZE", "auto")  # the `size` field sent
+DAM_GENERATION_TIMEOUT = env_int("DAM_GENERATION_TIMEOUT", 120)  # seconds per call to a back-end, retries included
+DAM_GENERATION_RETRIES = env_int("DAM_GENERATION_RETRIES", 2)  # after connection errors, 5xx, 429
+DAM_GENERATION_MAX_SIDE = env_int("DAM_GENERATION_MAX_SIDE", 2048)  # longer images are sent scaled down
+DAM_GENERATION_MAX_BYTES = env_int("DAM_GENERATION_MAX_BYTES", 50 * 1024 * 1024)  # larger answers are refused
 DAM_AI_UNSIGNED_OPTION_SETS = env_int("DAM_AI_UNSIGNED_OPTION_SETS", 3)  # per asset version, defaults included
 DAM_AI_MAX_PENDING = env_int("DAM_AI_MAX_PENDING", 8)  # model runs queued or running, whole deployment (429)
 DAM_AI_MAX_PENDING_PER_CLIENT = env_int("DAM_AI_MAX_PENDING_PER_CLIENT", 2)  # of those, per anonymous client
 DAM_AI_HEARTBEAT = env_int("DAM_AI_HEARTBEAT", 10)  # seconds between a running AI job's signs of life
 DAM_AI_QUEUE = env("DAM_AI_QUEUE", "")  # the Celery queue of AI jobs (""= the default queue): for dedicated workers
+DAM_AI_JOB_TIME_LIMIT = env_int("DAM_AI_JOB_TIME_LIMIT", 300)  # seconds for the steps before a generative one
 DAM_AI_STALE_AFTER = env_int("DAM_AI_STALE_AFTER", 60)  # an AI job silent this long is lost: the next request re-queues it
