@@ -126,8 +126,7 @@ def _waiting(queue: str) -> int:
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_detection_goes_to_the_faces_queue_whose_worker_stores_the_faces_of_every_version(upload, settings, shared_media,
-                                                                                          tmp_path):
+def test_detection_waits_on_the_faces_queue_whose_worker_stores_the_faces(upload, settings, shared_media, tmp_path):
     """Detection waits on a queue of its own (none of the main queue's tasks wait behind it),
     and a worker on that queue alone detects after every upload and overwrite."""
     from tests.worker import start_worker, stop_worker

@@ -31,7 +31,7 @@ the queues one worker consumes (Redis and the filesystem broker both cycle throu
 so the main worker does not consume this queue at all: the Procfile runs a second worker,
 ``faces:``, on it alone, with concurrency 1 and ``nice`` so its CPU goes to the main
 worker's renders first.  The main queue then never waits for detection, on any broker,
-and detection still keeps up with uploads (a fraction of a second per image, bench/faces.py).
+and one detection process keeps up with uploads (about 0.2 s of CPU per image, bench/README.md).
 A deployment without that worker loses nothing but time: a face-dependent delivery or
 ``faces=true`` detects in the request (`ensure`), and a detection that the worker runs
 late finds the faces known and skips.
