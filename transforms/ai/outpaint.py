@@ -85,20 +85,20 @@ def _keep_box(mask: np.ndarray) -> tuple[int, int, int, int]:
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
-def _fill_left(canvas: np.ndarray, excluded: np.ndarray, pad: int, cap: int, var: Variation) -> None:
-    """Fill columns [0, pad) of ``canvas`` (in place) from the band of columns after them."""
-    height, width = canvas.shape[:2]
+def _fill_left(canvas: np.ndarray, excluded: np.ndarray, pad: int, available: int, cap: int, var: Variation) -> None:
+    """Fill columns [0, pad) of ``canvas`` (in place) from a band of the ``available`` columns after them."""
+    height = canvas.shape[0]
     synth = min(pad, cap)
-    band = min(var.band, width - pad)
+    band = min(var.band, available)
     # widen the band while the subject leaves too little of it as a source
-    while band < width - pad and (excluded[:, pad : pad + band] == 0).mean() < MIN_SOURCE_SHARE:
-        band = min(width - pad, band * 2)
+    while band < available and (excluded[:, pad : pad + band] == 0).mean() < MIN_SOURCE_SHARE:
+        band = min(available, band * 2)
     source = canvas[:, pad : pad + band]
     source_excluded = excluded[:, pad : pad + band]
-    if (source_excluded == 0).mean() == 0:
-        source_excluded = np.zeros_like(source_excluded)  # nothing else to copy from: the subject it is
-    parts, parts_excluded = [np.zeros((height, synth, 3), np.uint8), source], [np.zeros((height, synth), bool),
-                                                                               source_excluded]
+    if not (source_excluded == 0).any():
+        source_excluded = np.zeros_like(source_excluded)  # nothing but the subject to copy from
+    parts = [np.zeros((height, synth, 3), np.uint8), source]
+    parts_excluded = [np.zeros((height, synth), bool), source_excluded]
     if var.mirror:
         parts.append(source[::-1])
         parts_excluded.append(source_excluded[::-1])
@@ -112,25 +112,23 @@ def _fill_left(canvas: np.ndarray, excluded: np.ndarray, pad: int, cap: int, var
 
 
 def _extend_left(canvas: np.ndarray, pad: int, synth: int) -> None:
-    """Columns [0, pad - synth): the synthesised strip continued outwards, blurred, cross-faded into it."""
+    """Columns [0, pad - synth): the synthesised strip continued outwards, blurred, cross-faded into it.
+
+    The strip is tiled outwards by reflection and blurred (sigma a sixth of its width), drifting towards its
+    mean colour with the distance; the outer half of the synthesised strip fades into that extension.
+    """
     rest = pad - synth
-    strip = canvas[:, pad - synth : pad].astype(np.float32)
-    # tile the strip outwards by reflection, then blur more the farther from the synthesised part
-    reps = -(-rest // synth) + 1
-    tiles = [strip if i % 2 else strip[:, ::-1] for i in range(reps)]
-    tiled = np.concatenate(tiles[::-1], axis=1)[:, -(rest + synth) :]
+    strip = canvas[:, rest:pad].astype(np.float32)
+    tiles = [strip if i % 2 == 0 else strip[:, ::-1] for i in range(-(-rest // synth) + 1)]
+    tiled = np.concatenate(tiles[::-1], axis=1)[:, -(rest + synth) :]  # ends with the strip itself
     sigma = max(2.0, synth / 6)
     blurred = ndimage.gaussian_filter(tiled, sigma=(sigma, sigma, 0), mode="nearest")
-    # colour mean over the strip, for the far end
-    far = blurred.mean(axis=(0, 1), keepdims=True)
-    distance = np.arange(rest + synth, dtype=np.float32)[::-1] / max(1, rest)  # 0 at the pad's inner edge
-    toward_mean = np.clip(distance - synth / max(1, rest), 0, 1)[None, :, None] * 0.5
-    extension = blurred * (1 - toward_mean) + far * toward_mean
-    # the outer half of the synthesised strip fades into the extension (fade 1 = extension)
+    mean = blurred.mean(axis=(0, 1), keepdims=True)
+    outward = np.clip((rest - np.arange(rest + synth, dtype=np.float32)) / max(1, rest), 0, 1)  # 1 at the edge
+    extension = blurred + (mean - blurred) * (0.5 * outward)[None, :, None]
     fade = np.clip(1 - np.arange(synth, dtype=np.float32) / max(1, synth / 2), 0, 1)[None, :, None]
     canvas[:, :rest] = np.clip(extension[:, :rest], 0, 255).astype(np.uint8)
-    mixed = extension[:, rest:] * fade + strip * (1 - fade)
-    canvas[:, rest:pad] = np.clip(mixed, 0, 255).astype(np.uint8)
+    canvas[:, rest:pad] = np.clip(extension[:, rest:] * fade + strip * (1 - fade), 0, 255).astype(np.uint8)
 
 
 def _oriented(canvas: np.ndarray, excluded: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray]:
@@ -162,17 +160,16 @@ def outpaint(image: np.ndarray, mask: np.ndarray, seed: int, keep_out: np.ndarra
     canvas[by0:by1, bx0:bx1] = _resize(np.ascontiguousarray(image[y0:y1, x0:x1]), bx1 - bx0, by1 - by0)
     # top and bottom over the original's columns, then left and right over the full height
     column = (slice(None), slice(bx0, bx1))
-    for side, pad, extent, region in (("top", by0, work_h, column), ("bottom", work_h - by1, work_h, column),
-                                      ("left", bx0, work_w, None), ("right", work_w - bx1, work_w, None)):
-        if pad <= 0:
+    sides = (("top", by0, by1 - by0, work_h, column), ("bottom", work_h - by1, by1 - by0, work_h, column),
+             ("left", bx0, bx1 - bx0, work_w, None), ("right", work_w - bx1, bx1 - bx0, work_w, None))
+    for side, pad, available, extent, region in sides:
+        if pad <= 0 or available <= 0:
             continue
         sub_canvas = canvas if region is None else canvas[region]
         sub_excluded = excluded if region is None else excluded[region]
-        if sub_canvas.shape[1] == 0:
-            continue
         view, view_excluded = _oriented(sub_canvas, sub_excluded, side)
         local = np.ascontiguousarray(view)
-        _fill_left(local, np.ascontiguousarray(view_excluded), pad, max(1, round(CAP * extent)), var)
+        _fill_left(local, np.ascontiguousarray(view_excluded), pad, available, max(1, round(CAP * extent)), var)
         view[...] = local
     if scale == 1.0:
         result = canvas
