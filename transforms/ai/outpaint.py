@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,7 +58,9 @@ def _patchmatch(image: np.ndarray, hole: np.ndarray, excluded: np.ndarray | None
     import patchmatch  # heavy native library: loaded by the processes that generate, not by every import
 
     hole_u8 = (hole > 0).astype(np.uint8)
-    glob = None if excluded is None or not excluded.any() else ((excluded > 0) & (hole_u8 == 0)).astype(np.uint8)
+    glob = None if excluded is None else ((excluded > 0) & (hole_u8 == 0)).astype(np.uint8)
+    if glob is not None and (not glob.any() or (glob | hole_u8).all()):
+        glob = None  # nothing excluded, or nothing left but the subject to copy from
     with _LOCK:
         patchmatch.set_random_seed(var.seed32)
         return patchmatch.inpaint(image, hole_u8, global_mask=glob, patch_size=var.radius)
@@ -142,8 +145,15 @@ def _oriented(canvas: np.ndarray, excluded: np.ndarray, side: str) -> tuple[np.n
     return canvas[::-1].transpose(1, 0, 2), excluded[::-1].T
 
 
-def outpaint(image: np.ndarray, mask: np.ndarray, seed: int, keep_out: np.ndarray | None = None) -> np.ndarray:
-    """New borders around the kept box of ``image`` (see the module docstring)."""
+def _check(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise TimeoutError("generation ran out of time")
+
+
+def outpaint(image: np.ndarray, mask: np.ndarray, seed: int, keep_out: np.ndarray | None = None,
+             deadline: float | None = None) -> np.ndarray:
+    """New borders around the kept box of ``image`` (see the module docstring); TimeoutError when
+    ``deadline`` (``time.monotonic()``) passes between two borders."""
     height, width = mask.shape
     x0, y0, x1, y1 = _keep_box(mask)
     scale = min(1.0, WORK_SIDE / max(width, height))
@@ -165,6 +175,7 @@ def outpaint(image: np.ndarray, mask: np.ndarray, seed: int, keep_out: np.ndarra
     for side, pad, available, extent, region in sides:
         if pad <= 0 or available <= 0:
             continue
+        _check(deadline)
         sub_canvas = canvas if region is None else canvas[region]
         sub_excluded = excluded if region is None else excluded[region]
         view, view_excluded = _oriented(sub_canvas, sub_excluded, side)
@@ -177,6 +188,7 @@ def outpaint(image: np.ndarray, mask: np.ndarray, seed: int, keep_out: np.ndarra
         result = _resize(canvas, width, height, kernel="linear")
     holes_inside = mask[y0:y1, x0:x1] > 0
     if holes_inside.any():  # masked pixels inside the kept box: inpaint them with the new borders as context
+        _check(deadline)
         result = inpaint(result, np.where(np.pad(holes_inside, ((y0, height - y1), (x0, width - x1))), 255, 0)
                          .astype(np.uint8), seed, keep_out)
     return result
