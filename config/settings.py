@@ -322,4 +322,5 @@ DAM_AI_MAX_PENDING = env_int("DAM_AI_MAX_PENDING", 8)  # model runs queued or ru
 DAM_AI_MAX_PENDING_PER_CLIENT = env_int("DAM_AI_MAX_PENDING_PER_CLIENT", 2)  # of those, per anonymous client
 DAM_AI_HEARTBEAT = env_int("DAM_AI_HEARTBEAT", 10)  # seconds between a running AI job's signs of life
 DAM_AI_QUEUE = env("DAM_AI_QUEUE", "")  # the Celery queue of AI jobs (""= the default queue): for dedicated workers
+DAM_AI_JOB_TIME_LIMIT = env_int("DAM_AI_JOB_TIME_LIMIT", 300)  # seconds for the steps before a generative one
 DAM_AI_STALE_AFTER = env_int("DAM_AI_STALE_AFTER", 60)  # an AI job silent this long is lost: the next request re-queues it

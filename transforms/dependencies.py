@@ -89,6 +89,25 @@ def of_steps(asset, steps) -> list[Dependency]:
     return list(found)
 
 
+_plan_dependencies: list = []
+
+
+def register_plan_dependency(declare) -> None:
+    """`declare(asset, plan)` yields what a plan depends on as a whole rather than step by
+    step (transforms.ai.stages: a generative step's stored result depends on the steps before it)."""
+    if declare not in _plan_dependencies:
+        _plan_dependencies.append(declare)
+
+
+def of_plan(asset, plan) -> list[Dependency]:
+    """`of_steps` for the plan's steps, then the plan-wide declarations."""
+    found = dict.fromkeys(of_steps(asset, plan.steps))
+    for declare in _plan_dependencies:
+        for dependency in declare(asset, plan):
+            found.setdefault(dependency)
+    return list(found)
+
+
 def recorded(dependencies) -> str:
     """The ``depends`` field of a DerivedImage row: its kinds as ``|a|b|`` ("|" for none, so
     that an empty field marks a row stored before kinds were recorded)."""

@@ -91,7 +91,7 @@ def dependencies(asset: Asset, steps) -> list[str]:
 
 def cache_key(asset: Asset, plan: ResolvedPlan, declared=None) -> str:
     """`declared`: the plan's dependencies when the caller already has them."""
-    declared = D.of_steps(asset, plan.steps) if declared is None else declared
+    declared = D.of_plan(asset, plan) if declared is None else declared
     parts = [asset.version_id, plan.key, f"q={plan.quality}", *(d.value for d in declared)]
     return hashlib.sha256("\n".join(str(p) for p in parts).encode()).hexdigest()
 
@@ -122,7 +122,7 @@ def deliverable(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, befor
 
 def _row(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_render=None,
          log_after_response: bool = False, client: str | None = None) -> DerivedImage:
-    declared = D.of_steps(asset, plan.steps)
+    declared = D.of_plan(asset, plan)
     key = cache_key(asset, plan, declared)
     depends = D.recorded(declared)
     row = rows.get(DerivedImage, key=key)
@@ -134,7 +134,7 @@ def _row(asset: Asset, plan: ResolvedPlan, *, signed: bool = False, before_rende
     if before_render is not None:
         before_render()
     failures.check(key)
-    memory.check_plan(asset, plan)
+    memory.check_plan(asset, plan, from_original=lifecycle.source_of(plan) is None)
     if client is None:
         return _render_once(asset, plan, key, depends, signed=signed, log_after_response=log_after_response)
     lifecycle.await_result(asset, plan, quota.Requester(client, signed))
@@ -296,7 +296,7 @@ def _cache_write():
 def _render_and_store(asset: Asset, plan: ResolvedPlan, key: str, depends: str | None = None, *,
                       signed: bool = False, log_after_response: bool = False) -> DerivedImage:
     if depends is None:
-        depends = D.recorded(D.of_steps(asset, plan.steps))
+        depends = D.recorded(D.of_plan(asset, plan))
     # Encoded into memory, hashed, written once into the derived storage and served from
     # the same bytes; only a result too large for memory goes through a temporary file.
     spill = tempfiles.path("render")

@@ -6,7 +6,8 @@ runs the detector itself, once per asset version (the result is stored, so later
 requests and the worker find it). Given faces (``face_coordinates``, the Focus Area
 Refiner) override detection. The detector is provided by transforms.ai.faces at import
 (`provide`): the dependency declarations and the pipeline sit below the AI package and
-reach it through here.
+reach it through here.  Object gravities read `objects`, provided the same way by
+transforms.ai.detect.
 """
 
 from __future__ import annotations
@@ -14,12 +15,27 @@ from __future__ import annotations
 from typing import Callable
 
 _detector: Callable | None = None
+_objects: Callable | None = None
 
 
 def provide(detector: Callable) -> None:
     """`detector(asset) -> [[x, y, w, h], ...]`: detect, store and return the asset's faces."""
     global _detector
     _detector = detector
+
+
+def provide_objects(detector: Callable) -> None:
+    """`detector(rgb uint8 HxWx3, threshold=) -> [(COCO class, score, (x0, y0, x1, y1))]`
+    (transforms.ai.detect at import): what object gravities read."""
+    global _objects
+    _objects = detector
+
+
+def objects(rgb, threshold: float) -> list:
+    """The objects in `rgb` (transforms.ai.detect: NanoDet, loaded on first use)."""
+    if _objects is None:
+        raise RuntimeError("no object detector in this process (transforms.ai.detect is imported at start)")
+    return list(_objects(rgb, threshold=threshold))
 
 
 def known(asset) -> bool:

@@ -19,6 +19,8 @@ Crop modes, as Cloudinary documents them:
          divided by ``z``, kept inside the input), resized to the box asked for
   auto   fill with ``g_auto`` by default (``z`` zooms as for thumb)
   fill_pad  fill, but pad instead of cropping into the focus box (needs g_auto)
+  auto_pad  the same with g_auto as its default gravity (Cloudinary's automatic crop that pads
+            rather than cut into what matters; made for generative fill)
   crop   cut a region of the input, no resizing (``z`` zooms the region, output keeps
          the requested size); without w/h, the focus box itself (``z`` scales it:
          z_0.8 is a box 25% larger around the same centre)
@@ -77,7 +79,7 @@ class Request:
 
 
 PAD_MODES = ("pad", "lpad", "mpad")
-FILL_MODES = ("fill", "lfill", "thumb", "auto", "fill_pad")
+FILL_MODES = ("fill", "lfill", "thumb", "auto", "fill_pad", "auto_pad")
 FOCUS_GRAVITIES = ("auto", "custom", "face", "faces", "focus")  # "focus": any box the pipeline resolved
 THUMB_MARGIN = 1.3  # c_thumb around a focus box: the box and this much around it (z_ divides it)
 
@@ -198,7 +200,7 @@ def _fill(iw: int, ih: int, w: float, h: float, r: Request) -> Geometry:
         return Geometry(region, _px(w), _px(h))
     if r.mode in ("thumb", "auto") and r.zoom:
         rw, rh = rw / r.zoom, rh / r.zoom
-    if r.mode == "fill_pad" and r.focus is not None and (r.focus.w > rw + 0.5 or r.focus.h > rh + 0.5):
+    if r.mode in ("fill_pad", "auto_pad") and r.focus is not None and (r.focus.w > rw + 0.5 or r.focus.h > rh + 0.5):
         # Cropping to the box would cut into the focus: keep it all and pad the rest.
         rw, rh = max(rw, r.focus.w), max(rh, r.focus.h)
         region = _region(iw, ih, rw, rh, r, keep_aspect=False)

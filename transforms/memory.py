@@ -27,7 +27,6 @@ from django.conf import settings
 from core.errors import BadRequest
 
 from . import limits
-from .ai import lifecycle
 from .ops import layers
 from .ops.layers import ImageSource
 from .originals import PILLOW_FORMATS
@@ -103,13 +102,14 @@ def image_layers(steps):
             yield from image_layers(step.steps)
 
 
-def check_plan(asset, plan) -> None:
+def check_plan(asset, plan, *, from_original: bool = True) -> None:
     """400 before anything is opened when the plan names an image layer larger than the
     source limit, or an image that decodes whole (a layer; an original Pillow reads) into
     more than the budget.  Decoded whole and then normalised, such an image is held twice.
-    Conservative: a layer in a condition's branch counts even if the branch is not taken."""
+    Conservative: a layer in a condition's branch counts even if the branch is not taken.
+    `from_original`: the render starts from the original (not from a stored AI result)."""
     limit = budget()
-    if lifecycle.source_of(plan) is None and asset.format in PILLOW_FORMATS:
+    if from_original and asset.format in PILLOW_FORMATS:
         needed = 2 * RGBA * (asset.width or 0) * (asset.height or 0)
         if needed > limit:
             raise over_budget(f"Decoding {asset.public_id} ({asset.width}x{asset.height})", needed)

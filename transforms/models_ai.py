@@ -24,6 +24,8 @@ class AIResult(models.Model):
     asset = models.ForeignKey("assets.Asset", on_delete=models.CASCADE, related_name="ai_results")
     version_id = models.CharField(max_length=32)
     options = models.CharField(max_length=255, blank=True, default="", help_text="Canonical options, '' = defaults")
+    spec = models.JSONField(default=dict, blank=True,
+                            help_text="What a generative step's run reads (transforms.ai.stages): its plan text, seed, prompt")
     status = models.CharField(max_length=16, default=PENDING, choices=STATUSES)
     storage_name = models.CharField(max_length=512, blank=True, default="")
     width = models.PositiveIntegerField(default=0)

@@ -37,7 +37,7 @@ from .values import Env, Gravity, Length, is_expr
 OBJECT_SCORE = 0.3  # a detected object steers a crop from this score up
 OBJECT_SIDE = 640  # objects are found on the original shrunk to this side (the model sees 416)
 
-PAD_MODES = ("pad", "lpad", "mpad", "fill_pad")
+PAD_MODES = ("pad", "lpad", "mpad", "fill_pad", "auto_pad")
 
 
 @dataclass
@@ -71,13 +71,11 @@ class State:
         """[(COCO class, score, (x, y, w, h) on the original)]: NanoDet, run at most once per
         render, on the source shrunk (`pixels`), or on `image` when there is no source."""
         if self._objects is None:
-            from .ai import detect  # onnxruntime and the model load only for an object gravity
-
             source = self.pixels(OBJECT_SIDE) if self.pixels is not None else image
             rgb = _rgb(source)
             kx, ky = self.iw / source.width, self.ih / source.height
             self._objects = [(name, score, (x0 * kx, y0 * ky, (x1 - x0) * kx, (y1 - y0) * ky))
-                             for name, score, (x0, y0, x1, y1) in detect.detect(rgb, threshold=OBJECT_SCORE)]
+                             for name, score, (x0, y0, x1, y1) in stored_focus.objects(rgb, OBJECT_SCORE)]
         return self._objects
 
     def scaled_boxes(self, boxes, image: pyvips.Image) -> list[Box]:
@@ -207,7 +205,7 @@ def request(a: Action, image: pyvips.Image, state: State, reference=None, salien
         elif not ar:
             w = image.width * a.dpr
     mode = a.crop or "scale"
-    g = a.gravity if a.gravity is not None else (Gravity("auto") if mode == "auto" else None)
+    g = a.gravity if a.gravity is not None else (Gravity("auto") if mode in ("auto", "auto_pad") else None)
     place, box = resolve(g, state, image, salient) if mode != "scale" else ("", None)
     return Request(mode, w, h, ar, place, pixels(a.x, image.width, state, image),
                    pixels(a.y, image.height, state, image), number(a.zoom, state, image), box)

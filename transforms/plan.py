@@ -166,6 +166,8 @@ class Plan:
     flags: tuple = ()  # delivery flags (values.Flag)
     named: tuple[str, ...] = ()  # named transformations used
     explicit_format: bool = False  # the format came from f_, not from the extension
+    literal: str = ""  # the components as the URL wrote them (named ones inlined), "/"-joined: a refined
+    # generative variation is chosen for a literal prefix (transforms.ai.stages), not for the meaning
 
     @property
     def is_known_format(self) -> bool:
@@ -226,7 +228,7 @@ class Plan:
         passthrough = fmt == asset.format and not needs_render
         attachment = self.flag("attachment")
         return ResolvedPlan(fmt, self.transformation, self.steps, quality, self.flags, self.named,
-                            self.explicit_format, alpha_format=alpha_format, passthrough=passthrough, vary=tuple(vary),
+                            self.explicit_format, self.literal, alpha_format=alpha_format, passthrough=passthrough, vary=tuple(vary),
                             attachment=attachment.arg or True if attachment else None)
 
 

@@ -20,7 +20,7 @@ COMPASS = ("north_west", "north", "north_east", "west", "center", "east", "south
 GRAVITIES = (*COMPASS, "xy_center", "auto", "auto:faces", "face", "face:center", "faces", "faces:center", "custom",
              "custom:face")
 CROP_MODES = ("scale", "fit", "limit", "mfit", "fill", "lfill", "fill_pad", "crop", "thumb", "pad", "lpad", "mpad",
-              "auto")
+              "auto", "auto_pad")
 QUALITY_LEVELS = ("best", "good", "eco", "low")
 DELIVERY_FLAGS = ("attachment", "progressive", "strip_profile", "keep_iptc", "lossy", "preserve_transparency",
                   "png8")
@@ -107,12 +107,31 @@ class Border:
 
 @dataclass(frozen=True)
 class Background:
-    color: Rgba | None = None  # None: computed from the image
+    color: Rgba | None = None  # None: computed from the image (or generated: `gen`)
     auto: str = ""  # "border" or "predominant" when color is None
+    gen: GenFill | None = None  # the padding is generated (transforms.ai.stages), not a colour
 
     @property
     def token(self) -> str:
+        if self.gen is not None:
+            return self.gen.token
         return color_token(self.color) if self.color is not None else f"auto:{self.auto}"
+
+
+@dataclass(frozen=True)
+class GenFill:
+    """A generated padding: an optional prompt and seed (None: the default one).  What a step
+    with it renders is a stored AI result (transforms.ai.stages), never computed in a delivery."""
+
+    prompt: str = ""
+    seed: int | None = None
+
+    @property
+    def token(self) -> str:
+        parts = [f"prompt:{self.prompt}"] if self.prompt else []
+        if self.seed is not None:
+            parts.append(f"seed:{self.seed}")
+        return "gen_fill(" + ";".join(parts) + ")"
 
 
 @dataclass(frozen=True)

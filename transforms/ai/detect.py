@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pyvips
 
+from .. import focus
 from ..values import COCO_CLASSES
 from . import weights
 
@@ -81,3 +82,6 @@ def detect(rgb: np.ndarray, threshold: float = 0.3, iou: float = 0.5):
             if index.size:
                 index = index[_iou(boxes[best], boxes[index]) < iou]
     return sorted(out, key=lambda d: -d[1])
+
+
+focus.provide_objects(detect)  # object gravities (transforms.pipeline) reach the detector through transforms.focus

@@ -34,9 +34,9 @@ from assets import tempfiles
 from assets.ingest import discard_file
 from core.errors import ApiError
 from transforms.models import AIResult
-from transforms.originals import normalise, open_original
+from transforms import limits
 
-from . import producers
+from . import producers, weights
 
 log = logging.getLogger(__name__)
 
@@ -112,10 +112,8 @@ def compute(result_id: int, *, force: bool = False) -> str:
     started = time.monotonic()
     try:
         with heartbeat(row.pk, lease):
-            options = producer.from_canonical(row.options)
-            with open_original(asset) as image:
-                image = normalise(image.autorot()).copy_memory()
-            produced = producer.compute(image, options)
+            options = producer.options_of(row)
+            produced = producer.compute_from(asset, options, limits.Budget(float(settings.DAM_AI_JOB_TIME_LIMIT)))
             stored, etag = _store(row, producer, produced.image)
     except ApiError as exc:
         return _failed(row, lease, exc.message)
@@ -135,6 +133,30 @@ def compute(result_id: int, *, force: bool = False) -> str:
         current.save()
     log.info("%s of %s (%s) took %.2fs", producer.label, asset, row.options or "defaults", seconds)
     return "done"
+
+
+def compute_now(asset, producer, options) -> str:
+    """The asset version's result for `options`, computed in this process when it is not
+    stored yet (eager renders; a stage's earlier result).  Returns "done already" or what
+    `compute` did; ApiError when the run failed (422) or the asset changed meanwhile (503)."""
+    for spec in producer.models_needed(options):
+        weights.require(spec)
+    row, _ = AIResult.objects.get_or_create(kind=producer.kind, version_id=asset.version_id,
+                                            options=options.canonical,
+                                            defaults={"asset": asset, "requested_at": timezone.now(),
+                                                      "spec": getattr(options, "spec", {})})
+    if row.status == AIResult.DONE:
+        if row.storage_name and storages["derived"].exists(row.storage_name):
+            return "done already"
+        log.warning("%s file %s is missing; computing it again", producer.kind, row.storage_name)
+        AIResult.objects.filter(pk=row.pk).update(status=AIResult.PENDING)
+    outcome = compute(row.pk, force=True)
+    row = AIResult.objects.filter(pk=row.pk).first()
+    if row is not None and row.status == AIResult.DONE:
+        return outcome
+    if row is not None and row.status == AIResult.FAILED:
+        raise ApiError(f"{producer.label} failed for {asset.public_id}: {row.error}", 422)
+    raise ApiError(f"Resource changed while rendering, try again - {asset.public_id}", 503, {"Retry-After": "1"})
 
 
 def _store(row, producer, image) -> tuple[str, str]:

@@ -43,7 +43,7 @@ from transforms import sources
 from transforms.models import AIResult
 from transforms.plan import Action, Block, LayerStep
 
-from . import jobs, producers, quota, weights
+from . import jobs, producers, quota, stages, weights
 from .producers import row_for
 from .queue import enqueue
 
@@ -80,10 +80,17 @@ def check_plan(steps) -> None:
                 if found is not None:
                     raise BadRequest(f"{_first_rule(found)}; it cannot be used on a layer (apply the base image as "
                                      "an underlay instead)")
+                if stages.contains_stage((step.own, *step.steps)):
+                    raise BadRequest("Generative fill and effects cannot be used on a layer")
             else:
                 found = producers.of_step(step)
-                if found is not None and not (top and index == 0):
+                if found is not None and getattr(found, "staged", False):
+                    if not top:
+                        raise BadRequest(f"e_{found.kind} cannot be used inside a condition (if_)")
+                elif found is not None and not (top and index == 0):
                     raise BadRequest(_first_rule(found))
+                elif not top and stages.producer_of(step) is not None:
+                    raise BadRequest("b_gen_fill cannot be used inside a condition (if_)")
 
     walk(steps, True)
 
@@ -104,24 +111,14 @@ def _flatten(steps):
             yield step
 
 
-def source_of(plan):
-    """(producer, options) when `plan` starts with a producer's effect, else None."""
-    steps = getattr(plan, "steps", ())
-    producer = producers.of_step(steps[0]) if steps else None
-    return (producer, steps[0].effect.value) if producer is not None else None
+def source_of(plan, asset=None):
+    """(producer, options) of the stored result `plan` starts from: a first-step producer's
+    effect, or a generative step (transforms.ai.stages: with `asset`, a refined variation
+    chosen for it counts); else None."""
+    return stages.source_of(plan, asset)
 
 
-def pixel_plan(plan):
-    """The plan the pipeline runs on the stored result: the effect taken out of the first
-    component (its other parameters stay; an empty action keeps the shrink-on-load of the
-    original out of the way when the first remaining step resizes, be it that component
-    or the next one)."""
-    first, rest = plan.steps[0], tuple(plan.steps[1:])
-    first = replace(first, effect=None)
-    steps = rest if first.empty else (first,) + rest
-    if steps and isinstance(steps[0], Action) and steps[0].resizes:
-        steps = (Action(),) + steps
-    return replace(plan, steps=steps)
+pixel_plan = stages.pixel_plan
 
 
 # --- requests -----------------------------------------------------------------------------
@@ -164,7 +161,8 @@ def request(asset, producer, options, requester=None) -> AIResult:
             quota.admit(asset, producer, options, requester)
             row, created = AIResult.objects.get_or_create(
                 kind=producer.kind, version_id=asset.version_id, options=options.canonical,
-                defaults={"asset": asset, "client": client, "requested_at": now})
+                defaults={"asset": asset, "client": client, "requested_at": now,
+                          "spec": getattr(options, "spec", {})})
         if created:
             enqueue(row.pk)
         return row
@@ -202,32 +200,15 @@ def await_result(asset, plan, requester) -> None:
     is stored; else 423 (queued, now or before), 422 (the run failed) or what
     quota.admit refuses.  Runs before the render is admitted (transforms.admission), so
     answering "not yet" never takes a render token."""
-    found = source_of(plan)
+    found = source_of(plan, asset)
     if found is not None:
         producer, options = found
+        if getattr(producer, "staged", False):
+            stages.precheck(asset, plan)
         raise_unless_done(asset, producer, request(asset, producer, options, requester))
 
 
-def compute_now(asset, producer, options) -> str:
-    """The asset version's result for `options`, computed in this process when it is not
-    stored yet.  Returns "done already" or what jobs.compute did; ApiError when the run
-    failed (422) or the asset changed meanwhile (503)."""
-    require_models(producer, options)
-    row, _ = AIResult.objects.get_or_create(kind=producer.kind, version_id=asset.version_id,
-                                            options=options.canonical,
-                                            defaults={"asset": asset, "requested_at": timezone.now()})
-    if row.status == AIResult.DONE:
-        if row.storage_name and storages["derived"].exists(row.storage_name):
-            return "done already"
-        log.warning("%s file %s is missing; computing it again", producer.kind, row.storage_name)
-        AIResult.objects.filter(pk=row.pk).update(status=AIResult.PENDING)
-    outcome = jobs.compute(row.pk, force=True)
-    row = AIResult.objects.filter(pk=row.pk).first()
-    if row is not None and row.status == AIResult.DONE:
-        return outcome
-    if row is not None and row.status == AIResult.FAILED:
-        raise ApiError(f"{producer.label} failed for {asset.public_id}: {row.error}", 422)
-    raise ApiError(f"Resource changed while rendering, try again - {asset.public_id}", 503, {"Retry-After": "1"})
+compute_now = jobs.compute_now
 
 
 def prepare(asset, plan) -> str | None:
@@ -251,7 +232,7 @@ def open_result(asset, plan, overrides=()):
     """For a plan starting with a producer's effect: a context manager yielding the stored
     result (with `overrides` applied) as a pyvips image; 423 (job queued) while it does
     not exist.  None for any other plan."""
-    found = source_of(plan)
+    found = source_of(plan, asset)
     if found is None:
         return None
     producer, options = found
@@ -269,7 +250,7 @@ def _stored_source(asset, plan, stack, overrides):
     """The ``ai_result`` source (transforms.sources): a plan starting with any producer's
     effect starts from its stored result, the effect taken out of the steps."""
     result = open_result(asset, plan, overrides)
-    return None if result is None else sources.Start("ai_result", stack.enter_context(result), pixel_plan(plan))
+    return None if result is None else sources.Start("ai_result", stack.enter_context(result), pixel_plan(plan, asset))
 
 
 sources.register("ai_result", _stored_source, priority=10)

@@ -28,6 +28,7 @@ import pyvips
 
 from transforms import overrides as overrides_hook
 from transforms.models import AIResult
+from transforms.originals import normalise, open_original
 from transforms.ops.registry import register as register_effect
 
 PRODUCERS: dict[str, Producer] = {}
@@ -64,18 +65,33 @@ class Producer:
         bands, in memory).  Runs in a worker (or in the request for eager renders)."""
         raise NotImplementedError
 
+    def options_of(self, row) -> Any:
+        """The options a stored row was requested with."""
+        return self.from_canonical(row.options)
+
+    def compute_from(self, asset, options, budget) -> Produced:
+        """The result for `asset` (transforms.ai.jobs runs this): by default `compute` on its
+        normalised original; a staged producer renders its own input (transforms.ai.stages)."""
+        with open_original(asset) as image:
+            image = normalise(image.autorot()).copy_memory()
+        return self.compute(image, options)
+
     @property
     def tag(self) -> str:
         return self.dependency_tag or self.kind
 
 
-def register(producer: Producer) -> Producer:
-    """Make `producer` known to the lifecycle and its effect to the URL grammar."""
+def register(producer: Producer, *, effect: bool = True) -> Producer:
+    """Make `producer` known to the lifecycle and (`effect`) its ``e_<kind>`` to the URL
+    grammar.  A staged producer (transforms.ai.stages) declares its stored result for the
+    whole plan (its effect declares nothing of its own)."""
     if producer.kind in PRODUCERS:
         raise RuntimeError(f"AI producer {producer.kind!r} registered twice")
     PRODUCERS[producer.kind] = producer
-    register_effect(producer.kind, producer.parse, _keep, changes_alpha=producer.changes_alpha,
-                    depends_on=lambda asset, options: dependency(asset, producer, options))
+    if effect:
+        staged = getattr(producer, "staged", False)
+        register_effect(producer.kind, producer.parse, _keep, changes_alpha=producer.changes_alpha,
+                        depends_on=None if staged else (lambda asset, options: dependency(asset, producer, options)))
     return producer
 
 

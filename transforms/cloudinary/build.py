@@ -57,7 +57,8 @@ def build(components: list[str], *, extension: str | None = None, transformation
     check_plan(steps)  # AI producers' effects (e_background_removal): first component only
     flags = tuple(sorted(delivery.flags.values(), key=lambda f: f.name))
     text = canonical("/".join(components)) if transformation is None else transformation
-    return Plan(delivery.format, text, tuple(steps), delivery.quality, flags, tuple(named), delivery.explicit)
+    return Plan(delivery.format, text, tuple(steps), delivery.quality, flags, tuple(named), delivery.explicit,
+                "/".join(components))
 
 
 def _sequence(parsed, index: int, delivery: _Delivery, *, top: bool, closing: tuple[str, ...]):

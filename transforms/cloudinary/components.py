@@ -22,7 +22,8 @@ from . import expressions
 from . import params as P
 
 SIZE_KEYS = ("w", "h", "ar", "c", "g", "x", "y", "z", "dpr")
-PLACING_MODES = ("fill", "lfill", "fill_pad", "crop", "thumb", "auto", "pad", "lpad", "mpad")
+PLACING_MODES = ("fill", "lfill", "fill_pad", "auto_pad", "crop", "thumb", "auto", "pad", "lpad", "mpad")
+GEN_FILL_MODES = ("pad", "lpad", "mpad", "fill_pad", "auto_pad")
 OFFSET_MODES = ("crop", "thumb", "pad", "lpad", "mpad")
 
 
@@ -99,6 +100,12 @@ def _check(a: Action, rest: dict[str, str], color_used: bool) -> None:
             raise BadRequest(f"{key}_ needs c_crop, c_thumb or a pad mode (or an effect or layer that takes it)")
     if a.zoom is not None and mode not in ("crop", "thumb", "auto"):
         raise BadRequest("z_ needs c_crop, c_thumb or c_auto")
+    if a.background is not None and a.background.gen is not None:
+        if mode not in GEN_FILL_MODES:
+            raise BadRequest("b_gen_fill needs a padding crop mode: c_pad, c_lpad, c_mpad, c_fill_pad or c_auto_pad")
+        if not ((a.width is not None and a.height is not None) or (a.ar is not None and (a.width is not None
+                                                                                          or a.height is not None))):
+            raise BadRequest("b_gen_fill needs dimensions that make padding: w_ and h_, or ar_ with w_ or h_")
     if a.color is not None and not color_used:
         raise BadRequest("co_ is not used by anything in its component (it qualifies an effect or a text layer)")
     if a.angle is not None and a.angle.auto and not (a.width is not None and a.height is not None):

@@ -55,7 +55,7 @@ def record_dependencies(asset) -> int:
     unreadable = []
     for pk, text in legacy:
         try:
-            depends = dependencies.recorded(dependencies.of_steps(asset, from_text(text).steps))
+            depends = dependencies.recorded(dependencies.of_plan(asset, from_text(text)))
         except ApiError:
             unreadable.append(pk)
             continue

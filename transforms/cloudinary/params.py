@@ -14,10 +14,11 @@ import re
 
 from core.errors import BadRequest
 
+from ..ai import subparams
 from ..encode import ENCODERS, canonical_format
 from ..rgba import parse_color
 from ..values import (ANGLE_WORDS, COMPASS, CROP_MODES, DELIVERY_FLAGS, LAYER_FLAGS, QUALITY_LEVELS, Angle,
-                      Background, Border, Color, Flag, Gravity, Length, Radius, fmt_number, object_classes)
+                      Background, Border, Color, Flag, GenFill, Gravity, Length, Radius, fmt_number, object_classes)
 from . import expressions
 
 # At most 15 digits before the point: a longer number is no size or factor, and 400 digits
@@ -208,9 +209,25 @@ def background(text: str) -> Background:
         return Background(None, "border")
     if text == "auto:predominant":
         return Background(None, "predominant")
+    if text == "gen_fill" or text.startswith("gen_fill:"):
+        return Background(gen=gen_fill(text.partition(":")[2]))
     if text.startswith(("auto:", "gen_fill", "blurred")):
         raise BadRequest(f"Unsupported value for b: {text}")
     return Background(parse_color(text, param="b"))
+
+
+GEN_FILL_KEYS = ("prompt", "seed", "ignore-foreground")
+
+
+def gen_fill(text: str) -> GenFill:
+    """``b_gen_fill[:prompt_<text>][;seed_<n>][;ignore-foreground_<bool>]``, any order.  The
+    PHP SDK's ``ignore-foreground`` (meaning unconfirmed) is accepted and has no effect."""
+    found = subparams.split(text, GEN_FILL_KEYS, effect="b_gen_fill")
+    if "ignore-foreground" in found:
+        subparams.boolean(found["ignore-foreground"], "ignore-foreground", "b_gen_fill")
+    prompt = subparams.prompt(found["prompt"], "b_gen_fill") if "prompt" in found else ""
+    seed = subparams.seed(found["seed"], "b_gen_fill") if "seed" in found else None
+    return GenFill(prompt, seed)
 
 
 def color(text: str) -> Color:

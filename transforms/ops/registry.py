@@ -29,7 +29,8 @@ from typing import Any
 
 import pyvips
 
-FAMILIES = ("transforms.ops.effects", "transforms.ops.colour", "transforms.ops.artistic", "transforms.ai.bgremoval")
+FAMILIES = ("transforms.ops.effects", "transforms.ops.colour", "transforms.ops.artistic", "transforms.ai.bgremoval",
+            "transforms.ai.genfill")
 
 
 @dataclass
