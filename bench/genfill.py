@@ -13,8 +13,7 @@ Input: scikit-image's coffee photo cropped to 4:3 and upscaled (lanczos3) to 102
   radius 3) over the whole canvas at full size, every pixel of the original a source.  opencv (Telea) is
   not in this virtualenv, so it is not measured.
 
-Every sample runs in its own process (so its peak RSS, ``ru_maxrss``, is its own; the RSS after the
-imports is subtracted too), the sides alternating (ours, peer, peer, ours, ...) so that other load on the
+Every sample runs in its own process (so its peak RSS, ``ru_maxrss``, is its own), run ``r`` with seed ``r``, the sides alternating (ours, peer, peer, ours, ...) so that other load on the
 shared machine falls on both.  Variations per minute: one process per side computing ``--seeds`` fills
 with sequential seeds of the 1024 px 16:9 canvas, as a worker generating variations does.  Nothing is
 contacted; every child is bounded by ``CHILD_TIMEOUT``.
@@ -47,7 +46,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="samples per size, target and side (1-10)")
     parser.add_argument("--seeds", type=int, default=4, help="variations per variations-per-minute run (1-20)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: --runs 1 --seeds 2")
-    parser.add_argument("--child", nargs=4, metavar=("SIDE", "SIZE", "TARGET", "SEEDS"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=5, metavar=("SIDE", "SIZE", "TARGET", "FIRST_SEED", "SEEDS"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
         args.runs, args.seeds = 1, 2
@@ -84,7 +84,7 @@ def rss_kb() -> int:
     return 0
 
 
-def child(side: str, size: int, target: str, seeds: int) -> dict:
+def child(side: str, size: int, target: str, first_seed: int, seeds: int) -> dict:
     import numpy as np
     import patchmatch
 
@@ -94,7 +94,7 @@ def child(side: str, size: int, target: str, seeds: int) -> dict:
     before = rss_kb()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     started = time.monotonic()
-    for seed in range(1, seeds + 1):
+    for seed in range(first_seed, first_seed + seeds):
         if side == "ours":
             outpaint.outpaint(image, mask, seed)
         else:
@@ -110,8 +110,9 @@ def child(side: str, size: int, target: str, seeds: int) -> dict:
 # --- the parent ---------------------------------------------------------------------------------------------
 
 
-def run_child(side: str, size: int, target: str, seeds: int = 1) -> dict:
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", side, str(size), target, str(seeds)]
+def run_child(side: str, size: int, target: str, first_seed: int, seeds: int = 1) -> dict:
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", side, str(size), target, str(first_seed),
+               str(seeds)]
     try:
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=CHILD_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -133,8 +134,8 @@ def fmt(value: float | None, unit: str, digits: int = 1) -> str:
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.child:
-        side, size, target, seeds = args.child
-        print(json.dumps(child(side, int(size), target, int(seeds))))
+        side, size, target, first_seed, seeds = args.child
+        print(json.dumps(child(side, int(size), target, int(first_seed), int(seeds))))
         return 0
     load_start = os.getloadavg()[0]
     samples: dict[tuple, list[dict]] = {}
@@ -143,10 +144,10 @@ def main(argv=None) -> int:
             for target in TARGETS:
                 order = ("ours", "peer") if (run + size // 1024) % 2 == 0 else ("peer", "ours")
                 for side in order:
-                    sample = run_child(side, size, target)
+                    sample = run_child(side, size, target, first_seed=run + 1)
                     samples.setdefault((side, size, target), []).append(sample)
                     print(f"# {side} {size} {target}: {sample}", file=sys.stderr)
-    variations = {side: run_child(side, 1024, "16:9", args.seeds) for side in ("ours", "peer")}
+    variations = {side: run_child(side, 1024, "16:9", 1, args.seeds) for side in ("ours", "peer")}
     load_end = os.getloadavg()[0]
 
     columns = [(size, target) for size in SIZES for target in TARGETS]
