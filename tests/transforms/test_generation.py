@@ -198,3 +198,15 @@ def test_backend_choice(settings):
     assert generation.backend_name("a prompt") == "openai"
     settings.DAM_INPAINT_URL = ""
     assert generation.backend_name() == "openai"
+
+
+def test_pads_beyond_the_cap_continue_as_a_blurred_extension():
+    photo = _photo("coffee", 150)  # 150x100 on a 500x100 canvas: 175 px pads, 150 px (30%) synthesised each
+    canvas, mask = _padded(photo, 500, 100, 175, 0)
+    out = _fill(canvas, mask, seed=4)
+    assert np.array_equal(out[:, 175:325], photo)
+    for outer, synthesised in ((out[:, :25], out[:, 25:175]), (out[:, 475:], out[:, 325:475])):
+        # no black left behind, the colours of the synthesised strip go on, smoother than it
+        assert np.abs(outer.reshape(-1, 3).mean(axis=0) - synthesised.reshape(-1, 3).mean(axis=0)).max() < 30
+        detail = np.abs(np.diff(outer.astype(float), axis=1)).mean()
+        assert detail < np.abs(np.diff(synthesised.astype(float), axis=1)).mean()
