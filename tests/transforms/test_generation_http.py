@@ -325,3 +325,10 @@ def test_an_unreachable_back_end_is_502(settings):
     with pytest.raises(ApiError) as caught:
         generation.fill(_job()[0])
     assert caught.value.status == 502 and "could not be reached" in caught.value.message
+
+
+def test_nothing_to_make_asks_no_back_end(iopaint):
+    job, canvas, _ = _job()
+    empty = FillJob(image=job.image, mask=pyvips.Image.black(160, 90).cast("uchar"), seed=1)
+    assert np.array_equal(generation.fill(empty).numpy(), canvas)
+    assert iopaint.requests == []

@@ -120,6 +120,8 @@ def fill(job: FillJob, *, deadline: float | None = None) -> pyvips.Image:
     equal to job.image's (composited at the end whatever the back-end returned)."""
     _checked(job)
     name = backend_name(job.prompt)
+    if job.mask.max() == 0:  # nothing to make: no back-end is asked
+        return job.image.copy(interpretation="srgb").copy_memory()
     if name == "iopaint":
         made = backends.iopaint(job.image, job.mask, job.prompt, job.seed, deadline)
     elif name == "openai":
