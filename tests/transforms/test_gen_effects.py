@@ -205,6 +205,7 @@ def test_region_removal_changes_only_the_regions(client, upload, no_backend):
     other, _ = _deliver(client, "e_gen_remove:region_((x_60;y_20;w_30;h_24);(x_120;y_100;w_40;h_40));seed_9",
                         "fx_region")
     assert np.array_equal(other[~inside], photo[~inside])
+    assert not np.array_equal(other[inside], out[inside])  # another seed, another fill
 
 
 @pytest.mark.django_db
@@ -256,6 +257,17 @@ def test_object_not_found_leaves_the_image(client, upload, no_backend):
     out, row = _deliver(client, "e_gen_remove:prompt_giraffe", "fx_none")
     assert np.array_equal(out, photo)
     assert row.metadata["removed"] == 0
+
+
+@pytest.mark.django_db
+def test_other_prompts_go_to_the_prompt_back_end(client, upload, edits_server):
+    photo = _small(data.coffee(), 96)
+    assert upload(_png(photo), public_id="fx_free").status_code == 200
+    out, row = _deliver(client, "e_gen_remove:prompt_text:dog", "fx_free")
+    sent = edits_server[-1]
+    assert "Remove every text:dog" in sent["prompt"] and sent["edit"].all()  # the back-end finds it itself
+    assert np.abs(out.astype(int) - GREEN).max() <= 1
+    assert row.metadata["backend"] == "openai"
 
 
 # --- e_gen_recolor -------------------------------------------------------------------------------------

@@ -302,6 +302,13 @@ def _gray(mask: np.ndarray) -> pyvips.Image:
     return pyvips.Image.new_from_array(np.ascontiguousarray(mask.astype(np.uint8) * 255))
 
 
+def _sized(image: pyvips.Image, width: int, height: int, kernel: str) -> pyvips.Image:
+    """`image` scaled to exactly width x height (resize rounds: cut, or the edge repeated)."""
+    out = image.resize(width / image.width, vscale=height / image.height, kernel=kernel)
+    out = out.crop(0, 0, min(width, out.width), min(height, out.height))
+    return out.embed(0, 0, width, height, extend="copy")
+
+
 def _models_of(producer, options) -> tuple:
     """The model files the stage's value needs (options: the stage's StageOptions)."""
     try:
@@ -388,11 +395,8 @@ class GenerativeRemove(_Effect):
         meta["backend"] = generation.backend_name(prompt)
         meta["removed_share"] = round(float(mask.mean()), 4)
         if k < 1:  # the fill made at MAX_SIDE, composited into the full-size image
-            big = _gray(mask).resize(full.width / width, vscale=full.height / height, kernel="nearest")
-            big = big.crop(0, 0, full.width, full.height) if big.width >= full.width else big.embed(
-                0, 0, full.width, full.height, extend="copy")
-            up = filled.resize(full.width / width, vscale=full.height / height, kernel="lanczos3")
-            up = up.embed(0, 0, full.width, full.height, extend="copy")
+            big = _sized(_gray(mask), full.width, full.height, "nearest")
+            up = _sized(filled, full.width, full.height, "lanczos3")
             filled = (big > 0).ifthenelse(up, full).copy(interpretation="srgb")
         return producers.Produced(filled, meta)
 
