@@ -331,6 +331,18 @@ def test_background_replace_keeps_the_subject(client, upload, edits_server):
     assert np.array_equal(default[subject], photo[subject])
 
 
+@pytest.mark.django_db
+def test_background_replace_on_a_transparent_image_makes_the_transparent_area(client, upload, edits_server):
+    photo = _small(data.astronaut(), 96)
+    alpha = np.full(photo.shape[:2], 255, np.uint8)
+    alpha[:, :30] = 0  # a cut-out: the left part is transparent
+    assert upload(_png(np.dstack([photo, alpha])), public_id="fx_cut").status_code == 200
+    out, _ = _deliver(client, "e_gen_background_replace", "fx_cut")
+    assert out.shape[:2] == photo.shape[:2]
+    assert np.array_equal(out[:, 30:, :3], photo[:, 30:])  # what was opaque is kept exactly
+    assert np.abs(out[:, :30, :3].astype(int) - GREEN).max(axis=2).mean() < 8  # the rest is the server's
+
+
 # --- e_gen_restore -----------------------------------------------------------------------------------------
 
 

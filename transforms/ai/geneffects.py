@@ -348,11 +348,10 @@ class GenerativeRemove(_Effect):
     def models_for(self, value: RemoveOptions) -> tuple:
         return (weights.NANODET, weights.ISNET) if value.objects and not value.free_text else ()
 
-    def check_request(self, asset, plan) -> None:
+    def check_request(self, asset, plan, index: int) -> None:
         """400 before anything is queued for regions wholly outside the image, when the step's input is
         the original (the first step, with no geometry of its own); later steps are checked by the worker."""
-        found = stages.find(plan, asset, choose=False)
-        if found is None or found[0] != 0 or asset is None:
+        if index != 0:
             return
         step = plan.steps[0]
         value = self.match(step)
@@ -428,11 +427,16 @@ class GenerativeBackgroundReplace(_Effect):
     def models_for(self, value) -> tuple:
         return (weights.ISNET,)
 
+    needs_opaque = False  # on a transparent image the transparent area is the background to make
+
     def generate(self, stage: stages.StageInput) -> producers.Produced:
         require_prompt_backend("e_gen_background_replace")
         prompt = stage.prompt or DEFAULT_BACKGROUND_PROMPT
         rgb = np.ascontiguousarray(stage.image.numpy()[:, :, :3])
-        alpha = matting.salient_matte(rgb)
+        if stage.alpha is not None and stage.alpha.min() < 255:
+            alpha = stage.alpha.numpy().astype(np.float32) / 255.0  # the subject is what is opaque already
+        else:
+            alpha = matting.salient_matte(rgb)
         background = alpha < 0.5
         job = generation.FillJob(stage.image, _gray(background), stage.seed, prompt, None, "inpaint")
         made = generation.fill(job).numpy().astype(np.float32)

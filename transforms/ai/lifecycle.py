@@ -205,9 +205,6 @@ def await_result(asset, plan, requester) -> None:
         producer, options = found
         if getattr(producer, "staged", False):
             stages.precheck(asset, plan)
-            check = getattr(producer, "check_request", None)
-            if check is not None:  # a stage's own request-time check (e_gen_remove: regions inside the image)
-                check(asset, plan)
         raise_unless_done(asset, producer, request(asset, producer, options, requester))
 
 
