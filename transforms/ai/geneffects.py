@@ -73,20 +73,7 @@ def _object(name: str) -> tuple[str, ...] | None:
 
 def _groups(text: str) -> list[str]:
     """`text` split on ``;`` outside parentheses."""
-    out, depth, current = [], 0, []
-    for ch in text:
-        depth += (ch == "(") - (ch == ")")
-        if depth < 0:
-            raise BadRequest(f"Invalid e_gen_remove region: unbalanced parentheses in {text!r}")
-        if ch == ";" and depth == 0:
-            out.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    if depth:
-        raise BadRequest(f"Invalid e_gen_remove region: unbalanced parentheses in {text!r}")
-    out.append("".join(current))
-    return out
+    return subparams.pieces(text, strict="e_gen_remove region")
 
 
 def _box(text: str) -> tuple[int, int, int, int]:

@@ -18,20 +18,25 @@ MAX_PROMPT = 500  # characters
 SEED_RE = re.compile(r"-?\d{1,18}")
 
 
-def _pieces(text: str) -> list[str]:
-    pieces, depth, current = [], 0, []
+def pieces(text: str, *, strict: str = "") -> list[str]:
+    """`text` split on ``;`` outside parentheses.  `strict`: what to call it in the 400 for
+    unbalanced parentheses (otherwise they are tolerated: a prompt may hold a lone one)."""
+    out, depth, current = [], 0, []
     for ch in text:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth = max(0, depth - 1)
+        depth += (ch == "(") - (ch == ")")
+        if depth < 0:
+            if strict:
+                raise BadRequest(f"Invalid {strict}: unbalanced parentheses in {text!r}")
+            depth = 0
         if ch == ";" and depth == 0:
-            pieces.append("".join(current))
+            out.append("".join(current))
             current = []
         else:
             current.append(ch)
-    pieces.append("".join(current))
-    return pieces
+    if depth and strict:
+        raise BadRequest(f"Invalid {strict}: unbalanced parentheses in {text!r}")
+    out.append("".join(current))
+    return out
 
 
 def split(text: str, keys: tuple[str, ...], *, effect: str, free_text: tuple[str, ...] = ("prompt",)) -> dict[str, str]:
@@ -40,7 +45,7 @@ def split(text: str, keys: tuple[str, ...], *, effect: str, free_text: tuple[str
     continues it).  BadRequest naming `effect` for an unknown or repeated key."""
     found: dict[str, str] = {}
     last = None
-    for piece in _pieces(text) if text else []:
+    for piece in pieces(text) if text else []:
         key = next((k for k in keys if piece.startswith(k + "_")), None)
         if key is None:
             if last in free_text:
@@ -85,7 +90,7 @@ def prompt(value: str, effect: str) -> str:
 def prompts(value: str, effect: str) -> tuple[str, ...]:
     """``(a;b;c)`` or a single prompt without parentheses."""
     if value.startswith("(") and value.endswith(")"):
-        items = [p for p in _pieces(value[1:-1])]
+        items = pieces(value[1:-1])
         if not items or any(not p.strip() for p in items):
             raise BadRequest(f"Invalid {effect} prompt list: {value!r}")
         return tuple(prompt(p, effect) for p in items)
