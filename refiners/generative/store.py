@@ -56,9 +56,15 @@ def _text(text) -> str:
     return text.strip()
 
 
+def plan_of(asset, text: str):
+    """`text` read as a delivery of the asset in its own format reads it (the stage's stored
+    result is keyed by the plan as a delivery resolves it: transforms.ai.stages.find)."""
+    return from_text(text).for_asset(asset)
+
+
 def step_of(asset, text):
     """(plan, index, producer) of the last generative step of `text`; 400 without one."""
-    plan = from_text(_text(text))
+    plan = plan_of(asset, _text(text))
     if "$" in plan.literal:  # a named transformation that uses variables
         raise BadRequest("User defined variables are not supported in refined transformations")
     found = stages.find(plan, asset, choose=False)
@@ -99,7 +105,7 @@ def variation_text(plan, asset, seed: int, prompt: str | None) -> str | None:
     expected = stages.find(plan, asset, seed=seed, prompt=prompt)[2].canonical
     try:
         text = with_variation(plan.literal, seed, prompt)
-        found = stages.find(from_text(text), asset, choose=False)
+        found = stages.find(plan_of(asset, text), asset, choose=False)
     except ApiError:
         return None
     return text if found is not None and found[2].canonical == expected else None
@@ -152,7 +158,7 @@ def _status(statuses: list[str]) -> str:
 
 def batch_dict(asset, found: VariationBatch, request=None) -> dict:
     rows = {r.pk: r for r in AIResult.objects.filter(pk__in=found.results, asset_id=asset.pk)}
-    plan = from_text(found.transformation) if found.version_id == asset.version_id else None
+    plan = plan_of(asset, found.transformation) if found.version_id == asset.version_id else None
     variations = []
     for pk in found.results:
         row = rows.get(pk)
