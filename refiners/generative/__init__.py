@@ -12,5 +12,5 @@ chooser and the ``generative`` dependency, not through an override.
 
 from .store import (  # noqa: F401
     MAX_PER_CALL, MAX_PER_TRANSFORMATION, TooMany, batch, batch_dict, choose, chooser, chosen, chosen_dict,
-    drop_other_versions, generate, step_of, unchoose, url_of, variation_text,
+    drop_other_versions, generate, label_of, plan_of, preview_token, step_of, unchoose, url_of, variation_text,
 )

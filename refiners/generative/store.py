@@ -255,6 +255,27 @@ def chooser(asset, plan, index: int) -> stages.Choice | None:
     return None if best is None else stages.Choice(best[1], best[2], str(best[3]))
 
 
+def label_of(text: str) -> str:
+    """The label of the last generative step of `text` ("Generative fill"...), "" for none or a bad text."""
+    try:
+        found = stages.find(from_text(text), choose=False) if text else None
+    except ApiError:
+        return ""
+    return found[1].label if found is not None else ""
+
+
+def preview_token(asset, text: str) -> str:
+    """Which choice a delivery of `text` shows ("<id>.<seed>", "" for none): a screen's
+    preview URL adds it to its query string, so a new choice shows at once."""
+    try:
+        plan = plan_of(asset, text) if text else None
+        found = stages.find(plan, asset, choose=False) if plan is not None else None
+    except ApiError:
+        return ""
+    choice = chooser(asset, plan, found[0]) if found is not None else None
+    return f"{choice.id}.{choice.seed}" if choice is not None else ""
+
+
 def drop_other_versions(asset) -> None:
     """An overwrite of the original: every choice and batch of the older versions goes."""
     ChosenVariation.objects.filter(asset_id=asset.pk).exclude(version_id=asset.version_id).delete()
