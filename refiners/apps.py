@@ -11,7 +11,8 @@ class RefinersConfig(AppConfig):
         # AppConfig.ready: the refiners' modules import models, loadable only once every app is.
         from transforms.ai import stages
 
-        from . import background, base, focus, generative, receivers  # noqa: F401 - registers the refiners, connects the signals
+        # importing them registers the refiners and connects the signals
+        from . import background, base, focus, generative, receivers  # noqa: F401
 
         stages.install_chooser(generative.chooser)  # a delivery's generative step gets the chosen variation
         base.install()  # the engine asks the registry for each render's overrides (transforms.overrides)

@@ -1,7 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import login, views, views_admin, views_asset, views_focus, views_generative, views_library, views_named, views_refiner, views_studio
+from . import (login, views, views_admin, views_asset, views_focus, views_generative, views_library, views_named,
+               views_refiner, views_studio)
 
 urlpatterns = [
     path("", views.home, name="home"),

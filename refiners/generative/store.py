@@ -172,8 +172,8 @@ def batch_dict(asset, found: VariationBatch, request=None) -> dict:
         if row.error:
             item["error"] = row.error
         variations.append(item)
-    return {"id": found.pk, "status": _status([v["status"] for v in variations]), "transformation": found.transformation,
-            "prompt": found.prompt, "variations": variations}
+    return {"id": found.pk, "status": _status([v["status"] for v in variations]),
+            "transformation": found.transformation, "prompt": found.prompt, "variations": variations}
 
 
 # --- choosing ------------------------------------------------------------------------------------
