@@ -84,4 +84,5 @@ def detect(rgb: np.ndarray, threshold: float = 0.3, iou: float = 0.5):
     return sorted(out, key=lambda d: -d[1])
 
 
-focus.provide_objects(detect)  # object gravities (transforms.pipeline) reach the detector through transforms.focus
+# Object gravities (transforms.pipeline) reach the detector through transforms.focus (looked up at call time).
+focus.provide_objects(lambda rgb, threshold: detect(rgb, threshold=threshold))

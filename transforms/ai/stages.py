@@ -46,7 +46,7 @@ from transforms.originals import open_original, open_thumbnail
 from transforms.plan import Action, Block, LayerStep
 from transforms.values import Background
 
-from . import jobs, producers
+from . import generation, jobs, producers
 
 GENERATIVE = "generative"  # the dependency kind of every stage's stored result
 DEFAULT_SEED = 0  # what "no seed" means: stable, so the same URL always shows the same fill
@@ -65,7 +65,7 @@ class Choice:
 
 @dataclass(frozen=True)
 class StageOptions:
-    prefix: str  # Plan key of the steps before the stage (the meaning)
+    prefix: str  # the tokens of the steps before the stage (their meaning)
     step: str  # the stage step's token, seed and prompt as in effect
     seed: int
     prompt: str
@@ -231,8 +231,8 @@ def find(plan, asset=None, *, seed: int | None = None, prompt: str | None = None
             if choice is not None:
                 use_seed, use_prompt = choice.seed, choice.prompt
         step = producer.varied(steps[index], use_seed, use_prompt)
-        prefix = replace(plan, steps=steps[:index], format=None, quality=None, flags=())
-        options = StageOptions(prefix.key, step.token, use_seed, use_prompt, getattr(plan, "dialect", "cloudinary"),
+        prefix = "/".join(s.token for s in steps[:index])  # the meaning of the steps before it
+        options = StageOptions(prefix, step.token, use_seed, use_prompt, getattr(plan, "dialect", "cloudinary"),
                                plan.transformation, index)
         return index, producer, options
     return None
@@ -272,12 +272,15 @@ def pixel_plan(plan, asset=None):
 
 
 def precheck(asset, plan) -> None:
-    """400 before anything is queued for `plan`'s stage: an animated original, or (for a
-    producer that needs an opaque input) a transparent one that no step before it flattens."""
+    """400 before anything is queued for `plan`'s stage: a prompt no configured back-end
+    understands, an animated original, or (for a producer that needs an opaque input) a
+    transparent one that no step before it flattens."""
     found = find(plan, asset, choose=False)
     if found is None or asset is None:
         return
-    index, producer, _ = found
+    index, producer, options = found
+    if options.prompt and producer.takes_prompt:
+        generation.check_prompt(options.prompt)
     pages, transparent = original_facts(asset)
     if pages > 1:
         raise BadRequest(f"{producer.label} is not supported on animated images")
