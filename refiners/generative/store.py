@@ -4,6 +4,8 @@
   the last generative step of `text`, each a stored AI result requested from the lifecycle
   (transforms.ai.lifecycle.request: a pending row, a worker job on commit), kept in a
   `VariationBatch`; at most `MAX_PER_TRANSFORMATION` per asset version and text (429 beyond).
+- `batch_dict`: a batch's state for polling; a variation whose job was lost (or that failed
+  longer ago than the lifecycle's back-off) is queued again, as a delivery would.
 - `choose(asset, text, variation)`: the variation (an AIResult of this asset version and of
   that text's generative step, done) becomes the standard result for the literal text:
   a `ChosenVariation`; `unchoose` drops it.  Both forget the derived rows of the kind
@@ -57,8 +59,7 @@ def _text(text) -> str:
 
 
 def plan_of(asset, text: str):
-    """`text` read as a delivery of the asset in its own format reads it (the stage's stored
-    result is keyed by the plan as a delivery resolves it: transforms.ai.stages.find)."""
+    """`text` read as a delivery of the asset in its own format reads it."""
     return from_text(text).for_asset(asset)
 
 
@@ -167,6 +168,9 @@ def batch_dict(asset, found: VariationBatch, request=None) -> dict:
                                "error": "the variation is gone (the asset changed)"})
             continue
         seed, prompt = int(row.spec.get("seed", 0)), str(row.spec.get("prompt", ""))
+        if row.status != AIResult.DONE and lifecycle.is_stale(row):  # its job was lost (or failed a while ago)
+            found_step = stages.find(plan, asset, seed=seed, prompt=prompt)
+            row = lifecycle.request(asset, found_step[1], found_step[2])
         item = {"id": str(pk), "seed": seed, "prompt": prompt, "status": row.status,
                 "url": url_of(asset, variation_text(plan, asset, seed, prompt or None), request)}
         if row.error:

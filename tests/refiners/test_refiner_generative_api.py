@@ -150,3 +150,19 @@ def test_status_codes(client, admin, pic, upload):
     stale = admin.put(API, {"transformation": T, "variation": str(pending.pk)})
     assert stale.status_code == 409 and "changed" in stale.json()["error"]["message"]
     assert not ChosenVariation.objects.exists()
+
+
+def test_polling_queues_a_lost_variation_again(admin, pic):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    batch = admin.post(API + "/variations", {"transformation": T, "count": 1}).json()["id"]
+    row = AIResult.objects.get()
+    long_ago = timezone.now() - timedelta(days=1)
+    AIResult.objects.filter(pk=row.pk).update(updated_at=long_ago, requested_at=long_ago)  # its message was lost
+    assert admin.get(f"{API}/variations/{batch}").json()["status"] == "pending"
+    row.refresh_from_db()
+    assert row.status == AIResult.PENDING and row.requested_at > long_ago + timedelta(hours=23)
+    run_pending()
+    assert admin.get(f"{API}/variations/{batch}").json()["status"] == "complete"
