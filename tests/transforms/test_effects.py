@@ -249,12 +249,19 @@ def test_every_issue_effect_is_registered():
 
 # --- every effect: output layout, alpha kept ---------------------------------------------
 
-DEFAULT_ARGS = {"replace_color": ("blue",)}
+DEFAULT_ARGS = {"replace_color": ("blue",), "gen_remove": ("region_(x_0;y_0;w_1;h_1)",),
+                "gen_recolor": ("prompt_cup;to-color_red",)}
+
+
+@pytest.fixture
+def prompt_backend(settings):
+    """An edits endpoint configured (never called: a generative effect's pixels come from a stored result)."""
+    settings.DAM_IMAGE_EDIT_URL = "http://127.0.0.1:9/v1/images/edits"
 ALPHA_EFFECTS = {"make_transparent", "gradient_fade", "outline", "shadow", "trim"}
 
 
 @pytest.mark.parametrize("name", sorted(EFFECTS))
-def test_layout_and_alpha(name):
+def test_layout_and_alpha(name, prompt_backend):
     rgb = textured(60, 40)
     out = run(name, rgb, *DEFAULT_ARGS.get(name, ()))
     assert (out.format, out.interpretation) == ("uchar", "srgb")
@@ -618,7 +625,7 @@ def test_gradient_fade_symmetric_pad_skips_padding():
 
 @pytest.mark.parametrize("name", sorted(EFFECTS))
 @pytest.mark.parametrize("size", [(1, 1), (2, 3)])
-def test_tiny_images(name, size):
+def test_tiny_images(name, size, prompt_backend):
     """Windows larger than the image (medians, find_trim, huge blurs) must not fail."""
     width, height = size
     for image in (textured(width, height), np.concatenate([textured(width, height), np.full((height, width, 1), 99)], 2)):

@@ -24,7 +24,7 @@ IOPaint (github.com/Sanster/IOPaint, ``iopaint/api.py``): ``POST <url>/api/v1/in
 ``InpaintRequest``: base64 PNG ``image`` and ``mask`` (white = inpaint), ``prompt``, ``sd_seed``; the answer
 is the image's bytes.  OpenAI's ``POST .../images/edits``: multipart ``image``, ``mask`` (a PNG whose
 transparent pixels are the area to edit), ``prompt``, ``model``, ``n=1``, ``size``; the answer is JSON
-``data[0].b64_json`` or ``data[0].url``.
+``data[0].b64_json`` or ``data[0].url`` (fetched with the same bounds: the operator's back-end chose it).
 """
 
 from __future__ import annotations
@@ -182,7 +182,11 @@ def _detail(response: requests.Response) -> str:
         detail = body.get("detail") or (body.get("error") or {}).get("message") if isinstance(body, dict) else None
     except (ValueError, requests.RequestException, AttributeError):
         return ""
-    return f": {str(detail)[:200]}" if detail else ""
+    if not detail:
+        return ""
+    detail = str(detail)[:200]
+    key = settings.DAM_IMAGE_EDIT_KEY
+    return ": " + (detail.replace(key, "<key>") if key else detail)  # a back-end echoing the key never shows it
 
 
 # --- the back-ends -------------------------------------------------------------------------------

@@ -101,12 +101,17 @@ def _local(job: FillJob, deadline: float | None) -> pyvips.Image:
     image = np.ascontiguousarray(_array(job.image))
     mask = _array(job.mask)[:, :, 0]
     keep_out = None if job.keep_out is None else _array(job.keep_out)[:, :, 0]
-    if deadline is not None and time.monotonic() > deadline:
-        raise GenerationTimeout("generative fill ran out of time")
-    run = outpaint.outpaint if job.task == "outpaint" else outpaint.inpaint
-    result = run(image, mask, job.seed, keep_out)
-    if deadline is not None and time.monotonic() > deadline:
-        raise GenerationTimeout("generative fill ran out of time")
+    try:
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError
+        if job.task == "outpaint":
+            result = outpaint.outpaint(image, mask, job.seed, keep_out, deadline)
+        else:
+            result = outpaint.inpaint(image, mask, job.seed, keep_out)
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError
+    except TimeoutError:
+        raise GenerationTimeout("the local generation back-end ran out of time") from None
     return pyvips.Image.new_from_array(result, interpretation="srgb")
 
 
@@ -115,6 +120,8 @@ def fill(job: FillJob, *, deadline: float | None = None) -> pyvips.Image:
     equal to job.image's (composited at the end whatever the back-end returned)."""
     _checked(job)
     name = backend_name(job.prompt)
+    if job.mask.max() == 0:  # nothing to make: no back-end is asked
+        return job.image.copy(interpretation="srgb").copy_memory()
     if name == "iopaint":
         made = backends.iopaint(job.image, job.mask, job.prompt, job.seed, deadline)
     elif name == "openai":

@@ -13,7 +13,8 @@ Per side, at most ``CAP`` of the output side is synthesised; beyond it the fill 
 blurred extension of the synthesised strip, cross-faded, so a huge pad never repeats the subject.
 ``keep_out`` (the subject: a background-removal matte, face boxes) is excluded from PatchMatch's
 sources with its ``global_mask``.  The seed sets PatchMatch's random search and, for visible variety,
-the band width, the patch radius and whether a mirrored copy of the band joins the sources.
+the band width (64-160 px), the patch radius (3-4: 5 doubles the time) and whether a mirrored copy of
+the band joins the sources.
 Work is bounded: the canvas is processed at most ``WORK_SIDE`` pixels on its long side and the
 synthesised part scaled back up, so a 2048 px source costs seconds and tens of MB, not minutes.
 PatchMatch's seed is process-global state, so calls are serialised by a lock.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,14 +52,16 @@ class Variation:
     def of(cls, seed: int) -> "Variation":
         seed32 = seed % 2**32
         rng = random.Random(seed32)
-        return cls(seed32=seed32, band=rng.randint(64, 160), radius=rng.randint(3, 5), mirror=rng.random() < 0.5)
+        return cls(seed32=seed32, band=rng.randint(64, 160), radius=rng.randint(3, 4), mirror=rng.random() < 0.5)
 
 
 def _patchmatch(image: np.ndarray, hole: np.ndarray, excluded: np.ndarray | None, var: Variation) -> np.ndarray:
     import patchmatch  # heavy native library: loaded by the processes that generate, not by every import
 
     hole_u8 = (hole > 0).astype(np.uint8)
-    glob = None if excluded is None or not excluded.any() else ((excluded > 0) & (hole_u8 == 0)).astype(np.uint8)
+    glob = None if excluded is None else ((excluded > 0) & (hole_u8 == 0)).astype(np.uint8)
+    if glob is not None and (not glob.any() or (glob | hole_u8).all()):
+        glob = None  # nothing excluded, or nothing left but the subject to copy from
     with _LOCK:
         patchmatch.set_random_seed(var.seed32)
         return patchmatch.inpaint(image, hole_u8, global_mask=glob, patch_size=var.radius)
@@ -85,20 +89,20 @@ def _keep_box(mask: np.ndarray) -> tuple[int, int, int, int]:
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
-def _fill_left(canvas: np.ndarray, excluded: np.ndarray, pad: int, cap: int, var: Variation) -> None:
-    """Fill columns [0, pad) of ``canvas`` (in place) from the band of columns after them."""
-    height, width = canvas.shape[:2]
+def _fill_left(canvas: np.ndarray, excluded: np.ndarray, pad: int, available: int, cap: int, var: Variation) -> None:
+    """Fill columns [0, pad) of ``canvas`` (in place) from a band of the ``available`` columns after them."""
+    height = canvas.shape[0]
     synth = min(pad, cap)
-    band = min(var.band, width - pad)
+    band = min(var.band, available)
     # widen the band while the subject leaves too little of it as a source
-    while band < width - pad and (excluded[:, pad : pad + band] == 0).mean() < MIN_SOURCE_SHARE:
-        band = min(width - pad, band * 2)
+    while band < available and (excluded[:, pad : pad + band] == 0).mean() < MIN_SOURCE_SHARE:
+        band = min(available, band * 2)
     source = canvas[:, pad : pad + band]
     source_excluded = excluded[:, pad : pad + band]
-    if (source_excluded == 0).mean() == 0:
-        source_excluded = np.zeros_like(source_excluded)  # nothing else to copy from: the subject it is
-    parts, parts_excluded = [np.zeros((height, synth, 3), np.uint8), source], [np.zeros((height, synth), bool),
-                                                                               source_excluded]
+    if not (source_excluded == 0).any():
+        source_excluded = np.zeros_like(source_excluded)  # nothing but the subject to copy from
+    parts = [np.zeros((height, synth, 3), np.uint8), source]
+    parts_excluded = [np.zeros((height, synth), bool), source_excluded]
     if var.mirror:
         parts.append(source[::-1])
         parts_excluded.append(source_excluded[::-1])
@@ -112,25 +116,23 @@ def _fill_left(canvas: np.ndarray, excluded: np.ndarray, pad: int, cap: int, var
 
 
 def _extend_left(canvas: np.ndarray, pad: int, synth: int) -> None:
-    """Columns [0, pad - synth): the synthesised strip continued outwards, blurred, cross-faded into it."""
+    """Columns [0, pad - synth): the synthesised strip continued outwards, blurred, cross-faded into it.
+
+    The strip is tiled outwards by reflection and blurred (sigma a sixth of its width), drifting towards its
+    mean colour with the distance; the outer half of the synthesised strip fades into that extension.
+    """
     rest = pad - synth
-    strip = canvas[:, pad - synth : pad].astype(np.float32)
-    # tile the strip outwards by reflection, then blur more the farther from the synthesised part
-    reps = -(-rest // synth) + 1
-    tiles = [strip if i % 2 else strip[:, ::-1] for i in range(reps)]
-    tiled = np.concatenate(tiles[::-1], axis=1)[:, -(rest + synth) :]
+    strip = canvas[:, rest:pad].astype(np.float32)
+    tiles = [strip if i % 2 == 0 else strip[:, ::-1] for i in range(-(-rest // synth) + 1)]
+    tiled = np.concatenate(tiles[::-1], axis=1)[:, -(rest + synth) :]  # ends with the strip itself
     sigma = max(2.0, synth / 6)
     blurred = ndimage.gaussian_filter(tiled, sigma=(sigma, sigma, 0), mode="nearest")
-    # colour mean over the strip, for the far end
-    far = blurred.mean(axis=(0, 1), keepdims=True)
-    distance = np.arange(rest + synth, dtype=np.float32)[::-1] / max(1, rest)  # 0 at the pad's inner edge
-    toward_mean = np.clip(distance - synth / max(1, rest), 0, 1)[None, :, None] * 0.5
-    extension = blurred * (1 - toward_mean) + far * toward_mean
-    # the outer half of the synthesised strip fades into the extension (fade 1 = extension)
+    mean = blurred.mean(axis=(0, 1), keepdims=True)
+    outward = np.clip((rest - np.arange(rest + synth, dtype=np.float32)) / max(1, rest), 0, 1)  # 1 at the edge
+    extension = blurred + (mean - blurred) * (0.5 * outward)[None, :, None]
     fade = np.clip(1 - np.arange(synth, dtype=np.float32) / max(1, synth / 2), 0, 1)[None, :, None]
     canvas[:, :rest] = np.clip(extension[:, :rest], 0, 255).astype(np.uint8)
-    mixed = extension[:, rest:] * fade + strip * (1 - fade)
-    canvas[:, rest:pad] = np.clip(mixed, 0, 255).astype(np.uint8)
+    canvas[:, rest:pad] = np.clip(extension[:, rest:] * fade + strip * (1 - fade), 0, 255).astype(np.uint8)
 
 
 def _oriented(canvas: np.ndarray, excluded: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray]:
@@ -144,8 +146,15 @@ def _oriented(canvas: np.ndarray, excluded: np.ndarray, side: str) -> tuple[np.n
     return canvas[::-1].transpose(1, 0, 2), excluded[::-1].T
 
 
-def outpaint(image: np.ndarray, mask: np.ndarray, seed: int, keep_out: np.ndarray | None = None) -> np.ndarray:
-    """New borders around the kept box of ``image`` (see the module docstring)."""
+def _check(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise TimeoutError("generation ran out of time")
+
+
+def outpaint(image: np.ndarray, mask: np.ndarray, seed: int, keep_out: np.ndarray | None = None,
+             deadline: float | None = None) -> np.ndarray:
+    """New borders around the kept box of ``image`` (see the module docstring); TimeoutError when
+    ``deadline`` (``time.monotonic()``) passes between two borders."""
     height, width = mask.shape
     x0, y0, x1, y1 = _keep_box(mask)
     scale = min(1.0, WORK_SIDE / max(width, height))
@@ -162,17 +171,17 @@ def outpaint(image: np.ndarray, mask: np.ndarray, seed: int, keep_out: np.ndarra
     canvas[by0:by1, bx0:bx1] = _resize(np.ascontiguousarray(image[y0:y1, x0:x1]), bx1 - bx0, by1 - by0)
     # top and bottom over the original's columns, then left and right over the full height
     column = (slice(None), slice(bx0, bx1))
-    for side, pad, extent, region in (("top", by0, work_h, column), ("bottom", work_h - by1, work_h, column),
-                                      ("left", bx0, work_w, None), ("right", work_w - bx1, work_w, None)):
-        if pad <= 0:
+    sides = (("top", by0, by1 - by0, work_h, column), ("bottom", work_h - by1, by1 - by0, work_h, column),
+             ("left", bx0, bx1 - bx0, work_w, None), ("right", work_w - bx1, bx1 - bx0, work_w, None))
+    for side, pad, available, extent, region in sides:
+        if pad <= 0 or available <= 0:
             continue
+        _check(deadline)
         sub_canvas = canvas if region is None else canvas[region]
         sub_excluded = excluded if region is None else excluded[region]
-        if sub_canvas.shape[1] == 0:
-            continue
         view, view_excluded = _oriented(sub_canvas, sub_excluded, side)
         local = np.ascontiguousarray(view)
-        _fill_left(local, np.ascontiguousarray(view_excluded), pad, max(1, round(CAP * extent)), var)
+        _fill_left(local, np.ascontiguousarray(view_excluded), pad, available, max(1, round(CAP * extent)), var)
         view[...] = local
     if scale == 1.0:
         result = canvas
@@ -180,6 +189,7 @@ def outpaint(image: np.ndarray, mask: np.ndarray, seed: int, keep_out: np.ndarra
         result = _resize(canvas, width, height, kernel="linear")
     holes_inside = mask[y0:y1, x0:x1] > 0
     if holes_inside.any():  # masked pixels inside the kept box: inpaint them with the new borders as context
+        _check(deadline)
         result = inpaint(result, np.where(np.pad(holes_inside, ((y0, height - y1), (x0, width - x1))), 255, 0)
                          .astype(np.uint8), seed, keep_out)
     return result

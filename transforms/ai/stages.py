@@ -96,6 +96,7 @@ class StageInput:
     prompt: str
     step: Action
     value: Any  # the stage's options value (the effect's parsed value, or values.GenFill)
+    alpha: pyvips.Image | None = None  # uchar 1 band: the input's transparency after the geometry (`image` is flattened)
 
 
 class StageProducer(producers.Producer):
@@ -133,6 +134,10 @@ class StageProducer(producers.Producer):
         """400 for an input it cannot work on (the step's input, before its geometry)."""
         if self.needs_opaque and image.hasalpha() and image[image.bands - 1].min() < 255:
             raise BadRequest(f"{self.label} needs an image without transparency")
+
+    def check_request(self, asset, plan, index: int) -> None:
+        """400 for what a request can be refused for before anything is queued (a producer's own
+        checks of its options against the asset, e.g. regions outside the image)."""
 
     def generate(self, stage: StageInput) -> producers.Produced:
         raise NotImplementedError
@@ -288,6 +293,7 @@ def precheck(asset, plan) -> None:
                     for s in plan.steps[:index])
     if producer.needs_opaque and transparent and not flattened:
         raise BadRequest(f"{producer.label} needs an image without transparency")
+    producer.check_request(asset, plan, index)
 
 
 _facts: dict[str, tuple[int, bool]] = {}
@@ -353,11 +359,13 @@ def prepare_step(asset, image: pyvips.Image, step: Action, producer: StageProduc
         else:
             image = pipeline.action(image, geometry_step, state)
     image = image.copy_memory()
+    alpha = None
     if image.hasalpha():
+        alpha = image[image.bands - 1].cast("uchar")
         image = image.flatten(background=[255] * (image.bands - 1))
     if image.bands < 3:
         image = image.bandjoin([image, image])
-    return StageInput(asset, image[0:3].cast("uchar"), mask, placed, DEFAULT_SEED, "", step, value)
+    return StageInput(asset, image[0:3].cast("uchar"), mask, placed, DEFAULT_SEED, "", step, value, alpha)
 
 
 # --- what the derived-cache key records --------------------------------------------------------------
