@@ -77,7 +77,7 @@ def _context(request, asset, chain: str, **extra) -> dict:
     refinable = bool(parsed) and palette.is_bg_removal(parsed[0])
     mask = current_mask(asset) if refinable else None
     focus_revision = focus.revision(asset) if asset.resource_type == "image" else 0
-    generative_label = generative.label_of(text) if asset.resource_type == "image" and not error else ""
+    generative_label = generative.label_of(asset, text) if asset.resource_type == "image" and not error else ""
     chosen = generative.preview_token(asset, text) if generative_label else ""
     bust = [f"r={mask.revision if mask else 0}"] if refinable else []
     bust += [f"g={chosen}"] if chosen else []

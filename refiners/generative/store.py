@@ -141,6 +141,8 @@ def generate(asset, text, count, prompt=None) -> VariationBatch:
                       f"{made} made for {plan.literal!r}, {count} more asked for; choose one of them")
     if prompt is not None and variation_text(plan, asset, 1, prompt) is None:
         raise BadRequest("Invalid prompt: it cannot be written into a transformation URL")
+    if variation_text(plan, asset, 1, None) is None:
+        raise BadRequest(f"{producer.label} has no variations to choose from: its URL syntax takes no seed")
     seeds: list[int] = []
     while len(seeds) < count:
         seed = secrets.randbelow(SEED_RANGE)
@@ -268,13 +270,17 @@ def chooser(asset, plan, index: int) -> stages.Choice | None:
     return None if best is None else stages.Choice(best[1], best[2], str(best[3]))
 
 
-def label_of(text: str) -> str:
-    """The label of the last generative step of `text` ("Generative fill"...), "" for none or a bad text."""
+def label_of(asset, text: str) -> str:
+    """The label of the last generative step of `text` ("Generative fill"...) when it has
+    variations to choose from (its syntax takes a seed); "" for none or a bad text."""
     try:
-        found = _find(from_text(text), choose=False) if text else None
+        plan = plan_of(asset, text) if text else None
+        found = _find(plan, asset, choose=False) if plan is not None else None
+        if found is None or variation_text(plan, asset, 1, None) is None:
+            return ""
     except ApiError:
         return ""
-    return found[1].label if found is not None else ""
+    return found[1].label
 
 
 def preview_token(asset, text: str) -> str:

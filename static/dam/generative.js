@@ -242,10 +242,10 @@
     });
   });
 
-  // the current result may still be generating (423): ask again until it is there
+  // the current result may still be generating (423): ask again every 2 s until it is there
   var currentTries = 0, currentSrc = current.getAttribute("src");
   current.addEventListener("error", function () {
-    if (currentTries++ > 60) return;
+    if (currentTries++ > 300) return;  // ten minutes
     setTimeout(function () {
       current.src = currentSrc + (currentSrc.indexOf("?") < 0 ? "?" : "&") + "try=" + currentTries;
     }, 2000);

@@ -100,6 +100,7 @@ BAD_POSTS = [
     ({"transformation": T, "count": True}, "count"),
     ({"transformation": "$w_160/ar_16:9,b_gen_fill,c_pad,w_$w", "count": 1}, "variables"),
     ({"transformation": "ar_16:9,b_gen_fill:seed_x,c_pad,w_160", "count": 1}, "seed"),
+    ({"transformation": "e_gen_restore", "count": 1}, "no variations to choose from"),
 ]
 
 

@@ -54,6 +54,10 @@ def test_the_button_and_the_screen_without_a_browser(client, editor, settings):
     assert 'id="refine-generative"' in with_step and ">Generative Fill</a>" in with_step
     without = client.get(f"/studio/{asset.asset_id}/", {"t": "c_fill,w_50"}).content.decode()
     assert 'id="refine-generative"' not in without
+    removal = client.get(f"/studio/{asset.asset_id}/", {"t": "e_gen_remove:prompt_person"}).content.decode()
+    assert ">Generative Remove</a>" in removal  # the button is named after the step
+    restore = client.get(f"/studio/{asset.asset_id}/", {"t": "e_gen_restore"}).content.decode()
+    assert 'id="refine-generative"' not in restore  # no seed in its syntax: no variations to choose from
     screen = client.get(f"/studio/{asset.asset_id}/refine/generative/", {"t": T})
     assert screen.status_code == 200
     html = screen.content.decode()
@@ -97,7 +101,7 @@ def test_generate_three_dismiss_one_choose_one_update(page, editor, celery_worke
                            timeout=240_000)
     assert page.locator("#gen").get_attribute("data-busy") == "0"
     assert page.locator("#gen-status").inner_text() == "3 variations ready."
-    page.wait_for_function("() => document.querySelector('#gen-current').naturalWidth > 0", timeout=120_000)
+    page.wait_for_function("() => document.querySelector('#gen-current').naturalWidth > 0", timeout=240_000)
     screenshot(page, "generative-refiner-three")
 
     cards = page.locator(".gen-card")
