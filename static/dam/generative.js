@@ -244,12 +244,14 @@
 
   // the current result may still be generating (423): ask again every 2 s until it is there
   var currentTries = 0, currentSrc = current.getAttribute("src");
-  current.addEventListener("error", function () {
+  function retryCurrent() {
     if (currentTries++ > 300) return;  // ten minutes
     setTimeout(function () {
       current.src = currentSrc + (currentSrc.indexOf("?") < 0 ? "?" : "&") + "try=" + currentTries;
     }, 2000);
-  });
+  }
+  current.addEventListener("error", retryCurrent);
+  if (current.complete && current.naturalWidth === 0) retryCurrent();  // it failed before this script ran
 
   root.dataset.ready = "1";
 })();
