@@ -28,17 +28,22 @@ def database_url() -> str:
 
 
 def start_worker(log_path: Path, extra_env: dict | None = None, timeout: float = 90.0, *, queue: str | None = None,
-                 include: tuple[str, ...] = ()) -> subprocess.Popen:
-    """The worker leads a process group of its own (its pool processes with it), so a test
+                 consume: tuple[str, ...] | None = None, include: tuple[str, ...] = ()) -> subprocess.Popen:
+    """A worker whose main queue is `queue` (the session's by default), consuming the
+    queues `consume` (only its main queue by default: face detection, on its own queue, is
+    left to the tests that start a worker on ``settings.DAM_FACES_QUEUE``).
+
+    The worker leads a process group of its own (its pool processes with it), so a test
     can kill all of it at once."""
     queue = queue or settings.CELERY_TASK_DEFAULT_QUEUE
+    consume = consume or (queue,)
     env = {**os.environ, "DATABASE_URL": database_url(), "DAM_CELERY_QUEUE": queue,
-           "DAM_ALLOW_PRIVATE_REMOTE_URLS": "1", **(extra_env or {})}
+           "DAM_FACES_QUEUE": settings.DAM_FACES_QUEUE, "DAM_ALLOW_PRIVATE_REMOTE_URLS": "1", **(extra_env or {})}
     log = open(log_path, "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--concurrency", "1",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", ",".join(consume), "--concurrency", "1",
          "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "-n", f"{queue}@%h", *(f"--include={m}" for m in include)],
+         "-n", f"{'+'.join(consume)}@%h", *(f"--include={m}" for m in include)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     deadline = time.monotonic() + timeout

@@ -84,6 +84,11 @@ def _started(log: Path, name: str) -> list[int]:
     return [int(pid) for pid in re.findall(rf"system +\| {name} started \(pid (\d+)\)", log.read_text())]
 
 
+def _ready(log: Path, name: str) -> int:
+    """How many times a Celery worker of Procfile line `name` said it is ready."""
+    return len(re.findall(rf"^\S+ {name} +\|.* ready\.$", log.read_text(), re.M))
+
+
 def test_backoff_doubles_up_to_its_cap_and_resets_after_a_long_run(tmp_path):
     procfile = tmp_path / "Procfile"
     procfile.write_text("quick: echo hello from quick; exit 3\nsteady: sleep 1.2; exit 1\n")
@@ -118,9 +123,10 @@ def test_the_app_comes_back_after_granian_gives_up_and_after_celery_is_killed(tm
     groups: set[int] = set()
     try:
         _wait(lambda: _answers(server.port), 90, "the web server", log)
-        _wait(lambda: " ready." in log.read_text(), 90, "the Celery worker", log)
+        _wait(lambda: _ready(log, "worker"), 90, "the Celery worker", log)
+        _wait(lambda: _ready(log, "faces"), 90, "the face detection worker", log)
         web, worker = _started(log, "web")[0], _started(log, "worker")[0]
-        groups |= {web, worker}
+        groups |= {web, worker, _started(log, "faces")[0]}
         celery, _ = _main_and_children(worker, "celery")
         assert celery
 
@@ -143,13 +149,13 @@ def test_the_app_comes_back_after_granian_gives_up_and_after_celery_is_killed(tm
         assert _main_and_children(worker, "celery")[0] == celery  # the worker kept running meanwhile
 
         # the Celery worker, killed, comes back; the web server keeps answering
-        ready = log.read_text().count(" ready.")
+        ready = _ready(log, "worker")
         os.kill(celery, signal.SIGKILL)
         _wait(lambda: len(_started(log, "worker")) == 2, 30, "worker started again", log)
         assert _answers(server.port)
         new_worker = _started(log, "worker")[1]
         groups.add(new_worker)
-        _wait(lambda: log.read_text().count(" ready.") > ready, 90, "the new Celery worker ready", log)
+        _wait(lambda: _ready(log, "worker") > ready, 90, "the new Celery worker ready", log)
         assert _group(worker) == []  # what the killed worker left (its pool process) was killed
         assert "worker exited with code 137 (SIGKILL)" in log.read_text()
 

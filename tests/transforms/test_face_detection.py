@@ -4,6 +4,7 @@ finds, where it is stored (per asset version, given faces winning), and when it 
 from __future__ import annotations
 
 import time
+import uuid
 
 import numpy as np
 import pytest
@@ -115,23 +116,50 @@ def test_detection_can_be_switched_off(upload, settings):
     assert not focus.known(asset)
 
 
+def _waiting(queue: str) -> int:
+    """Messages waiting on `queue` in the session's broker."""
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        return conn.default_channel.queue_declare(queue=queue).message_count
+
+
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_the_worker_detects_faces_after_every_upload_and_overwrite(celery_worker, upload):
-    def wait_known(asset, timeout=60.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            asset.refresh_from_db()
-            if focus.known(asset):
-                return asset
-            time.sleep(0.2)
-        raise AssertionError(f"no detection within {timeout} s; worker log: {celery_worker.log_path.read_text()[-2000:]}")
+def test_detection_waits_on_the_faces_queue_whose_worker_stores_the_faces(upload, settings, shared_media, tmp_path):
+    """Detection waits on a queue of its own (none of the main queue's tasks wait behind it),
+    and a worker on that queue alone detects after every upload and overwrite."""
+    from tests.worker import start_worker, stop_worker
 
-    asset = wait_known(_asset(upload, public_id="worker-face"))
-    assert asset.face_count == 1 and _contains(asset.face_coordinates[0], (225, 120))
-    first = asset.version_id
-    asset = wait_known(_asset(upload, data.chelsea(), public_id="worker-face"))  # overwrite: detected again
-    assert asset.version_id != first and asset.face_coordinates == [] and asset.face_count == 0
+    main = settings.CELERY_TASK_DEFAULT_QUEUE
+    settings.DAM_FACES_QUEUE = own = f"{main}-faces-{uuid.uuid4().hex[:8]}"
+    on_main = _waiting(main)
+    asset = _asset(upload, public_id="worker-face")
+    assert _waiting(own) == 1
+    assert _waiting(main) <= on_main  # nothing for the main queue (a session worker may be draining it)
+    assert not focus.known(asset)
+
+    log_path = tmp_path / "faces-worker.log"
+    worker = start_worker(log_path, consume=(own,))
+    try:
+        def wait_known(asset, timeout=60.0):
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                asset.refresh_from_db()
+                if focus.known(asset):
+                    return asset
+                time.sleep(0.2)
+            raise AssertionError(f"no detection within {timeout} s; worker log: {log_path.read_text()[-2000:]}")
+
+        asset = wait_known(asset)
+        assert asset.face_count == 1 and _contains(asset.face_coordinates[0], (225, 120))
+        assert FocusAreas.objects.get(asset=asset).source == "detection"
+        first = asset.version_id
+        asset = wait_known(_asset(upload, data.chelsea(), public_id="worker-face"))  # overwrite: detected again
+        assert asset.version_id != first and asset.face_coordinates == [] and asset.face_count == 0
+        assert _waiting(own) == 0
+    finally:
+        stop_worker(worker)
 
 
 def test_faces_of_an_exif_rotated_original_are_in_its_upright_pixels(upload):

@@ -13,7 +13,8 @@ and the coffee cup (bench/faces.py has the timings).
 When it runs (assets.focus holds what it finds, per asset version):
 
 - in the worker after every upload and overwrite (`request`, queued on commit by
-  transforms.ai.receivers);
+  transforms.ai.receivers) on a queue of its own, ``DAM_FACES_QUEUE`` (default: the main
+  queue's name + ``-faces``; see below);
 - in the request, when an upload or ``explicit`` asks for ``faces=true`` (the ``faces``
   hook of assets.hooks: `ensure`), and when a face-dependent delivery (``g_face``,
   ``e_blur_faces``, an ``fc`` condition ...) arrives before the worker got to it
@@ -22,6 +23,18 @@ When it runs (assets.focus holds what it finds, per asset version):
   the Focus Area Refiner), which override detection.
 
 ``DAM_FACE_DETECTION=false`` turns detection off: only given faces exist then.
+
+Why a queue of its own: every upload queues a detection, so a bulk upload of N images
+put N detections ahead of whatever came next on the main queue (eager renders, AI cut-outs,
+notifications), which then waited for all of them.  Celery has no strict priority between
+the queues one worker consumes (Redis and the filesystem broker both cycle through them),
+so the main worker does not consume this queue at all: the Procfile runs a second worker,
+``faces:``, on it alone, with concurrency 1 and ``nice`` so its CPU goes to the main
+worker's renders first.  The main queue then never waits for detection, on any broker,
+and one detection process keeps up with uploads (about 0.2 s of CPU per image, bench/README.md).
+A deployment without that worker loses nothing but time: a face-dependent delivery or
+``faces=true`` detects in the request (`ensure`), and a detection that the worker runs
+late finds the faces known and skips.
 """
 
 from __future__ import annotations
@@ -155,8 +168,7 @@ def request(asset) -> None:
     """Queue detection of the asset's current version after the caller's commit."""
     if not enabled() or focus.known(asset):
         return
-    asset_id, version_id = asset.pk, asset.version_id
-    queue = settings.DAM_AI_QUEUE or None
+    asset_id, version_id, queue = asset.pk, asset.version_id, settings.DAM_FACES_QUEUE
     transaction.on_commit(lambda: detect_faces.apply_async((asset_id, version_id), queue=queue))
 
 

@@ -41,7 +41,7 @@ from transforms import dependencies as D
 from transforms import limits, pipeline, sources
 from transforms.geometry import compute as compute_geometry
 from transforms.models import AIResult
-from transforms.ops import resize
+from transforms.ops import registry, resize
 from transforms.originals import open_original, open_thumbnail
 from transforms.plan import Action, Block, LayerStep
 from transforms.values import Background
@@ -191,6 +191,9 @@ def chosen(asset, plan, index: int) -> Choice | None:
 
 
 def stage_producers() -> list[StageProducer]:
+    """Every registered stage producer (the effect families loaded first: b_gen_fill's producer
+    registers there too, and a plan without an effect has not loaded them)."""
+    registry.load()
     return [p for p in producers.PRODUCERS.values() if getattr(p, "staged", False)]
 
 
