@@ -34,7 +34,6 @@ from transforms.ai import generation, lifecycle, stages, subparams
 from transforms.cloudinary.entry import from_text
 from transforms.cloudinary.variation import with_variation
 from transforms.models import AIResult
-from transforms.ops import registry
 
 from ..models import ChosenVariation, VariationBatch
 
@@ -47,14 +46,6 @@ URL_SAFE = ",/:;_$!*'()@=~-."
 
 class TooMany(ApiError):
     status = 429
-
-
-def _find(plan, asset=None, **kwargs):
-    """stages.find, with the stage producers registered first (they register with the effect
-    families, which a process loads on its first effect lookup: a text with only b_gen_fill
-    may come before any)."""
-    registry.load()
-    return stages.find(plan, asset, **kwargs)
 
 
 def _text(text) -> str:
@@ -77,7 +68,7 @@ def step_of(asset, text):
     plan = plan_of(asset, _text(text))
     if "$" in plan.literal:  # a named transformation that uses variables
         raise BadRequest("User defined variables are not supported in refined transformations")
-    found = _find(plan, asset, choose=False)
+    found = stages.find(plan, asset, choose=False)
     if found is None:
         raise BadRequest(f"{text!r} has no generative step (b_gen_fill or an e_gen_ effect) to refine")
     return plan, found[0], found[1]
@@ -112,10 +103,10 @@ def _prompt(producer, value) -> str | None:
 
 def variation_text(plan, asset, seed: int, prompt: str | None) -> str | None:
     """The literal text with the variation written in, if it reads back as that variation."""
-    expected = _find(plan, asset, seed=seed, prompt=prompt)[2].canonical
+    expected = stages.find(plan, asset, seed=seed, prompt=prompt)[2].canonical
     try:
         text = with_variation(plan.literal, seed, prompt)
-        found = _find(plan_of(asset, text), asset, choose=False)
+        found = stages.find(plan_of(asset, text), asset, choose=False)
     except ApiError:
         return None
     return text if found is not None and found[2].canonical == expected else None
@@ -148,7 +139,7 @@ def generate(asset, text, count, prompt=None) -> VariationBatch:
         seed = secrets.randbelow(SEED_RANGE)
         if seed not in seeds:
             seeds.append(seed)
-    rows = [lifecycle.request(asset, producer, _find(plan, asset, seed=s, prompt=prompt)[2]) for s in seeds]
+    rows = [lifecycle.request(asset, producer, stages.find(plan, asset, seed=s, prompt=prompt)[2]) for s in seeds]
     return VariationBatch.objects.create(id=secrets.token_hex(8), asset=asset, version_id=asset.version_id,
                                          transformation=plan.literal, prompt=prompt or "",
                                          results=[r.pk for r in rows])
@@ -180,7 +171,7 @@ def batch_dict(asset, found: VariationBatch, request=None) -> dict:
             continue
         seed, prompt = int(row.spec.get("seed", 0)), str(row.spec.get("prompt", ""))
         if row.status != AIResult.DONE and lifecycle.is_stale(row):  # its job was lost (or failed a while ago)
-            found_step = _find(plan, asset, seed=seed, prompt=prompt)
+            found_step = stages.find(plan, asset, seed=seed, prompt=prompt)
             row = lifecycle.request(asset, found_step[1], found_step[2])
         item = {"id": str(pk), "seed": seed, "prompt": prompt, "status": row.status,
                 "url": url_of(asset, variation_text(plan, asset, seed, prompt or None), request)}
@@ -205,7 +196,7 @@ def _variation(asset, plan, producer, variation) -> AIResult:
     if row.version_id != asset.version_id:
         raise Conflict(f"{asset.public_id} changed since variation {pk} was made; generate variations again")
     seed, prompt = int(row.spec.get("seed", 0)), str(row.spec.get("prompt", ""))
-    expected = _find(plan, asset, seed=seed, prompt=prompt)[2].canonical
+    expected = stages.find(plan, asset, seed=seed, prompt=prompt)[2].canonical
     if row.kind != producer.kind or row.options != expected:
         raise BadRequest(f"Variation {pk} is not a variation of the generative step of {plan.literal!r}")
     if row.status != AIResult.DONE:
@@ -275,7 +266,7 @@ def label_of(asset, text: str) -> str:
     variations to choose from (its syntax takes a seed); "" for none or a bad text."""
     try:
         plan = plan_of(asset, text) if text else None
-        found = _find(plan, asset, choose=False) if plan is not None else None
+        found = stages.find(plan, asset, choose=False) if plan is not None else None
         if found is None or variation_text(plan, asset, 1, None) is None:
             return ""
     except ApiError:
@@ -288,7 +279,7 @@ def preview_token(asset, text: str) -> str:
     preview URL adds it to its query string, so a new choice shows at once."""
     try:
         plan = plan_of(asset, text) if text else None
-        found = _find(plan, asset, choose=False) if plan is not None else None
+        found = stages.find(plan, asset, choose=False) if plan is not None else None
     except ApiError:
         return ""
     choice = chooser(asset, plan, found[0]) if found is not None else None

@@ -16,7 +16,6 @@ import re
 
 from core.errors import BadRequest
 from transforms.ai import stages
-from transforms.ops import registry
 
 from .parser import split_component, split_transformation
 
@@ -24,7 +23,6 @@ _KEY = re.compile(r"[a-z][a-z-]*_")
 
 
 def _generative(key: str, value: str) -> bool:
-    registry.load()  # the stage producers register with the effect families
     kinds = {p.kind for p in stages.stage_producers()}
     name = value.partition(":")[0]
     return (key == "b" and name == "gen_fill") or (key == "e" and name in kinds and name != "gen_fill")
