@@ -1,11 +1,11 @@
-"""Per-asset overrides the delivery pipeline applies: background-removal masks."""
+"""Per-asset data the delivery pipeline applies: background-removal masks, chosen generative variations."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 
-__all__ = ["BackgroundMask"]
+__all__ = ["BackgroundMask", "ChosenVariation", "VariationBatch"]
 
 
 class BackgroundMask(models.Model):
@@ -38,3 +38,50 @@ class BackgroundMask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset_id}@{self.version_id} r{self.revision} ({len(self.strokes or [])} strokes)"
+
+
+class ChosenVariation(models.Model):
+    """The variation of a generative step chosen for an asset version and a *literal*
+    transformation text (refiners.generative): deliveries whose transformation is that text,
+    or starts with it and "/", get its seed and prompt for their generative steps among the
+    text's first ``steps`` top-level steps (transforms.ai.stages chooser).  One per asset
+    version and text; an overwrite of the original drops them (refiners.receivers)."""
+
+    asset = models.ForeignKey("assets.Asset", on_delete=models.CASCADE, related_name="chosen_variations")
+    version_id = models.CharField(max_length=32, help_text="The asset version it was chosen on")
+    transformation = models.TextField(help_text="The literal transformation text (named ones inlined)")
+    steps = models.PositiveIntegerField(help_text="How many top-level plan steps the text makes")
+    seed = models.BigIntegerField()
+    prompt = models.TextField(blank=True, default="")
+    result = models.ForeignKey("transforms.AIResult", null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+", help_text="The stored result it shows")
+    chosen_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["transformation"]
+        indexes = [models.Index(fields=["asset", "version_id"], name="chosen_variation_asset")]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id}@{self.version_id} {self.transformation} seed {self.seed}"
+
+
+class VariationBatch(models.Model):
+    """One "Transform" of the refiner: the AIResult ids of the variations it asked for, in order."""
+
+    id = models.CharField(primary_key=True, max_length=32)  # short random hex
+    asset = models.ForeignKey("assets.Asset", on_delete=models.CASCADE, related_name="variation_batches")
+    version_id = models.CharField(max_length=32)
+    transformation = models.TextField(help_text="The literal transformation text")
+    prompt = models.TextField(blank=True, default="")
+    results = models.JSONField(default=list, help_text="AIResult ids, in order")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["asset", "version_id"], name="variation_batch_asset")]
+
+    def __str__(self) -> str:
+        return f"{self.id}: {len(self.results)} of {self.transformation}"

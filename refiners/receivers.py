@@ -1,5 +1,6 @@
-"""Masks follow their asset: a new version drops the masks of the old ones (and their
-files after commit); a deleted asset's go with it (cascade, then post_delete)."""
+"""Masks and chosen generative variations follow their asset: a new version (an overwrite of
+the original) drops the masks of the old ones (and their files after commit) and every
+choice and variation batch; a deleted asset's go with it (cascade, then post_delete)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.dispatch import receiver
 from assets import signals
 from assets.ingest import discard_file
 
-from . import background
+from . import background, generative
 from .models import BackgroundMask
 
 
@@ -24,3 +25,4 @@ def _delete_file(sender, instance: BackgroundMask, **kwargs):
 @receiver(signals.asset_replaced, dispatch_uid="refiners.asset_replaced")
 def _on_replaced(sender, asset, **kwargs):
     background.drop_other_versions(asset)
+    generative.drop_other_versions(asset)

@@ -1,7 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import login, views, views_admin, views_asset, views_focus, views_library, views_named, views_refiner, views_studio
+from . import (login, views, views_admin, views_asset, views_focus, views_generative, views_library, views_named,
+               views_refiner, views_studio)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -26,6 +27,12 @@ urlpatterns = [
     path("studio/<str:asset_id>/save/", views_studio.save_named, name="studio-save"),
     path("studio/<str:asset_id>/refine/background/", views_refiner.refine_background, name="refine-background"),
     path("studio/<str:asset_id>/refine/focus/", views_focus.refine_focus, name="refine-focus"),
+    path("studio/<str:asset_id>/refine/generative/", views_generative.refine_generative, name="refine-generative"),
+    path("studio/<str:asset_id>/refine/generative/generate/", views_generative.generate,
+         name="refine-generative-generate"),
+    path("studio/<str:asset_id>/refine/generative/batch/<str:batch_id>/", views_generative.batch,
+         name="refine-generative-batch"),
+    path("studio/<str:asset_id>/refine/generative/choose/", views_generative.choose, name="refine-generative-choose"),
     path("studio/<str:asset_id>/refine/background/status/", views_refiner.status, name="refine-background-status"),
     path("studio/<str:asset_id>/refine/background/<str:name>/", views_refiner.layer,
          name="refine-background-layer"),

@@ -19,7 +19,7 @@ from assets import focus
 from assets.links import base_url
 from assets.models import Asset
 from core.errors import BadRequest, Conflict
-from refiners import background
+from refiners import background, generative
 from transforms.cloudinary import named
 
 from . import chain as chains
@@ -77,7 +77,10 @@ def _context(request, asset, chain: str, **extra) -> dict:
     refinable = bool(parsed) and palette.is_bg_removal(parsed[0])
     mask = current_mask(asset) if refinable else None
     focus_revision = focus.revision(asset) if asset.resource_type == "image" else 0
+    generative_label = generative.label_of(asset, text) if asset.resource_type == "image" and not error else ""
+    chosen = generative.preview_token(asset, text) if generative_label else ""
     bust = [f"r={mask.revision if mask else 0}"] if refinable else []
+    bust += [f"g={chosen}"] if chosen else []
     bust += [f"f={focus_revision}"] if focus_revision else []
     edit = _index(request.GET.get("edit"), len(parsed)) if "edit_index" not in extra else extra.pop("edit_index")
     recent = recent_assets()
@@ -94,13 +97,19 @@ def _context(request, asset, chain: str, **extra) -> dict:
         "preview": path,
         # the delivery URL does not change when the refiner's mask does (and it may be cached
         # as immutable): the mask revision in the query string makes the browser fetch it again
-        # so do the focus areas (g_custom, g_face...): their revision makes a saved change show at once
+        # so do the focus areas (g_custom, g_face...): their revision makes a saved change show at once,
+        # and a chosen generative variation (its id and seed)
         "preview_src": path + ("?" + "&".join(bust) if bust else ""),
         "refinable": refinable,
         "mask": mask,
         "refine_url": refine_url(asset, text) if refinable else "",
         "focus_url": reverse("refine-focus", args=[asset.asset_id]) + "?" + urlencode({"t": text}, safe=QUERY_SAFE),
         "focus_revision": focus_revision,
+        # the chain has a generative step (b_gen_fill, e_gen_*): the button opens its refiner
+        "generative_label": generative_label,
+        "generative_url": reverse("refine-generative", args=[asset.asset_id]) + "?" + urlencode({"t": text},
+                                                                                                safe=QUERY_SAFE),
+        "generative_chosen": bool(chosen),
         "url": url,
         "code": snippets.snippets(asset, text, url, signed),
         "palette": palette.PALETTE,

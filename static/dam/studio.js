@@ -1,7 +1,8 @@
 // The Studio's live preview: fetch the chain's delivery URL first, so that a bad step
 // shows the server's message (X-Cld-Error or the JSON error) instead of a broken image.
-// A 423 (e_background_removal still being computed by a worker) shows "Removing
-// background…" and asks again after Retry-After until the image is there.
+// A 423 (e_background_removal, or a generative step such as b_gen_fill, still being computed
+// by a worker) shows "Removing background…" (or the box's data-pending-text) and asks again
+// after Retry-After until the image is there.
 // Without JavaScript the <img> loads directly and the server has validated the chain.
 (function () {
   "use strict";
@@ -30,11 +31,11 @@
       if (response.status === 423) {
         var wait = Math.min(Math.max(parseInt(response.headers.get("Retry-After"), 10) || 3, 1), 30);
         if (Date.now() - started > PENDING_FOR) {
-          show(box, "Background removal is taking too long: is the worker running? Reload the page to try again.");
+          show(box, (box.dataset.pendingLabel || "Background removal") + " is taking too long: is the worker running? Reload the page to try again.");
           return;
         }
         box.classList.add("pending");
-        if (status) status.textContent = "Removing background… (the AI model runs once per image; this preview updates by itself)";
+        if (status) status.textContent = (box.dataset.pendingText || "Removing background…") + " (the AI model runs once per image; this preview updates by itself)";
         setTimeout(function () { if (current(img, src)) attempt(box, img, src, started); }, wait * 1000);
         return;
       }
