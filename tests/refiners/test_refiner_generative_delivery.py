@@ -154,3 +154,15 @@ def test_longest_chosen_text_wins_and_only_for_its_steps(client, chosen, pic):
     assert store.chooser(pic, named_plan(longer + "/e_negate"), 0).seed == 77
     assert store.chooser(pic, named_plan(T), 0).seed == chosen["seed"]
     assert store.chooser(pic, named_plan(longer + "/e_negate"), 2) is None  # a step after the chosen text
+
+
+def test_a_later_generative_step_follows_the_choice_made_before_it(client, chosen, pic):
+    """The later step's input is the chosen variation: its stored result is keyed by that choice,
+    so changing the choice gives it a new input instead of a stale result."""
+    later = T + "/e_gen_remove:region_(x_0;y_0;w_20;h_20)"
+    with_choice = pixels(client, later)
+    assert differ(with_choice[:, 40:], pixels(client, chosen["variation"])[:, 40:]) < 0.5
+    assert chosen["admin"].delete(API, {"transformation": T}).status_code == 200
+    without = pixels(client, later)
+    assert differ(without[:, 40:], chosen["default"][:, 40:]) < 0.5
+    assert differ(without[:, 40:], with_choice[:, 40:]) > 1.0

@@ -70,7 +70,8 @@ class StageOptions:
     seed: int
     prompt: str
     dialect: str = ""
-    transformation: str = ""  # the dialect's text of the whole plan it was found in
+    transformation: str = ""  # the dialect's text of the whole plan it was found in, as written (the
+    # worker reads it back, and a choice for an earlier generative step in it is found by that literal text)
     index: int = 0  # the stage's top-level step index in that plan
 
     @property
@@ -239,11 +240,21 @@ def find(plan, asset=None, *, seed: int | None = None, prompt: str | None = None
             if choice is not None:
                 use_seed, use_prompt = choice.seed, choice.prompt
         step = producer.varied(steps[index], use_seed, use_prompt)
-        prefix = "/".join(s.token for s in steps[:index])  # the meaning of the steps before it
-        options = StageOptions(prefix, step.token, use_seed, use_prompt, getattr(plan, "dialect", "cloudinary"),
-                               plan.transformation, index)
+        options = StageOptions(_prefix(plan, asset, index, choose), step.token, use_seed, use_prompt,
+                               getattr(plan, "dialect", "cloudinary"), plan.literal or plan.transformation, index)
         return index, producer, options
     return None
+
+
+def _prefix(plan, asset, index: int, choose: bool) -> str:
+    """The meaning of the steps before `index`: their tokens, an earlier generative step's with
+    the variation chosen for it (its pixels are this step's input, so its choice is part of it)."""
+    tokens = []
+    for at, step in enumerate(plan.steps[:index]):
+        found = producer_of(step) if choose and asset is not None else None
+        choice = chosen(asset, plan, at) if found is not None else None
+        tokens.append((found[0].varied(step, choice.seed, choice.prompt) if choice else step).token)
+    return "/".join(tokens)
 
 
 def source_of(plan, asset=None):
