@@ -11,3 +11,8 @@ urlpatterns = [
     path("", include("transforms.urls")),
     re_path(r"^v1_1/", not_found),  # after every API route: an unmatched API path answers JSON
 ]
+
+# Screens get styled pages inside the layout; API and other non-HTML callers keep JSON errors.
+handler403 = "studio.errors.permission_denied"
+handler404 = "studio.errors.page_not_found"
+handler500 = "studio.errors.server_error"
