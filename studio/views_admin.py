@@ -96,7 +96,10 @@ def api_key_rotate(request, key_id: int):
 @requires("admin")
 @require_POST
 def api_key_revoke(request, key_id: int):
+    """A first POST (the list's Revoke button) asks for confirmation; the confirmed POST revokes."""
     key = get_object_or_404(ApiKey, pk=key_id)
+    if request.POST.get("confirm") != "1":
+        return render(request, "studio/admin/key_revoke.html", {"key": key})
     key.active = False
     key.save(update_fields=["active"])
     messages.success(request, f"Revoked API key {key.key}: calls with it are refused from now on.")

@@ -71,7 +71,10 @@ def test_api_key_secret_shown_once_rotate_revoke(login, client):
     stale = ApiKey(key=key.key, secret=old)
     assert Admin(client, stale).get("ping").status_code == 401
     assert Admin(client, key).get("ping").status_code == 200
-    admin.post(f"/admin/keys/{key.pk}/revoke/")
+    asked = admin.post(f"/admin/keys/{key.pk}/revoke/")  # the first POST only asks for confirmation
+    assert asked.status_code == 200 and "confirm-revoke" in asked.content.decode()
+    assert Admin(client, key).get("ping").status_code == 200
+    admin.post(f"/admin/keys/{key.pk}/revoke/", {"confirm": "1"})
     assert Admin(client, key).get("ping").status_code == 401
     assert admin.post(f"/admin/keys/{key.pk}/rotate/").status_code == 404  # a revoked key stays revoked
 

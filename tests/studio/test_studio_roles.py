@@ -35,7 +35,9 @@ TABLE = [
     ("get", "/admin/keys/", {}, (302, 403, 403, 403, 200, 200)),
     ("post", "/admin/keys/", {"name": "ci", "role": "viewer"}, (302, 403, 403, 403, 200, 200)),
     ("post", "/admin/keys/{key_id}/rotate/", {}, (302, 403, 403, 403, 200, 200)),
-    ("post", "/admin/keys/{key_id}/revoke/", {}, (302, 403, 403, 403, 302, 302)),
+    ("post", "/admin/keys/{key_id}/revoke/", {}, (302, 403, 403, 403, 200, 200)),  # asks for confirmation
+    ("post", "/admin/keys/{key_id}/revoke/", {"confirm": "1"}, (302, 403, 403, 403, 302, 302)),
+    ("get", "/admin/keys/{key_id}/revoke/", {}, (302, 403, 403, 403, 405, 405)),
     ("get", "/admin/keys/{key_id}/rotate/", {}, (302, 403, 403, 403, 405, 405)),
     ("get", "/admin/presets/", {}, (302, 403, 403, 403, 200, 200)),
     ("post", "/admin/presets/", {"name": "p1"}, (302, 403, 403, 403, 302, 302)),
