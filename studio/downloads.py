@@ -7,8 +7,8 @@ is transformed, as the Studio's other URLs (studio.links). ``DownloadOptions.fro
 checks the choice and raises BadRequest with a readable message.
 
 Several assets: ``zip_stream`` yields a zip of their stored originals piece by piece (never the
-whole archive in memory); ``check_zip`` refuses more than MAX_ZIP_ASSETS assets or
-MAX_ZIP_BYTES bytes of originals before anything is sent.
+whole archive in memory); ``check_zip`` refuses more than MAX_ZIP_ASSETS assets,
+MAX_ZIP_BYTES bytes of originals or an original missing from storage before anything is sent.
 """
 
 from __future__ import annotations
@@ -84,6 +84,11 @@ def check_zip(assets: list, selected: int) -> None:
     if total > MAX_ZIP_BYTES:
         raise BadRequest(f"The selected originals add up to {total / 1024 ** 2:.0f} MB: a zip holds at most "
                          f"{MAX_ZIP_BYTES // 1024 ** 2} MB. Select fewer assets.")
+    storage = storages["default"]
+    missing = [a.public_id for a in assets if not storage.exists(a.storage_name)]
+    if missing:  # found now, not as a truncated archive half-way through the stream
+        raise BadRequest(f"The original of {', '.join(missing[:5])}{' and more' if len(missing) > 5 else ''} "
+                         "is missing from storage: leave it out of the selection.")
 
 
 def entry_names(assets: list) -> list[str]:

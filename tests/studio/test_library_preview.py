@@ -74,6 +74,8 @@ def test_zip_limits_and_roles(login, client):
     huge = [asset_row(f"big/{i}", bytes=downloads.MAX_ZIP_BYTES // 2 + 1) for i in range(2)]
     too_big = client.post("/library/-/download/", {"ids": [a.asset_id for a in huge]}, follow=True)
     assert "a zip holds at most" in too_big.content.decode()
+    fileless = client.post("/library/-/download/", {"ids": [asset_row("gone/one").asset_id]}, follow=True)
+    assert "The original of gone/one is missing" in fileless.content.decode()
     none = client.post("/library/-/download/", {}, follow=True)
     assert "Select at least one asset" in none.content.decode()
     client.logout()
