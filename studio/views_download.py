@@ -30,7 +30,8 @@ from .views_library import _back
 def asset_preview(request, asset_id: str):
     asset = get_object_or_404(Asset, asset_id=asset_id)
     return render(request, "studio/partials/preview.html", {
-        "asset": asset, "tags": asset.tag_names, "preview": links.preview(asset), "download_formats": downloads.FORMATS})
+        "asset": asset, "tags": asset.tag_names, "preview": links.preview(asset),
+        "download_formats": downloads.FORMATS})
 
 
 @requires("viewer")
