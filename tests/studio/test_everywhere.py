@@ -130,7 +130,8 @@ def test_question_mark_opens_the_shortcuts_overlay(page, people):
     page.keyboard.press("?")
     assert dialog.is_visible()
     assert dialog.get_by_role("heading", name="Keyboard shortcuts").is_visible()
-    assert "Background Refiner" in dialog.text_content() and "Undo the last stroke" in dialog.text_content()
+    text = dialog.text_content()
+    assert "Background Refiner" in text and "Undo the last stroke" in text and "Previous / next asset" in text
     screenshot(page, "shortcuts")
     page.emulate_media(color_scheme="dark")
     screenshot(page, "shortcuts-dark")
