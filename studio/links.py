@@ -28,16 +28,18 @@ def signing_secret() -> str | None:
 _UNSET = object()
 
 
-def path(asset, transformation: str = "", secret=_UNSET) -> str:
-    """``secret``: the signing secret when the caller has it already (one lookup per page)."""
+def path(asset, transformation: str = "", secret=_UNSET, fmt: str = "") -> str:
+    """``secret``: the signing secret when the caller has it already (one lookup per page);
+    ``fmt``: the extension to deliver (another format than the original's), else the original's."""
+    fmt = fmt or asset.format
     signature = None
     # Signed when private/authenticated, and when transformed: signed URLs pass strict mode.
     if asset.type != "upload" or transformation:
         secret = signing_secret() if secret is _UNSET else secret
         if secret:
-            to_sign = signed_part(asset.public_id, fmt=asset.format, transformation=transformation)
+            to_sign = signed_part(asset.public_id, fmt=fmt, transformation=transformation)
             signature = signing.url_signature(to_sign, secret)
-    return build_path(settings.DAM_CLOUD_NAME, asset.public_id, type=asset.type, fmt=asset.format,
+    return build_path(settings.DAM_CLOUD_NAME, asset.public_id, type=asset.type, fmt=fmt,
                       version=asset.version, transformation=transformation, signature=signature,
                       resource_type=asset.resource_type)
 

@@ -1,8 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import (login, views, views_admin, views_asset, views_focus, views_generative, views_library, views_named,
-               views_refiner, views_studio)
+from . import (login, views, views_admin, views_asset, views_download, views_focus, views_generative, views_library,
+               views_named, views_refiner, views_studio)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,11 +12,14 @@ urlpatterns = [
     path("library/", views_library.library_page, name="library"),
     path("library/-/bulk/", views_library.bulk, name="library-bulk"),
     path("library/-/upload/", views_library.upload, name="library-upload"),
+    path("library/-/download/", views_download.library_download, name="library-download"),
     path("library/-/trash/", views_asset.trash, name="trash"),
     path("library/-/trash/restore/", views_asset.restore_deleted, name="trash-restore"),
     path("library/<path:folder>/", views_library.library_page, name="library-folder"),
     # One asset
     path("assets/<str:asset_id>/", views_asset.asset_page, name="asset"),
+    path("assets/<str:asset_id>/preview/", views_download.asset_preview, name="asset-preview"),
+    path("assets/<str:asset_id>/download/", views_download.asset_download, name="asset-download"),
     path("assets/<str:asset_id>/tags/", views_asset.edit_tags, name="asset-tags"),
     path("assets/<str:asset_id>/context/", views_asset.edit_context, name="asset-context"),
     path("assets/<str:asset_id>/restore/", views_asset.restore, name="asset-restore"),

@@ -14,7 +14,7 @@ from assets.models import Asset, AssetVersion, DeletedBackup
 from transforms import derived_api
 from transforms.derived_api import derived_for_asset
 
-from . import links
+from . import downloads, links
 from .forms import ContextForm, TagsForm
 from .roles import has_role, requires
 
@@ -62,6 +62,7 @@ def _page_context(request, asset: Asset, **extra) -> dict:
         "tags_form": extra.pop("tags_form", None) or TagsForm(initial={"tags": ", ".join(asset.tag_names)}),
         "context_form": extra.pop("context_form", None) or ContextForm(initial={"context": _context_text(asset)}),
         "library_url": reverse("library-folder", args=[folder]) if folder else reverse("library"),
+        "download_formats": downloads.FORMATS,
         **extra,
     }
 

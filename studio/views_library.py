@@ -15,6 +15,7 @@ from assets.models import Asset, UploadPreset
 from core.errors import ApiError
 
 from . import actions, library, links
+from .downloads import MAX_ZIP_ASSETS
 from .forms import BulkForm, clean_folder
 from .roles import has_role, requires
 
@@ -58,6 +59,7 @@ def library_page(request, folder: str = ""):
         "types": library.TYPES,
         "can_edit": has_role(request.user, "editor"),
         "all_count": Asset.objects.count(),
+        "zip_max": MAX_ZIP_ASSETS,
     }
     if request.htmx and request.htmx.target == "results":
         return render(request, "studio/partials/results.html", context)

@@ -26,7 +26,7 @@ from skimage import data
 
 from core.errors import BadRequest
 from tests.conftest import CLOUD
-from transforms.ai import detect, geneffects, jobs, matting
+from transforms.ai import detect, geneffects, jobs, matting, oklab, restoration
 from transforms.cloudinary import entry
 from transforms.models import AIResult
 
@@ -274,7 +274,7 @@ def test_other_prompts_go_to_the_prompt_back_end(client, upload, edits_server):
 
 
 def _hue(rgb: np.ndarray) -> np.ndarray:
-    lab = geneffects.to_oklab(rgb)
+    lab = oklab.to_oklab(rgb)
     return np.arctan2(lab[..., 2], lab[..., 1])
 
 
@@ -286,7 +286,7 @@ def test_recolor_moves_the_cup_towards_the_colour(client, upload, no_backend):
     assert row.metadata["recoloured"] == 1
     x0, y0, x1, y1 = row.metadata["found"][0]["box"]
     alpha = geneffects.object_matte(photo, [("cup", 1.0, (x0, y0, x1, y1))])
-    lightness = geneffects.to_oklab(out)[..., 0]
+    lightness = oklab.to_oklab(out)[..., 0]
     cup = (alpha > 0.9) & (lightness > 0.3) & (lightness < 0.9)  # where an 8-bit hue is well defined
     assert cup.sum() > 500
     target = _hue(np.array([[[0x2E, 0x86, 0xC1]]], np.uint8))[0, 0]
@@ -365,7 +365,7 @@ def test_deblock_softens_block_edges_only():
     flat = np.full((32, 32, 3), 100, np.uint8)
     flat[:, 8:] = 104  # a small step on the block grid: softened
     flat[:, 24:] = 200  # a real edge: kept
-    out = geneffects.deblock(flat, 10)
+    out = restoration.deblock(flat, 10)
     assert int(out[0, 8, 0]) - int(out[0, 7, 0]) < 4
     assert (out[0, 23, 0], out[0, 24, 0]) == (104, 200)
 

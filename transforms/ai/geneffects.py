@@ -47,6 +47,8 @@ from transforms.ops.effectlib import colour_arg
 from transforms.values import object_classes
 
 from . import detect, generation, matting, producers, stages, subparams, weights
+from .oklab import recolour
+from .restoration import restore
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,6 @@ BOX_PADDING = 0.1  # the matte is found in the box grown by this share of its si
 DILATE = 0.04  # the removal mask grows by this share of the object's box (at least 3 px)
 SHADOW_DEPTH = 0.2  # remove-shadow_true: a band of this share of the box's height below it
 DEFAULT_BACKGROUND_PROMPT = "A natural, fitting background behind the subject, matching its lighting and perspective"
-SHARPEN = 0.5  # e_gen_restore's unsharp mask on edges (pyvips sharpen m2; flat areas untouched)
 REMOVE_INSTRUCTION = "Remove every {what} from the image and fill in the background naturally; change nothing else"
 
 
@@ -437,67 +438,6 @@ class GenerativeBackgroundReplace(_Effect):
 # --- e_gen_recolor -------------------------------------------------------------------------------------
 
 
-def _linear(srgb: np.ndarray) -> np.ndarray:
-    c = srgb.astype(np.float32) / 255.0
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-
-
-def _encoded(linear: np.ndarray) -> np.ndarray:
-    c = np.clip(linear, 0.0, 1.0)
-    return np.where(c <= 0.0031308, 12.92 * c, 1.055 * np.power(c, 1 / 2.4) - 0.055) * 255.0
-
-
-_M1 = np.array([[0.4122214708, 0.5363325363, 0.0514459929], [0.2119034982, 0.6806995451, 0.1073969566],
-                [0.0883024619, 0.2817188376, 0.6299787005]], np.float32)
-_M2 = np.array([[0.2104542553, 0.7936177850, -0.0040720468], [1.9779984951, -2.4285922050, 0.4505937099],
-                [0.0259040371, 0.7827717662, -0.8086757660]], np.float32)
-
-
-def to_oklab(srgb: np.ndarray) -> np.ndarray:
-    """uint8 ...x3 sRGB -> float32 OKLab (Björn Ottosson's)."""
-    lms = _linear(srgb) @ _M1.T
-    return np.cbrt(lms) @ _M2.T
-
-
-def _oklab_linear(lab: np.ndarray) -> np.ndarray:
-    return ((lab @ np.linalg.inv(_M2).T) ** 3) @ np.linalg.inv(_M1).T
-
-
-def from_oklab(lab: np.ndarray) -> np.ndarray:
-    """OKLab -> float32 sRGB 0..255 (clipped to the gamut per channel)."""
-    return _encoded(_oklab_linear(lab))
-
-
-def _in_gamut(lab: np.ndarray) -> np.ndarray:
-    """`lab` with each pixel's chroma reduced (hue and lightness kept) until it fits sRGB."""
-    low, high = np.zeros(lab.shape[:-1], np.float32), np.ones(lab.shape[:-1], np.float32)
-    fits = lambda k: (np.abs(_oklab_linear(lab * np.stack([np.ones_like(k), k, k], -1)) - 0.5) <= 0.5 + 1e-4).all(-1)  # noqa: E731
-    whole = fits(high)
-    for _ in range(10):  # bisection on the chroma scale
-        middle = (low + high) / 2
-        ok = fits(middle)
-        low, high = np.where(ok, middle, low), np.where(ok, high, middle)
-    k = np.where(whole, 1.0, low)
-    return lab * np.stack([np.ones_like(k), k, k], -1)
-
-
-def recolour(rgb: np.ndarray, alpha: np.ndarray, target: tuple[int, int, int]) -> np.ndarray:
-    """`rgb` with the pixels under `alpha` given the target's hue and chroma in OKLCh (the chroma reduced
-    where sRGB cannot show it, the hue never changed); their lightness variation is kept, its mean moved
-    half-way to the target's; blended by `alpha`."""
-    lab = to_oklab(rgb)
-    goal = to_oklab(np.array(target, np.uint8)[None, None])[0, 0]
-    weight = alpha > 0.5
-    mean_l = float(lab[..., 0][weight].mean()) if weight.any() else float(lab[..., 0].mean())
-    chroma, hue = float(np.hypot(goal[1], goal[2])), math.atan2(goal[2], goal[1])
-    out = np.empty_like(lab)
-    out[..., 0] = np.clip(lab[..., 0] + 0.5 * (goal[0] - mean_l), 0.0, 1.0)
-    out[..., 1], out[..., 2] = chroma * math.cos(hue), chroma * math.sin(hue)
-    made = from_oklab(_in_gamut(out))
-    a = alpha[..., None]
-    return np.clip(np.round(a * made + (1 - a) * rgb), 0, 255).astype(np.uint8)
-
-
 class GenerativeRecolor(_Effect):
     kind = "gen_recolor"
     label = "Generative recolor"
@@ -522,52 +462,6 @@ class GenerativeRecolor(_Effect):
 
 
 # --- e_gen_restore -------------------------------------------------------------------------------------
-
-
-def noise_sigma(gray: np.ndarray) -> float:
-    """Immerkær's fast estimate of Gaussian noise (grey levels) from a 3x3 Laplacian difference."""
-    from scipy import ndimage
-
-    kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
-    h, w = gray.shape
-    if h < 3 or w < 3:
-        return 0.0
-    response = ndimage.convolve(gray.astype(np.float32), kernel)[1:-1, 1:-1]
-    return float(math.sqrt(math.pi / 2) * np.abs(response).sum() / (6 * (w - 2) * (h - 2)))
-
-
-def deblock(rgb: np.ndarray, step: float) -> np.ndarray:
-    """Soften JPEG's 8x8 block edges: across each grid line, pixel pairs whose difference is under
-    `step` (a real edge is larger) are pulled towards their mean."""
-    out = rgb.astype(np.float32)
-    for axis in (0, 1):
-        n = out.shape[axis]
-        for line in range(8, n - 1, 8):
-            a = np.take(out, line - 1, axis=axis)
-            b = np.take(out, line, axis=axis)
-            diff = b - a
-            soft = (np.abs(diff).max(axis=-1, keepdims=True) < step) * diff / 4
-            index = [slice(None)] * 3
-            index[axis] = line - 1
-            out[tuple(index)] = a + soft
-            index[axis] = line
-            out[tuple(index)] = b - soft
-    return np.clip(np.round(out), 0, 255).astype(np.uint8)
-
-
-def restore(rgb: np.ndarray) -> tuple[np.ndarray, dict]:
-    """Deblock, denoise (non-local means, strength from the estimated noise), sharpen gently."""
-    import cv2  # opencv-python-headless: loaded only where restoration runs
-
-    gray = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    sigma = noise_sigma(gray)
-    out = deblock(rgb, max(6.0, 3 * sigma))
-    strength = float(np.clip(0.9 * sigma, 1.0, 25.0))
-    bgr = np.ascontiguousarray(out[:, :, ::-1])
-    out = cv2.fastNlMeansDenoisingColored(bgr, None, strength, strength, 7, 21)[:, :, ::-1]
-    image = _image(np.ascontiguousarray(out)).sharpen(sigma=0.7, m1=0.0, m2=SHARPEN, x1=3)
-    sharpened = np.ascontiguousarray(image.colourspace("srgb").cast("uchar").numpy()[:, :, :3])
-    return sharpened, {"noise_sigma": round(sigma, 2), "denoise_strength": round(strength, 2)}
 
 
 class GenerativeRestore(_Effect):
