@@ -55,7 +55,8 @@ def test_transparent_preview_before_after_and_download(page, editor, photo):  # 
     original = page.locator("#original")
     assert original.is_hidden()
     page.get_by_label("Show the original").check()
-    assert original.is_visible() and preview.is_hidden()
+    original.wait_for(state="visible")
+    assert preview.is_hidden()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=original.element_handle())
     assert original.evaluate(ALPHA) == [255, 255]  # the JPEG: no transparent corners
     assert "r_max" not in original.get_attribute("src")
