@@ -21,6 +21,7 @@ from transforms.cloudinary.parser import build_path, signed_part
 from . import links, palette
 
 URL_SAFE = "/,:_-.$!~*'()@;=+^|[]"
+ALPHA_FORMATS = {"png", "webp", "gif", "avif", "tiff", "tif"}  # formats that keep an alpha channel
 
 
 def validate(chain: str) -> tuple[str, int | None]:
@@ -40,9 +41,19 @@ def validate(chain: str) -> tuple[str, int | None]:
         return whole.message, None
 
 
-def delivery_path(asset, chain: str, may_sign: bool = True) -> tuple[str, bool]:
+def preview_format(asset, chain: str) -> str:
+    """The format the Studio's preview asks for: the asset's own, except that a transformed image
+    stored without an alpha channel (a JPEG...) is previewed as PNG, so what the chain makes
+    transparent (e_background_removal, r_max, a rotation...) shows as transparent, not white."""
+    if asset.resource_type != "image" or not palette.components(chain) or asset.format in ALPHA_FORMATS:
+        return asset.format
+    return "png"
+
+
+def delivery_path(asset, chain: str, may_sign: bool = True, fmt: str | None = None) -> tuple[str, bool]:
     """(path of the delivery URL, signed?).  Signed like studio.links.path: private and
     authenticated assets, and any transformation (so strict mode lets it through).
+    ``fmt`` replaces the asset's format as the URL's extension (the preview's PNG).
 
     ``may_sign`` is False for a viewer: a signed URL is a capability anyone who holds it
     can use (strict mode passed, private assets shown, under any chain the viewer typed),
@@ -50,13 +61,14 @@ def delivery_path(asset, chain: str, may_sign: bool = True) -> tuple[str, bool]:
     untransformed original of a private asset, which the asset page shows them anyway,
     is signed."""
     text = "/".join(palette.components(chain))
+    fmt = fmt or asset.format
     signature = None
     if (asset.type != "upload" or text) and (may_sign or not text):
         secret = links.signing_secret()
         if secret:
-            signature = signing.url_signature(signed_part(asset.public_id, fmt=asset.format, transformation=text),
+            signature = signing.url_signature(signed_part(asset.public_id, fmt=fmt, transformation=text),
                                               secret)
-    path = build_path(settings.DAM_CLOUD_NAME, asset.public_id, type=asset.type, fmt=asset.format,
+    path = build_path(settings.DAM_CLOUD_NAME, asset.public_id, type=asset.type, fmt=fmt,
                       version=asset.version, transformation=quote(text, safe=URL_SAFE), signature=signature,
                       resource_type=asset.resource_type)
     return path, signature is not None

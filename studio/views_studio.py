@@ -27,6 +27,7 @@ from . import links, palette, snippets
 from .roles import has_role, requires
 
 RECENT = 12
+CODE_TABS = (("url", "URL"), ("python", "Python"), ("node", "Node"), ("curl", "cURL"))
 QUERY_SAFE = ",/:$!*'()@"  # readable ?t= (these need no escaping in a query string)
 
 
@@ -74,6 +75,8 @@ def _context(request, asset, chain: str, **extra) -> dict:
     can_sign = has_role(request.user, "editor")
     path, signed = chains.delivery_path(asset, text, may_sign=can_sign)
     url = base_url(request) + path
+    preview_fmt = chains.preview_format(asset, text)
+    preview_path = chains.delivery_path(asset, text, may_sign=can_sign, fmt=preview_fmt)[0]
     refinable = bool(parsed) and palette.is_bg_removal(parsed[0])
     mask = current_mask(asset) if refinable else None
     focus_revision = focus.revision(asset) if asset.resource_type == "image" else 0
@@ -94,12 +97,15 @@ def _context(request, asset, chain: str, **extra) -> dict:
         "edit": edit,
         "error": error,
         "bad_step": bad_step,
-        "preview": path,
+        "preview": preview_path,
+        "preview_format": preview_fmt,
+        "original_src": chains.delivery_path(asset, "", may_sign=can_sign)[0] if text and not error else "",
+        "downloads": [] if error else _downloads(asset, text, can_sign, {asset.format, preview_fmt}),
         # the delivery URL does not change when the refiner's mask does (and it may be cached
         # as immutable): the mask revision in the query string makes the browser fetch it again
         # so do the focus areas (g_custom, g_face...): their revision makes a saved change show at once,
         # and a chosen generative variation (its id and seed)
-        "preview_src": path + ("?" + "&".join(bust) if bust else ""),
+        "preview_src": preview_path + ("?" + "&".join(bust) if bust else ""),
         "refinable": refinable,
         "mask": mask,
         "refine_url": refine_url(asset, text) if refinable else "",
@@ -112,6 +118,7 @@ def _context(request, asset, chain: str, **extra) -> dict:
         "generative_chosen": bool(chosen),
         "url": url,
         "code": snippets.snippets(asset, text, url, signed),
+        "code_tabs": CODE_TABS,
         "palette": palette.PALETTE,
         "kinds": palette.KINDS,
         "picker": [{"asset": a, "src": links.path(a, links.THUMB, secret),
@@ -123,6 +130,15 @@ def _context(request, asset, chain: str, **extra) -> dict:
         "here_path": reverse("studio", args=[asset.asset_id]),
         **extra,
     }
+
+
+def _downloads(asset, chain: str, may_sign: bool, formats: set) -> list[dict]:
+    """The result as a file: the chain's delivery URL with fl_attachment, in the asset's format
+    and (when it differs) the preview's, which keeps the transparency the chain makes."""
+    attach = "/".join([*palette.components(chain), "fl_attachment"])
+    ordered = [asset.format, *sorted(formats - {asset.format})]
+    return [{"format": fmt, "href": chains.delivery_path(asset, attach, may_sign=may_sign, fmt=fmt)[0]}
+            for fmt in ordered if fmt]
 
 
 def _page(request, asset, chain: str, status: int = 200, **extra):

@@ -1,6 +1,6 @@
 // On every page: the `?` key (not while typing in a field) or the header's Shortcuts button opens the
 // keyboard-shortcuts overlay, a modal <dialog>; Escape or its Close button closes it. The list below is every
-// key handler the screens have (preview.js, refiner.js, focus.js, generative.js): keep it in step with them.
+// key handler the screens have (preview.js, studio.js, refiner.js, focus.js, generative.js): keep it in step with them.
 // The overlay is built here, on first use, so it exists only where the shortcuts (all JavaScript) do.
 (function () {
   "use strict";
@@ -13,6 +13,8 @@
     ["Media Library preview", [
       [["←", "/", "→"], "Previous / next asset"],
       [["Esc"], "Close the preview"]]],
+    ["Studio", [
+      [["←", "→", "Home", "End"], "On the code tabs: switch between URL and SDK snippets"]]],
     ["Background Refiner", [
       [["E"], "Remove brush"],
       [["R"], "Restore brush"],

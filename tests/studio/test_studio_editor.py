@@ -140,8 +140,10 @@ def test_actions_change_the_chain_in_the_url(login, photo):
     html = page.content.decode()
     assert page.status_code == 200
     assert 'value="c_fill,h_100,w_100/e_grayscale/r_max"' in html  # the quick-edit box
-    path, signed = chains.delivery_path(photo, t, may_sign=False)  # a viewer's chain URL is never signed
+    # a viewer's chain URL is never signed; the JPEG's preview is a PNG (r_max's corners stay transparent)
+    path, signed = chains.delivery_path(photo, t, may_sign=False, fmt="png")
     assert f'<img id="preview" src="{path}"' in html and "/c_fill,h_100,w_100/e_grayscale/r_max/" in path
+    assert path.endswith(".png") and not signed
     assert html.count('class="step') >= 3 and "Save as named" not in html  # viewers cannot save
 
 
