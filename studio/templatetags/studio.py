@@ -1,8 +1,21 @@
 from django import template
+from lucide.templatetags.lucide import lucide as lucide_icon
 
 from studio import roles
 
 register = template.Library()
+
+
+@register.simple_tag
+def icon(name: str, size: int = 16, label: str = "") -> str:
+    """A Lucide icon (PyPI `lucide`, the SVGs inlined): decorative unless given a label,
+    so a button keeps its text (or aria-label) as its accessible name."""
+    attrs = {"class": "icon", "focusable": "false"}
+    if label:
+        attrs.update({"role": "img", "aria-label": label})
+    else:
+        attrs["aria-hidden"] = "true"
+    return lucide_icon(name, size=size, **attrs)
 
 
 @register.filter
