@@ -52,3 +52,12 @@ def get(mapping, key):
 def split(value, sep: str = ";") -> list[str]:
     """``{{ values|get:"hints"|split:";" }}``: the non-empty parts of a text."""
     return [part for part in str(value or "").split(sep) if part]
+
+
+@register.filter
+def alt(asset) -> str:
+    """The text alternative of an asset's image: its `alt` context value (the asset page's
+    alt-text field, Cloudinary's convention), else its public_id."""
+    context = getattr(asset, "context", None) or {}
+    text = context.get("alt") if isinstance(context, dict) else None
+    return str(text).strip() if text and str(text).strip() else asset.public_id
