@@ -195,3 +195,22 @@ def exposure_text(value) -> str:
     if value >= 1:
         return f"{value:g} s"
     return f"{Fraction(value).limit_denominator(10000)} s"
+
+
+def as_image_metadata(data: dict) -> dict:
+    """The Admin API's ``image_metadata`` (resource details with ``image_metadata=true``):
+    EXIF tag names with text values, as Cloudinary reports them, and the colour facts."""
+    out = {}
+    for name, value in (data.get("exif") or {}).items():
+        if name == "ExposureTime" and isinstance(value, (int, float)):
+            value = exposure_text(value).removesuffix(" s")
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        out[name] = str(value)
+    if data.get("icc_profile"):
+        out["ProfileDescription"] = data["icc_profile"]
+    if data.get("colorspace"):
+        out["ColorSpace"] = str(data["colorspace"])
+    if data.get("bit_depth"):
+        out["BitsPerSample"] = str(data["bit_depth"])
+    return out
