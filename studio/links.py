@@ -21,9 +21,13 @@ THUMB_2X = "c_fill,w_480,h_480"
 PREVIEW = "c_limit,w_1200,h_1200"
 # A named transformation's card in the gallery: t_<name> then this bounded thumbnail step.
 GALLERY = "c_limit,w_320,h_240"
-# The Studio's own renders (tiles, previews, pickers, gallery cards): not the user's derived
-# images, so the asset page does not list them (deleting them is harmless: they come back).
-UI_TRANSFORMATIONS = (THUMB, THUMB_2X, PREVIEW)
+# The Focus Area Refiner's previews (studio.views_focus.PREVIEWS).
+FOCUS_CUSTOM = "c_crop,g_custom"
+FOCUS_FACE = "c_thumb,g_face,w_200,h_200"
+# The Studio's own renders (tiles, previews, focus previews; gallery cards: is_ui_transformation):
+# not the user's derived images, so the asset page does not list them and a named
+# transformation's count leaves them out (deleting them is harmless: they come back).
+UI_TRANSFORMATIONS = (THUMB, THUMB_2X, PREVIEW, FOCUS_CUSTOM, FOCUS_FACE)
 
 
 def signing_secret() -> str | None:
@@ -101,6 +105,18 @@ def is_ui_transformation(text: str) -> bool:
     return head.startswith("t_") and "/" not in head and _canonical(last) == _canonical(GALLERY)
 
 
+def gallery_transformation(name: str) -> str:
+    """The chain of a named transformation's gallery thumbnail."""
+    return f"t_{name}/{GALLERY}"
+
+
+def gallery_spellings(name: str) -> set[str]:
+    """How a derived row of ``name``'s gallery thumbnail may spell its transformation (as
+    written, canonical): what a named transformation's count of derived images leaves out."""
+    text = gallery_transformation(name)
+    return {text, _canonical(text)}
+
+
 def gallery_path(asset, name: str, secret=_UNSET) -> str:
     """A named transformation's gallery thumbnail on ``asset`` (signed: strict mode passes)."""
-    return path(asset, f"t_{name}/{GALLERY}", secret)
+    return path(asset, gallery_transformation(name), secret)

@@ -65,7 +65,8 @@ def _row(name: str) -> Transformation:
 
 
 def derived_count(row: Transformation) -> int:
-    return named.derived_queryset(row).count()
+    """The user's derived images built with ``row``: not the gallery's own thumbnails."""
+    return named.derived_queryset(row).exclude(transformation__in=links.gallery_spellings(row.name)).count()
 
 
 @requires("viewer")

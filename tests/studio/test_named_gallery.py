@@ -76,6 +76,22 @@ def test_cards_show_a_thumbnail_on_the_newest_image_or_the_chosen_one(login):
 
 
 @pytest.mark.django_db
+def test_the_gallerys_thumbnails_do_not_count_as_derived_images(login):
+    sample = put("samples/count")
+    named.create("small", "c_scale,w_100")
+    client = login("editor")
+    src = unescape(re.search(r'<img src="([^"]+)"', cards(client.get("/transformations/").content.decode())["small"])
+                   .group(1))
+    assert client.get(src).status_code == 200  # the card's thumbnail, stored as a derived image
+    assert 'class="derived-count">0<' in cards(client.get("/transformations/").content.decode())["small"]
+    assert '<span id="derived-count">0</span>' in client.get("/transformations/small/").content.decode()
+
+    assert client.get(links.path(sample, "t_small")).status_code == 200  # the user's own
+    assert client.get(links.path(sample, "t_small/e_sepia")).status_code == 200
+    assert 'class="derived-count">2<' in cards(client.get("/transformations/").content.decode())["small"]
+
+
+@pytest.mark.django_db
 def test_an_empty_library_says_to_upload_an_image(login):
     named.create("sepia", "e_sepia")
     html = login("viewer").get("/transformations/").content.decode()
