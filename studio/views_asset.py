@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from assets import backups, focus, imagemeta, ingest, metadata
+from assets.tasks import request_image_metadata
 from assets.models import Asset, AssetVersion, DeletedBackup
 from core.errors import BadRequest
 from transforms import derived_api
@@ -38,7 +39,7 @@ ORIENTATIONS = {1: "Normal", 2: "Mirrored", 3: "Rotated 180°", 4: "Mirrored ver
 def metadata_rows(data: dict | None) -> dict | None:
     """The Metadata card's lines from assets.imagemeta's dict: ``{"exif": [(label, value)],
     "image": [(label, value)], "colors": [[hex, percent]], "gps": bool}``."""
-    if data is None:
+    if data is None or data.get("unreadable"):
         return None
     exif = data.get("exif") or {}
     rows = []
@@ -73,6 +74,17 @@ def metadata_rows(data: dict | None) -> dict | None:
         image.append(("Bit depth", f"{data['bit_depth']} bits per channel"))
     image.append(("Transparency", "Has an alpha channel" if data.get("has_alpha") else "No alpha channel"))
     return {"exif": rows, "image": image, "colors": data.get("colors") or [], "gps": gps}
+
+
+def metadata_card(asset: Asset) -> dict:
+    """The Metadata card's context: ``meta_card`` (shown: images only), ``meta_pending`` (the
+    worker has not read the file yet: queued, the card says to reload) and ``meta``."""
+    if not imagemeta.has_metadata(asset):
+        return {"meta_card": False}
+    data = imagemeta.cached(asset)
+    if data is None:
+        request_image_metadata(asset, from_page=True)
+    return {"meta_card": True, "meta_pending": data is None, "meta": metadata_rows(data)}
 
 
 def _asset(asset_id: str) -> Asset:
@@ -114,7 +126,7 @@ def _page_context(request, asset: Asset, **extra) -> dict:
         "secure_url": secure_url,
         "versions": list(AssetVersion.objects.filter(asset=asset).order_by("-version", "-id")),
         "derived": [d for d in derived_for_asset(asset, request) if not links.is_ui_transformation(d["transformation"])],
-        "meta": metadata_rows(imagemeta.for_asset(asset)),
+        **metadata_card(asset),
         "alt_text": (asset.context or {}).get("alt", ""),
         "alt_form": extra.pop("alt_form", None) or AltForm(initial={"alt": (asset.context or {}).get("alt", "")}),
         "can_edit": has_role(request.user, "editor"),

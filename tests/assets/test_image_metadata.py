@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.admin_client import admin  # noqa: F401  (fixture)
-from tests.studio.test_asset_page import jpeg_with_exif
+from tests.images import jpeg_with_exif
 
 pytestmark = pytest.mark.django_db
 

@@ -10,50 +10,27 @@ import re
 from html import unescape
 
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image
 
 from assets import imagemeta
 from assets.models import Asset, AssetVersion
+from assets.tasks import compute_image_metadata
 from studio import links
+from tests.images import BLUE, RED, jpeg_with_exif, png_with_alpha, two_colours
 from tests.studio_fixtures import login, users  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
-RED, BLUE = (220, 30, 30), (20, 60, 200)
 
-
-def two_colours(width=200, height=100) -> Image.Image:
-    image = Image.new("RGB", (width, height), RED)
-    image.paste(BLUE, (width // 2, 0, width, height))
-    return image
-
-
-def jpeg_with_exif() -> bytes:
-    exif = Image.Exif()
-    exif[0x010F], exif[0x0110], exif[0x0112] = "Canon", "EOS 5D", 1
-    sub = exif.get_ifd(0x8769)
-    sub[0x9003], sub[0x829A], sub[0x829D], sub[0x8827], sub[0x920A], sub[0xA434] = (
-        "2024:05:01 10:20:30", 0.004, 2.8, 200, 50.0, "EF 50mm f/1.8")
-    gps = exif.get_ifd(0x8825)
-    gps[1], gps[2], gps[3], gps[4] = "N", (52.0, 30.0, 0.0), "W", (1.0, 15.0, 0.0)
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    out = io.BytesIO()
-    two_colours().save(out, "JPEG", exif=exif.tobytes(), icc_profile=icc, quality=95)
-    return out.getvalue()
-
-
-def png_with_alpha() -> bytes:
-    image = Image.new("RGBA", (60, 40), (0, 160, 0, 255))
-    image.paste((0, 0, 0, 0), (0, 0, 30, 40))
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
-
-
-def put(upload, data: bytes, public_id: str, name: str = "photo.jpg", **params) -> Asset:
+def put(upload, data: bytes, public_id: str, name: str = "photo.jpg", read=True, **params) -> Asset:
+    """Upload; ``read``: then run what the worker runs for a stored version (the test's
+    transaction never commits, so asset_stored is not sent)."""
     response = upload(data, name=name, public_id=public_id, **params)
     assert response.status_code == 200, response.content
-    return Asset.objects.get(public_id=public_id)
+    asset = Asset.objects.get(public_id=public_id)
+    if read:
+        compute_image_metadata(asset.pk, asset.version_id)
+    return asset
 
 
 def text_of(html: str) -> str:
@@ -77,11 +54,51 @@ def test_metadata_card_shows_exif_icc_and_palette_and_reads_the_file_once(login,
     stored = AssetVersion.objects.get(version_id=asset.version_id).image_metadata
     assert stored["exif"]["Make"] == "Canon" and stored["exif"]["GPSLatitude"] == 52.5
 
-    def fail(path):
+    def fail(*args):
         raise AssertionError("the file was read again")
 
-    monkeypatch.setattr(imagemeta, "describe", fail)
+    monkeypatch.setattr(imagemeta, "_describe", fail)
     assert "Canon EOS 5D" in client.get(f"/assets/{asset.asset_id}/").content.decode()
+    compute_image_metadata(asset.pk, asset.version_id)  # a repeated task reads the row, not the file
+
+
+def test_a_stored_version_queues_its_metadata_and_the_page_waits_for_it(login, upload, monkeypatch, settings,
+                                                                        django_capture_on_commit_callbacks):
+    from assets import tasks
+
+    settings.DAM_FACE_DETECTION = False
+    queued = []
+    monkeypatch.setattr(tasks.compute_image_metadata, "delay", lambda *args: queued.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        asset = put(upload, jpeg_with_exif(), "trip/queued", read=False)
+    assert queued == [(asset.pk, asset.version_id)]  # on asset_stored, after commit
+
+    client = login("viewer")
+
+    def page() -> str:
+        with django_capture_on_commit_callbacks(execute=True):
+            return text_of(card(client.get(f"/assets/{asset.asset_id}/").content.decode(), "metadata-card"))
+
+    monkeypatch.setattr(imagemeta, "_describe", lambda *a: pytest.fail("a page view read the file"))
+    assert "Reading the file's metadata… Reload the page" in page()
+    assert "Reading the file's metadata" in page()
+    # no metadata yet (the worker was down when it was stored): the page queues it, once
+    assert queued == [(asset.pk, asset.version_id)] * 2
+    monkeypatch.undo()
+    compute_image_metadata(*queued[-1])
+    assert "Camera Canon EOS 5D" in page()
+    assert AssetVersion.objects.get(version_id=asset.version_id).image_metadata["exif"]["Model"] == "EOS 5D"
+    compute_image_metadata(asset.pk, "not-the-current-version")  # stale task: nothing to do
+
+
+def test_raw_files_have_no_metadata_card(login, upload):
+    # the upload API stores images only; a raw row comes from elsewhere (an import, a migration)
+    asset = put(upload, jpeg_with_exif(), "docs/readme", read=False)
+    Asset.objects.filter(pk=asset.pk).update(resource_type="raw", format="txt")
+    asset.refresh_from_db()
+    html = login("viewer").get(f"/assets/{asset.asset_id}/").content.decode()
+    assert 'id="metadata-card"' not in html and "cannot be read" not in html and "Reading the file" not in html
+    assert imagemeta.for_asset(asset) is None and imagemeta.cached(asset) is None
 
 
 def test_a_new_version_gets_its_own_metadata(login, upload):
@@ -174,6 +191,15 @@ def test_derived_list_hides_the_studios_thumbnails_but_shows_the_users_renders(l
     named.create("tiny", "c_scale,w_30")
     assert client.get(links.gallery_path(asset, "tiny")).status_code == 200
     assert client.get(links.path(asset, "t_tiny")).status_code == 200
+
+    # the Focus Area Refiner's previews are stored as derived images too: the Studio's own
+    Asset.objects.filter(pk=asset.pk).update(custom_coordinates=[[10, 10, 80, 60]])
+    asset.refresh_from_db()
+    assert client.get(links.path(asset, links.FOCUS_CUSTOM)).status_code == 200
+    from transforms.models import DerivedImage
+    stored = set(DerivedImage.objects.filter(asset=asset).values_list("transformation", flat=True))
+    assert "c_crop,g_custom" in stored and len(stored) == 8, stored
+    assert links.is_ui_transformation("c_thumb,g_face,h_200,w_200")
 
     derived = card(client.get(f"/assets/{asset.asset_id}/").content.decode(), "derived-card")
     shown = re.findall(r"<code>([^<]+)</code>", derived)

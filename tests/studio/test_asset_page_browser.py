@@ -11,9 +11,10 @@ from django.test import Client
 from PIL import Image
 
 from assets.models import ApiKey, Asset
+from assets.tasks import compute_image_metadata
 from tests.browser import browser, page, screenshot  # noqa: F401
 from tests.conftest import signed
-from tests.studio.test_asset_page import jpeg_with_exif
+from tests.images import jpeg_with_exif
 from tests.studio_fixtures import log_in, make_user  # noqa: F401
 
 
@@ -23,14 +24,17 @@ def editor(settings):
     return make_user("eddie", "editor")
 
 
-def put(public_id: str, data: bytes) -> Asset:
+def put(public_id: str, data: bytes, read: bool = True) -> Asset:
     key = ApiKey.objects.first() or ApiKey.objects.create(name="tests")
     payload = signed({"public_id": public_id, "context": "sku=R-1"}, key)
     payload["file"] = io.BytesIO(data)
     payload["file"].name = "camera.jpg"
     response = Client().post("/v1_1/demo/image/upload", payload)
     assert response.status_code == 200, response.content
-    return Asset.objects.get(public_id=public_id)
+    asset = Asset.objects.get(public_id=public_id)
+    if read:  # what the worker runs once a version is stored (no worker in this test)
+        compute_image_metadata(asset.pk, asset.version_id)
+    return asset
 
 
 @pytest.mark.live
@@ -73,3 +77,13 @@ def test_alt_text_metadata_and_download(page, editor):
     page.locator(f'.thumb[data-preview*="{asset.asset_id}"]').click()
     page.wait_for_function("() => !document.getElementById('preview-dialog').hasAttribute('aria-busy')")
     assert page.locator("#preview-dialog .preview-image img").get_attribute("alt") == "Red and blue halves of a test card"
+
+    # a version the worker has not read yet: the card says so and how to see it
+    waiting = put("trip/waiting", jpeg_with_exif(), read=False)
+    page.goto(f"/assets/{waiting.asset_id}/")
+    status = page.locator("#metadata-card [role=status]")
+    assert "Reading the file's metadata" in status.inner_text() and "Reload the page" in status.inner_text()
+    screenshot(page, "asset-page-metadata-pending")
+    compute_image_metadata(waiting.pk, waiting.version_id)
+    page.reload()
+    assert "Canon EOS 5D" in page.locator("#metadata-card").inner_text()
