@@ -29,9 +29,9 @@ PREF_AGE = 365 * 24 * 3600  # the view and density cookies last a year
 def _prefs(request) -> dict:
     """The grid/list view and tile density: from ?view= / ?density= (then remembered in a cookie), else the cookie."""
     chosen = {}
-    for name, allowed in (("view", VIEWS), ("density", DENSITIES)):
-        value = request.GET.get(name) or request.COOKIES.get(f"dam_{name}", "")
-        chosen[name] = value if value in allowed else allowed[0] if name == "view" else "medium"
+    for name, allowed, default in (("view", VIEWS, "grid"), ("density", DENSITIES, "medium")):
+        asked, kept = request.GET.get(name, ""), request.COOKIES.get(f"dam_{name}", "")
+        chosen[name] = asked if asked in allowed else kept if kept in allowed else default
     return chosen
 
 
