@@ -111,6 +111,26 @@
     });
   }
 
+  // --- the toolbar's drop-downs (Filters, Upload): one open at a time; Escape closes; Filters
+  // also closes on a click outside it (the upload panel stays open while its queue runs) ---
+  var drops = Array.prototype.slice.call(document.querySelectorAll(".toolbar details.drop"));
+  drops.forEach(function (drop) {
+    drop.addEventListener("toggle", function () {
+      if (drop.open) drops.forEach(function (other) { if (other !== drop) other.open = false; });
+    });
+    drop.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && drop.open && !document.querySelector("dialog[open]")) {
+        event.preventDefault();
+        drop.open = false;
+        drop.querySelector("summary").focus();
+      }
+    });
+  });
+  document.addEventListener("click", function (event) {
+    var filters = document.querySelector(".toolbar details.filters");
+    if (filters && filters.open && !filters.contains(event.target)) filters.open = false;
+  });
+
   function setup() {
     activate(active && document.contains(active) ? active : null);
     selection();

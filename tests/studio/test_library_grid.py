@@ -6,6 +6,7 @@ navigation of the tiles (arrows by the rendered columns, Home/End, Space selects
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -235,3 +236,41 @@ def test_keyboard_navigation_of_the_grid(page, editor):
     page.keyboard.press("?")
     assert "Move between tiles" in page.locator("#shortcuts").inner_text()
     assert made
+
+
+AXE = Path(__file__).resolve().parents[1] / "sdk" / "node" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page) -> list[str]:
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    found = page.evaluate("""async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21aa']}))
+        .violations.map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))""")
+    return found
+
+
+@pytest.mark.live
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_nothing_on_the_grid_list_upload_and_bulk_bar(page, editor, scheme):
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run ./dam test (npm ci in tests/sdk/node)", pytrace=False)
+    for i in range(6):
+        put(f"a11y/p{i}", 200, 150, seed=i)
+    page.emulate_media(color_scheme=scheme)
+    log_in(page, "/library/")
+    page.get_by_label("Select a11y/p1").check()
+    page.locator(".filters summary").click()
+    assert axe_violations(page) == []
+    page.locator("#upload-toggle").click()  # one drop-down at a time
+    assert not page.locator("#format").is_visible() and page.locator("#upload-form").is_visible()
+    assert axe_violations(page) == []
+    page.keyboard.press("Escape")
+    assert not page.locator("#upload-form").is_visible()
+    assert page.evaluate("document.activeElement.id") == "upload-toggle"
+    page.locator("#upload-toggle").click()
+    if scheme == "dark":
+        screenshot(page, "library-dark")
+    page.goto("/library/?view=list")
+    assert axe_violations(page) == []
+    page.goto("/library/?view=grid")
