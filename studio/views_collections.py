@@ -15,7 +15,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Max
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -249,7 +248,11 @@ def share_page(request, token: str):
     link = (ShareLink.objects.select_related("collection").filter(token=token[:64]).first()
             if 16 <= len(token) <= 64 else None)
     if link is None or not link.is_live(timezone.now()):
-        raise Http404("This share link does not exist or no longer works.")
+        # One page, byte for byte, for all three (no path or token in it): nothing tells them apart.
+        gone = render(request, "studio/collections/share_gone.html", status=404)
+        gone["X-Robots-Tag"] = "noindex, nofollow"
+        gone["Referrer-Policy"] = "no-referrer"
+        return gone
     collection = link.collection
     paginator = Paginator(collection.items.select_related("asset").order_by("position", "id"), SHARE_PAGE)
     page = paginator.get_page(request.GET.get("page"))
