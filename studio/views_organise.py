@@ -214,6 +214,3 @@ def asset_replace(request, asset_id: str):
     messages.success(request, f"Replaced: {body['public_id']} is now version v{body['version']}.")
     return _asset_back(asset)
 
-
-__all__ = ["asset_move", "asset_rename", "asset_replace", "folder_create", "folder_delete", "folder_rename",
-           "move", "library_url"]
