@@ -10,12 +10,12 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
-from assets.api.upload import upload_for_session
 from assets import ingest
-from assets.models import Asset, UploadPreset
+from assets.api.upload import upload_for_session
+from assets.models import Asset, Collection, UploadPreset
 from core.errors import ApiError
 
-from . import actions, library, links
+from . import actions, library, links, views_collections
 from .downloads import MAX_ZIP_ASSETS
 from .forms import BulkForm, clean_folder
 from .roles import has_role, requires
@@ -92,6 +92,7 @@ def library_page(request, folder: str = ""):
             "folders": library.folder_tree(),
             "formats": library.formats(),
             "presets": list(UploadPreset.objects.order_by("name").values_list("name", flat=True)),
+            "collections": list(Collection.objects.order_by("name", "id")[:200]) if context["can_edit"] else [],
         })
         response = render(request, "studio/library.html", context)
     for name in ("view", "density"):
@@ -138,6 +139,14 @@ def bulk(request):
     elif action == "untag":
         done, problems = actions.remove_tags(assets, form.cleaned_data["tag_list"])
         messages.success(request, f"Removed the tags from {done} asset{'s' if done != 1 else ''}.")
+    elif action == "collect":  # studio.views_collections: the Collections screens
+        collection = Collection.objects.filter(pk=form.cleaned_data["collection"]).first()
+        if collection is None:
+            messages.error(request, "That collection does not exist any more.")
+            return redirect(back)
+        add_assets, add_message = views_collections.add_assets, views_collections.add_message
+        add_message(request, collection, *add_assets(collection, assets))
+        problems = []
     elif action == "move":
         folder = form.cleaned_data["folder"]
         done, problems = actions.move(assets, folder)
