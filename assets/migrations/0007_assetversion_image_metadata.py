@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('assets', '0005_focus_areas'),
+        ('assets', '0006_collections'),
     ]
 
     operations = [
