@@ -24,6 +24,8 @@ NON_SIGNABLE_ACTIONS = frozenset({"tags", "context", "metadata"})
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 # Admin API routes (URL names) that only an admin key may change: upload presets.
 ADMIN_ONLY_ROUTES = frozenset({"admin-presets", "admin-preset"})
+# Admin API routes (URL names) that only read, whatever the method (the Search API is POSTed to).
+READ_ROUTES = frozenset({"admin-search", "admin-folders-search"})
 
 
 def check_cloud(cloud_name: str) -> None:
@@ -61,7 +63,7 @@ def check_role(credential: keys.Credential | None, method: str = "POST", route: 
     """What a key's role allows: viewer keys only read (GET Admin API calls); editor keys
     do everything but change upload presets (and API keys, which have no API); admin keys
     do everything. 403 otherwise."""
-    if credential is None or method.upper() in READ_METHODS:
+    if credential is None or method.upper() in READ_METHODS or route in READ_ROUTES:
         return
     if credential.role == "viewer":
         raise Forbidden(f"API key {credential.key} has the viewer role: it may only read (GET Admin API calls)")

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import admin_account, admin_delete, admin_folders, admin_presets, admin_resources
+from . import admin_account, admin_delete, admin_folders, admin_presets, admin_resources, search
 from .upload import UploadApiView
 
 ADMIN = "v1_1/<str:cloud_name>/"
@@ -12,6 +12,10 @@ admin_urlpatterns = [
     path(ADMIN + "usage/<str:date>", admin_account.UsageView.as_view(), name="admin-usage-date"),
     path(ADMIN + "tags/<str:resource_type>", admin_account.TagsView.as_view(), name="admin-tags"),
     path(ADMIN + "resources", admin_delete.ResourcesRootView.as_view(), name="admin-resources-root"),
+    # Search API (assets/api/search.py): before resources/<resource_type> and folders/<path>,
+    # which would otherwise take "search" as a resource type or a folder to create.
+    path(ADMIN + "resources/search", search.ResourcesSearchView.as_view(), name="admin-search"),
+    path(ADMIN + "folders/search", search.FoldersSearchView.as_view(), name="admin-folders-search"),
     re_path(r"^v1_1/(?P<cloud_name>[^/]+)/resources/(?P<asset_id>[0-9a-f]{32})$",
             admin_resources.ResourceByAssetIdView.as_view(), name="admin-resource-by-asset-id"),
     path(ADMIN + "resources/<str:resource_type>/tags/<path:tag>", admin_delete.ResourcesByTagAndDeleteView.as_view(),
