@@ -14,11 +14,13 @@ import binascii
 import json
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Q, TextField
-from django.db.models.functions import Cast
+from django.db.models import Count, Exists, OuterRef, Q
 
 from assets.api import bounded_json
 from assets.models import Asset, AssetTag, Folder
+from assets.search import ExpressionError, is_expression, parse
+from assets.search import query as search_query
+from assets.search import text as search_text
 from core.errors import BadRequest
 
 PAGE_SIZE = 48
@@ -78,9 +80,19 @@ class Query:
 
 def search_q(text: str) -> Q:
     """public_id, original filename or a context value containing ``text``; a tag or format equal to it."""
-    tagged = AssetTag.objects.filter(asset=OuterRef("pk"), name=text)
-    return (Q(public_id__icontains=text) | Q(original_filename__icontains=text) | Q(format=text.lower())
-            | Q(_context_text__icontains=text) | Exists(tagged))
+    return search_text.free_text_q(text)
+
+
+def expression_filter(rows, query: Query):
+    """The search box's text: an expression (a field qualifier, an operator, a group, a
+    wildcard...) goes through the Search API's engine; plain words stay a simple search.
+    A broken expression is named in a message and searched as plain text."""
+    if is_expression(query.q):
+        try:
+            return rows.filter(search_query.to_q(parse(query.q)))
+        except ExpressionError as exc:
+            query.errors.append(f"Search expression: {exc}. Searched for the text as typed instead.")
+    return rows.filter(search_q(query.q))
 
 
 def queryset(query: Query):
@@ -96,7 +108,7 @@ def queryset(query: Query):
     if query.tag:
         rows = rows.filter(Exists(AssetTag.objects.filter(asset=OuterRef("pk"), name=query.tag)))
     if query.q:
-        rows = rows.alias(_context_text=Cast("context", TextField())).filter(search_q(query.q))
+        rows = expression_filter(search_query.annotate(rows), query)
     return rows
 
 
