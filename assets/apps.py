@@ -7,3 +7,8 @@ class AssetsConfig(AppConfig):
 
     def ready(self):
         from . import receivers  # noqa: F401  (queues the image metadata of stored versions)
+        from django.db.models.signals import post_migrate
+
+        from .search import text  # the search index's triggers, back after a table rebuild
+
+        post_migrate.connect(text.ensure_index, sender=self, dispatch_uid="assets.search.ensure_index")

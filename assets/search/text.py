@@ -2,18 +2,79 @@
 
 A word matches an asset whose public_id, original filename or a context value contains
 it (case-insensitively), or which has a tag or format equal to it.
+
+Indexed: on SQLite through the FTS5 trigram table ``assets_search_fts`` (migration 0009,
+kept by triggers; ``ensure_index`` puts the triggers back after a migration rebuilt
+assets_asset), for words of three characters or more; on PostgreSQL the pg_trgm GIN
+indexes serve the ``icontains`` comparisons as they are. Without the index (or for a
+shorter word) the same comparisons run as scans: the answer is the same either way.
 """
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, TextField
+from django.db import DatabaseError, connection, connections, transaction
+from django.db.models import Q, TextField
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 from ..models import AssetTag
 
+FTS = "assets_search_fts"
+TRIGGERS = ("assets_search_fts_insert", "assets_search_fts_update", "assets_search_fts_delete")
+CREATE_TABLE = f"CREATE VIRTUAL TABLE {FTS} USING fts5(public_id, original_filename, context, tokenize='trigram')"
+FILL = (f"INSERT INTO {FTS}(rowid, public_id, original_filename, context) "
+        "SELECT id, public_id, original_filename, context FROM assets_asset")
+CREATE_TRIGGERS = (
+    f"CREATE TRIGGER IF NOT EXISTS assets_search_fts_insert AFTER INSERT ON assets_asset BEGIN "
+    f"INSERT INTO {FTS}(rowid, public_id, original_filename, context) "
+    "VALUES (new.id, new.public_id, new.original_filename, new.context); END",
+    f"CREATE TRIGGER IF NOT EXISTS assets_search_fts_update AFTER UPDATE OF public_id, original_filename, context "
+    f"ON assets_asset BEGIN UPDATE {FTS} SET public_id = new.public_id, original_filename = new.original_filename, "
+    "context = new.context WHERE rowid = new.id; END",
+    f"CREATE TRIGGER IF NOT EXISTS assets_search_fts_delete AFTER DELETE ON assets_asset BEGIN "
+    f"DELETE FROM {FTS} WHERE rowid = old.id; END",
+)
+
 
 def annotate(queryset):
     return queryset.alias(_context_text=Cast("context", TextField()))
+
+
+def fts_ready() -> bool:
+    """Whether the SQLite trigram table and its three triggers are there."""
+    if connection.vendor != "sqlite":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM sqlite_master WHERE name IN (%s, %s, %s, %s)", [FTS, *TRIGGERS])
+        return cursor.fetchone()[0] == 4
+
+
+def ensure_index(sender=None, using="default", **kwargs) -> None:
+    """(post_migrate) On SQLite, put back the triggers (and refill the table) if a migration
+    rebuilt assets_asset and so dropped them; nothing where FTS5 is missing or on PostgreSQL."""
+    conn = connections[using]
+    if conn.vendor != "sqlite":
+        return
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE name IN (%s, %s, %s, %s)", [FTS, *TRIGGERS])
+        present = {row[0] for row in cursor.fetchall()}
+        if len(present) == 4 or "assets_asset" not in conn.introspection.table_names(cursor):
+            return
+        try:
+            with transaction.atomic(using=using):
+                if FTS in present:
+                    cursor.execute(f"DELETE FROM {FTS}")
+                else:
+                    cursor.execute(CREATE_TABLE)
+                cursor.execute(FILL)
+                for statement in CREATE_TRIGGERS:
+                    cursor.execute(statement)
+        except DatabaseError:  # no FTS5 / trigram tokenizer here: searches scan
+            pass
+
+
+def fts_phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
 
 
 def free_text_q(text: str, wildcard: bool = False) -> Q:
@@ -21,6 +82,9 @@ def free_text_q(text: str, wildcard: bool = False) -> Q:
     needle = text.replace("*", "") if wildcard else text
     if not needle:
         return Q()
-    tagged = AssetTag.objects.filter(asset=OuterRef("pk"), name=needle)
+    tagged = Q(pk__in=AssetTag.objects.filter(name=needle).values("asset_id"))
+    if len(needle) >= 3 and fts_ready():
+        matches = RawSQL(f"SELECT rowid FROM {FTS} WHERE {FTS} MATCH %s", [fts_phrase(needle)])
+        return Q(pk__in=matches) | Q(format=needle.lower()) | tagged
     return (Q(public_id__icontains=needle) | Q(original_filename__icontains=needle) | Q(format=needle.lower())
-            | Q(_context_text__icontains=needle) | Exists(tagged))
+            | Q(_context_text__icontains=needle) | tagged)
