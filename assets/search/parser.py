@@ -23,6 +23,7 @@ from dataclasses import dataclass
 MAX_LENGTH = 2000
 MAX_DEPTH = 16
 MAX_TERMS = 64
+MAX_WILDCARDS = 4  # stars in one value (each is a ".*" in a pattern: keep the matching linear enough)
 SPECIAL = set('()[]{}"\\:=<>!')
 WORD_OPS = {"AND": "AND", "&&": "AND", "OR": "OR", "||": "OR", "NOT": "NOT"}
 WILDCARD = "\x00*"  # a wildcard star inside a parsed value (a literal star stays "*")
@@ -242,7 +243,12 @@ class _Parser:
             self.pos += 1
         if not out:
             self.error("Expected a value", start)
-        return Value("".join(out))
+        return self.checked(Value("".join(out)), start)
+
+    def checked(self, value: Value, start: int) -> Value:
+        if value.text.count(WILDCARD) > MAX_WILDCARDS:
+            self.error(f"Too many wildcards in one value: at most {MAX_WILDCARDS}", start)
+        return value
 
     def quoted(self) -> Value:
         start = self.pos
@@ -256,7 +262,7 @@ class _Parser:
                 continue
             if char == '"':
                 self.pos += 1
-                return Value("".join(out), quoted=True)
+                return self.checked(Value("".join(out), quoted=True), start)
             out.append(WILDCARD if char == "*" else char)
             self.pos += 1
         self.error("Unclosed quote", start)

@@ -78,8 +78,14 @@ def fts_phrase(text: str) -> str:
 
 
 def free_text_q(text: str, wildcard: bool = False) -> Q:
-    """Rows matching the free-text ``text`` (a star stands for anything: it is dropped for 'contains')."""
-    needle = text.replace("*", "") if wildcard else text
+    """Rows matching the free-text ``text``; with wildcards, rows matching each starless piece
+    (``sho*s``: both ``sho`` and ``s``; a trailing star changes nothing for 'contains')."""
+    if wildcard:
+        result = Q()
+        for part in (p for p in text.split("*") if p):
+            result &= free_text_q(part)
+        return result
+    needle = text
     if not needle:
         return Q()
     tagged = Q(pk__in=AssetTag.objects.filter(name=needle).values("asset_id"))

@@ -79,6 +79,10 @@ def test_bounds():
     with pytest.raises(ExpressionError, match="Too many terms"):
         parse(" OR ".join(["a"] * (MAX_TERMS + 1)))
     parse(" OR ".join(["a"] * MAX_TERMS))
+    with pytest.raises(ExpressionError, match="Too many wildcards"):
+        parse("public_id:a*b*c*d*e*")
+    with pytest.raises(ExpressionError, match="Too many wildcards"):
+        parse('"*a*b*c*d*"')
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -163,6 +167,7 @@ def library(db):
     ("metadata.launch<2024-05-01", {"shoes/red"}),
     ("metadata.launch:[2024-06-01 TO 2024-12-31]", {"shoes/blue"}),
     ("shoe", {"shoes/red", "shoes/blue", "shoes/kids/green"}),
+    ("sho*gre", {"shoes/kids/green"}),
     ("\"on sale\"", {"shoes/red"}),
     ("img_001", {"shoes/red"}),
     ("sample_file", {"sample"}),
