@@ -189,26 +189,24 @@ class _Compiler:
 
     def moment(self, value: Value, position: int) -> tuple[datetime, datetime]:
         """The interval [start, end) a date value names: a day, a second, or a relative instant."""
-        text_ = value.plain.strip()
+        try:
+            return self._moment(value.plain.strip())
+        except (ValueError, OverflowError):
+            raise ExpressionError(f"Invalid date {value.plain!r}: yyyy-mm-dd, an ISO time or a relative "
+                                  "time such as 1d or 4w (years 1 to 9998)", position) from None
+
+    def _moment(self, text_: str) -> tuple[datetime, datetime]:
         relative = re.fullmatch(r"(\d{1,5})([hdwmy])", text_.lower())
         if relative:
             instant = self.now - int(relative.group(1)) * TIME_UNITS[relative.group(2)]
             return instant, instant
         if text_.lower() == "now":
             return self.now, self.now
-        try:
-            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text_):
-                day = datetime.fromisoformat(text_).replace(tzinfo=timezone.utc)
-                return day, day + timedelta(days=1)
-            instant = datetime.fromisoformat(text_.replace("Z", "+00:00"))
-        except ValueError:
-            raise ExpressionError(f"Invalid date {value.plain!r}: yyyy-mm-dd, an ISO time or a relative "
-                                  "time such as 1d or 4w", position) from None
-        instant = instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
-        try:
-            instant = instant.astimezone(timezone.utc)
-        except OverflowError:
-            raise ExpressionError(f"Date {value.plain!r} out of range", position) from None
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text_):
+            day = datetime.fromisoformat(text_).replace(tzinfo=timezone.utc)
+            return day, day + timedelta(days=1)
+        instant = datetime.fromisoformat(text_.replace("Z", "+00:00"))
+        instant = (instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
         return instant, instant + timedelta(seconds=1)
 
     def date_term(self, field: str, term: Term) -> Q:

@@ -142,3 +142,27 @@ def test_folders_search_and_route_order(admin, db):
     assert pages == [["z/b", "search"], ["a/b/c", "a/b"], ["a"]]
     bad = admin.post("folders/search", {"expression": "format:png"})
     assert bad.status_code == 400 and "Unknown folder field 'format'" in bad.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("params", [
+    {"expression": ["tags:a"]}, {"expression": {"a": 1}}, {"sort_by": "nonsense"}, {"sort_by": [[1, 2]]},
+    {"sort_by": [{"bytes": ["desc"]}]}, {"sort_by": [{}]}, {"sort_by": [{"a": 1, "b": 2}]},
+    {"sort_by": '[{"bytes": "desc"}'}, {"aggregate": [{"type": "bytes"}]}, {"aggregate": [[]]},
+    {"with_field": [None]}, {"fields": [{"x": 1}]}, {"max_results": "ten"}, {"max_results": 10 ** 30},
+    {"next_cursor": 12}, {"next_cursor": ["x"]}, {"next_cursor": "é" * 300},
+    {"expression": "width>99999999999999999999"}, {"expression": "created_at>99999d"},
+    {"expression": "created_at:9999-12-31T23:59:59+14:00"}, {"expression": "metadata.a:[* TO *]"},
+    {"expression": "context.ünïcode=1"}, {"expression": "\"unterminated \\"}, {"expression": "tags:\\"},
+    {"expression": "((((((((((((((((((a))))))))))))))))))"}, {"expression": "-" * 100},
+    {"expression": "a:b:c"}, {"expression": "[1 TO 2]"}, {"expression": "width:[a TO b]"},
+    {"expression": "uploaded_at:[0001-01-01 TO 9999-12-31]"}, {"expression": "public_id:**"},
+])
+def test_hostile_input_is_never_a_500(admin, assets, params):
+    for method in ("post", "get"):
+        body = params if method == "post" else {k: v if isinstance(v, str) else str(v) for k, v in params.items()}
+        response = getattr(admin, method)("resources/search", body)
+        assert response.status_code in (200, 400), (params, response.status_code, response.content[:300])
+        if response.status_code == 400:
+            assert response.json()["error"]["message"]
+        response = getattr(admin, method)("folders/search", body)
+        assert response.status_code in (200, 400), (params, response.status_code, response.content[:300])
