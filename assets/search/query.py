@@ -13,13 +13,13 @@ units h, d, w, m (30 days), y (365 days)). A term without a field is free text
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from datetime import datetime, timedelta, timezone
 
 from django.db import connection
-from django.db.models import BigIntegerField, Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models import BigIntegerField, BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models.expressions import RawSQL
 
 from ..models import Asset, AssetTag
 from . import text
@@ -254,14 +254,22 @@ class _Compiler:
             return Q(**{f"{name}__{COMPARE[term.op]}": self.scalar(value)})
         if value.has_wildcard:
             return Q(**{f"{name}__regex": "^" + self.regex(value.text) + "$"})
-        result = Q(**{name: value.plain})
-        scalar = self.scalar(value)
         if column == "metadata":
-            if isinstance(scalar, int):
-                result |= Q(**{name: scalar})
-            result |= Q(**{f"{name}__regex": '^\\[.*' + re.escape(
-                json.dumps(value.plain)) + '.*\\]$'})
-        return result
+            return self.metadata_equals(key, value.plain, self.scalar(value))
+        return Q(**{name: value.plain})
+
+    @staticmethod
+    def metadata_equals(key: str, text_: str, scalar) -> Q:
+        """The field's value is ``text_`` (or the number), or a set holding it: one containment test."""
+        candidates = [text_] + ([scalar] if isinstance(scalar, int) else [])
+        if connection.vendor == "postgresql":  # jsonb @>: a scalar contains itself, an array its items
+            result = Q()
+            for candidate in candidates:
+                result |= Q(**{f"metadata__{key}__contains": candidate})
+            return result
+        marks = ", ".join(["%s"] * len(candidates))  # json_each walks an array, or yields a scalar once
+        return Q(RawSQL(f'EXISTS (SELECT 1 FROM json_each("assets_asset"."metadata", %s) WHERE value IN ({marks}))',
+                        [f'$."{key}"', *candidates], output_field=BooleanField()))
 
 
 def prefix_q(field: str, prefix: str) -> Q:

@@ -77,6 +77,11 @@ def fts_phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+def like_pattern(text: str) -> str:
+    """``%text%`` for LIKE with backslash as the escape (as Django's ``icontains`` writes it)."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def free_text_q(text: str, wildcard: bool = False) -> Q:
     """Rows matching the free-text ``text``; with wildcards, rows matching each starless piece
     (``sho*s``: both ``sho`` and ``s``; a trailing star changes nothing for 'contains')."""
@@ -88,9 +93,20 @@ def free_text_q(text: str, wildcard: bool = False) -> Q:
     needle = text
     if not needle:
         return Q()
-    tagged = Q(pk__in=AssetTag.objects.filter(name=needle).values("asset_id"))
+    # One id set, a UNION of branches that each use their own index (an OR of them in the
+    # outer WHERE would make both databases scan every row).
+    branches = ["SELECT asset_id FROM assets_assettag WHERE name = %s", "SELECT id FROM assets_asset WHERE format = %s"]
+    params: list = [needle, needle.lower()]
     if len(needle) >= 3 and fts_ready():
-        matches = RawSQL(f"SELECT rowid FROM {FTS} WHERE {FTS} MATCH %s", [fts_phrase(needle)])
-        return Q(pk__in=matches) | Q(format=needle.lower()) | tagged
-    return (Q(public_id__icontains=needle) | Q(original_filename__icontains=needle) | Q(format=needle.lower())
-            | Q(_context_text__icontains=needle) | tagged)
+        branches.append(f"SELECT rowid FROM {FTS} WHERE {FTS} MATCH %s")
+        params.append(fts_phrase(needle))
+    else:
+        pattern = like_pattern(needle)
+        if connection.vendor == "postgresql":
+            columns = ("UPPER((public_id)::text)", "UPPER((original_filename)::text)", "UPPER((context)::text)")
+            branches += [f"SELECT id FROM assets_asset WHERE {c} LIKE UPPER(%s)" for c in columns]
+        else:  # SQLite's LIKE ignores ASCII case already
+            branches += [f"SELECT id FROM assets_asset WHERE {c} LIKE %s ESCAPE '\\'"
+                         for c in ("public_id", "original_filename", "CAST(context AS text)")]
+        params += [pattern] * 3
+    return Q(pk__in=RawSQL(" UNION ".join(branches), params))

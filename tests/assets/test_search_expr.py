@@ -168,6 +168,8 @@ def library(db):
     ("metadata.launch:[2024-06-01 TO 2024-12-31]", {"shoes/blue"}),
     ("shoe", {"shoes/red", "shoes/blue", "shoes/kids/green"}),
     ("sho*gre", {"shoes/kids/green"}),
+    ("ue", {"shoes/blue"}),  # shorter than a trigram: LIKE
+    ("G_0", {"shoes/red"}), ("g%0", set()), ("s_m", set()), ("sa%", set()),  # LIKE's wildcards are literal
     ("\"on sale\"", {"shoes/red"}),
     ("img_001", {"shoes/red"}),
     ("sample_file", {"sample"}),
