@@ -17,7 +17,7 @@ import pytest
 from django.test import Client
 
 from assets.models import ApiKey, Asset, UploadPreset
-from tests.browser import SCREENS, browser  # noqa: F401
+from tests.browser import SCREENS, browser, page  # noqa: F401
 from tests.conftest import make_image, signed
 from tests.studio_fixtures import PASSWORD, make_user
 from transforms.cloudinary import named
@@ -257,3 +257,63 @@ def test_every_screen_passes_axe_and_fits(browser, live_server, data, width):  #
     ctx.close()
     assert not problems, "accessibility problems:\n" + report(problems)
     assert not errors, f"JavaScript errors: {errors}"
+
+
+# each step of the Studio's list: its box, its number, its buttons (name, disabled, left edge from the step's)
+STEPS = """() => [...document.querySelectorAll('#steps > li.step')].map(li => {
+    const box = li.getBoundingClientRect(), style = getComputedStyle(li);
+    const title = li.querySelector('.step-title');
+    return {
+        classes: li.className, border: style.borderTopColor + ' ' + style.borderTopWidth,
+        background: style.backgroundColor, padding: style.padding, left: box.left, width: box.width,
+        number: getComputedStyle(title, '::before').content, weight: getComputedStyle(title).fontWeight,
+        buttons: [...li.querySelectorAll('.step-actions a, .step-actions button')].map(b => ({
+            name: (b.getAttribute('aria-label') || '').replace(/step \\d+: .*/, ''), disabled: b.disabled === true,
+            left: Math.round(b.getBoundingClientRect().left - box.left), width: Math.round(b.getBoundingClientRect().width),
+            height: Math.round(b.getBoundingClientRect().height)})),
+    };
+})"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_first_step_looks_and_reads_like_the_others(page, live_server, data, width):  # noqa: F811
+    page.set_viewport_size({"width": width, "height": HEIGHTS[width]})
+    log_in(page, "root")
+    photo = data["photo"].asset_id
+    page.goto(f"/studio/{photo}/?t={CHAIN}")
+    steps = page.evaluate(STEPS)
+    assert len(steps) == 3
+    assert len({s["number"] for s in steps}) == 1  # one numbering rule for all (a counter, 1. 2. 3.)
+    first, *others = steps
+    for other in others:
+        for prop in ("classes", "border", "background", "padding", "left", "width", "weight"):
+            assert first[prop] == other[prop], (prop, first[prop], other[prop])
+        # the same buttons in the same places, the impossible move disabled rather than missing
+        assert [(b["name"], b["left"], b["width"], b["height"]) for b in first["buttons"]] == \
+               [(b["name"], b["left"], b["width"], b["height"]) for b in other["buttons"]]
+    assert [b["name"] for b in first["buttons"]] == ["Edit ", "Move up ", "Move down ", "Remove "]
+    assert [b["disabled"] for b in first["buttons"]] == [False, True, False, False]
+    assert [b["disabled"] for b in steps[-1]["buttons"]] == [False, False, True, False]
+    # moving the second step up makes it the first: the chain changes, the list keeps its shape
+    page.get_by_role("button", name="Move up step 2: Effect").click()
+    page.wait_for_url("**e_grayscale/c_fill**")
+    assert [s["buttons"][1]["disabled"] for s in page.evaluate(STEPS)] == [True, False, False]
+    page.get_by_role("button", name="Move down step 1: Effect").click()
+    page.wait_for_url("**c_fill,h_200,w_300/e_grayscale**")
+
+    # editing the first step (edit=0, a falsy index) opens its form in place, like any other step
+    for index in (0, 1):
+        page.goto(f"/studio/{photo}/?t={CHAIN}&edit={index}")
+        form = page.locator(f"#step-{index} form.step-form")
+        assert form.is_visible() and form.get_by_role("button", name="Save step").is_visible()
+        assert page.locator("form.step-form[id=edit-form]").count() == 1
+    # a bad first step is marked like a bad later one: the red box and the message inside it
+    for chain, bad in (("e_nonsense_effect/c_fill,w_300", 0), ("c_fill,w_300/e_nonsense_effect", 1)):
+        page.goto(f"/studio/{photo}/?t={chain}")
+        steps = page.evaluate(STEPS)
+        assert ["bad" in s["classes"] for s in steps] == [i == bad for i in range(2)]
+        assert "Invalid effect" in page.locator(f"#step-{bad} .error").inner_text()
+        assert steps[bad]["border"] != steps[1 - bad]["border"]
+    page.goto(f"/studio/{photo}/?t=e_nonsense_effect/c_fill,w_300")
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / f"a11y-studio-first-step-bad-{width}.png"), full_page=True)
