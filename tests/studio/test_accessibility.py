@@ -44,6 +44,10 @@ OFF_SCREEN = """() => [...document.querySelectorAll('table button, table a.butto
     .filter(([b, r]) => r.left < 0 || r.right > document.documentElement.clientWidth + 0.5)
     .map(([b, r]) => (b.getAttribute('aria-label') || b.textContent.trim()) + ' at ' + Math.round(r.left) + '..' + Math.round(r.right))"""
 
+TABLE_BUTTONS = "() => document.querySelectorAll('table button, table a.button').length"
+# screens whose tables have row buttons: at 390 px they must have some (the check above is not vacuous)
+TABLES = {"trash", "users", "api-keys", "presets", "asset-tables-stacked"}
+
 SCROLLS_SIDEWAYS = "() => document.documentElement.scrollWidth > document.documentElement.clientWidth"
 
 # Violations on screens other helpers are rebuilding (their files): reported, not failing here.
@@ -202,6 +206,8 @@ def check(page, name: str, width: int, problems: dict):
     if width < 600 and (off := page.evaluate(OFF_SCREEN)):
         found.append({"id": "table-button-off-screen", "help": "a table's button is outside the viewport",
                       "nodes": off})
+    if name in TABLES:
+        assert page.evaluate(TABLE_BUTTONS) > 0, f"{name}: no buttons in its table"
     allowed = OTHERS.get(name.removesuffix("-dark"), set())
     failing = [v for v in found if v["id"] not in allowed]
     if found and not failing:
