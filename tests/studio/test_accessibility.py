@@ -114,6 +114,13 @@ def open_revoke(page, data):
     page.wait_for_url("**/revoke/")
 
 
+def open_key_secret(page, data):
+    page.goto("/admin/keys/")
+    page.get_by_label("Name").fill("made by the test")
+    page.get_by_role("button", name="Create key").click()
+    page.get_by_role("heading", name="API key created").wait_for()
+
+
 def open_bulk_delete(page, data):
     page.goto("/library/")
     ids = [p.asset_id for p in data["photos"][1:]]
@@ -172,26 +179,27 @@ SCREENS_LIST = [
     ("shortcuts", open_shortcuts, False),
     ("asset", url("/assets/{asset}/"), True),
     ("asset-tables-stacked", asset_tables_stacked, False),
-    ("trash", url("/library/-/trash/"), False),
+    ("trash", url("/library/-/trash/"), True),
     ("confirm-delete", open_bulk_delete, False),
     ("studio-home", url("/studio/"), False),
     ("studio-chain", studio(CHAIN), True),
     ("studio-edit-first", studio(CHAIN, "&edit=0"), False),
-    ("studio-error", studio("c_fill,w_300/e_nonsense_effect"), False),
+    ("studio-error", studio("c_fill,w_300/e_nonsense_effect"), True),
     ("refiner-background", url("/studio/{asset}/refine/background/?t=e_background_removal"), False),
-    ("refiner-focus", url("/studio/{asset}/refine/focus/"), False),
+    ("refiner-focus", url("/studio/{asset}/refine/focus/"), True),
     ("refiner-generative", url("/studio/{asset}/refine/generative/?t=" + GENERATIVE), False),
     ("named-list", url("/transformations/"), False),
     ("named-edit", url("/transformations/thumb/"), False),
     ("named-delete", url("/transformations/thumb/delete/"), False),
     ("users", url("/admin/users/"), False),
     ("user-edit", url("/admin/users/{user}/"), False),
-    ("api-keys", url("/admin/keys/"), False),
+    ("api-keys", url("/admin/keys/"), True),
     ("api-key-revoke", open_revoke, False),
+    ("api-key-secret", open_key_secret, False),
     ("presets", url("/admin/presets/"), False),
     ("preset-edit", url("/admin/presets/{preset}/"), False),
     ("settings", url("/admin/settings/"), False),
-    ("404", url("/assets/0123456789abcdef0123456789abcdef/"), False),
+    ("404", url("/assets/0123456789abcdef0123456789abcdef/"), True),
 ]
 
 
