@@ -15,6 +15,10 @@ def new_hex_id() -> str:
     return uuid.uuid4().hex
 
 
+def new_share_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class Folder(models.Model):
     path = models.CharField(max_length=255, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -225,3 +229,59 @@ class FocusAreas(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset_id}@{self.version_id} r{self.revision} ({self.source})"
+
+
+class Collection(models.Model):
+    """A named, ordered set of assets across folders (the Studio's Collections); shared
+    read-only through ShareLink rows."""
+
+    name = models.CharField(max_length=200)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CollectionItem(models.Model):
+    """One asset's place in a collection (``position`` ascending; an asset is in it once).
+    Deleting the asset takes it out of every collection."""
+
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="items")
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField()
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["collection", "asset"], name="collection_item_once")]
+        indexes = [models.Index(fields=["collection", "position"], name="collection_item_order")]
+
+
+class ShareLink(models.Model):
+    """A link showing a collection read-only to anyone holding it (``/share/<token>/``),
+    until revoked or expired.
+
+    The token is stored as it is, not hashed: it grants a read-only view of what an editor
+    chose to share, and editors need to copy the link again from the collection's page
+    (an API key's secret, which grants writes, is another matter). It is 32 characters of
+    ``secrets.token_urlsafe(24)``: unguessable, and looked up by its unique index."""
+
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="share_links")
+    token = models.CharField(max_length=64, unique=True, default=new_share_token)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def is_live(self, now) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -36,6 +36,7 @@ CASES = [
     ("deep page (90%), newest", "/library/", {"deep": "newest"}),
     ("deep page (90%), name", "/library/", {"deep": "name", "sort": "name"}),
     ("deep page (90%), size", "/library/", {"deep": "size", "sort": "size"}),
+    ("deep previous page (90%), name", "/library/", {"deep_before": "name", "sort": "name"}),
     ("folder (500 assets)", "/library/f/17/", {}),
     ("tag filter (1%)", "/library/", {"tag": "t3"}),
     ("format filter", "/library/", {"format": "png"}),
@@ -98,6 +99,8 @@ def child(backend: str, count: int, runs: int) -> dict:
         headers = {}
         if "deep" in params:
             params["after"] = deep_cursor(params.pop("deep"))
+        if "deep_before" in params:  # Previous: the keyset read backwards
+            params["before"] = deep_cursor(params.pop("deep_before"))
         if params.pop("htmx", None):
             headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "results"}
         times = []

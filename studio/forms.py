@@ -75,16 +75,20 @@ class ContextForm(forms.Form):
 
 
 class BulkForm(forms.Form):
-    ACTIONS = [("tag", "Add tags"), ("untag", "Remove tags"), ("move", "Move to folder"), ("delete", "Delete")]
+    ACTIONS = [("tag", "Add tags"), ("untag", "Remove tags"), ("move", "Move to folder"), ("delete", "Delete"),
+               ("collect", "Add to collection")]
     action = forms.ChoiceField(choices=ACTIONS, label="Action")
     ids = forms.CharField(required=False)  # asset_ids, read with getlist in the view
     tags = forms.CharField(required=False, label="Tags")
     folder = forms.CharField(required=False, label="Folder", max_length=255)
     confirm = forms.BooleanField(required=False)
+    collection = forms.IntegerField(required=False, min_value=1, label="Collection")
 
     def clean(self):
         data = super().clean()
         action = data.get("action")
+        if action == "collect" and not data.get("collection"):
+            self.add_error("collection", "Choose the collection to add the assets to.")
         if action in ("tag", "untag"):
             try:
                 data["tag_list"] = parse_tags(data.get("tags", ""))

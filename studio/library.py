@@ -1,7 +1,9 @@
 """The Media Library's query: search, filters, sort and keyset pagination, and the folder tree.
 
 Pages are keyset-paginated (``after`` is an opaque cursor holding the last row's sort
-values), never OFFSET, so a deep page costs what the first one does.  Every sort ends
+values, ``before`` the first row's, for Previous), never OFFSET, so a deep page costs what
+the first one does. ``start`` (the 1-based position of the page's first row, carried in the
+pager's links) only labels the page ("Showing 49–96 of 1,234"); it is never used to query.  Every sort ends
 with the primary key, so the order is total and stable under inserts.
 """
 
@@ -41,6 +43,8 @@ class Query:
     faces: bool = False  # only assets with at least one face (Asset.face_count, kept by assets.focus)
     sort: str = "newest"
     after: str = ""
+    before: str = ""
+    start: int = 1  # the position of the page's first row, as the pager's link said (a label only)
     errors: list[str] = field(default_factory=list)
 
     @classmethod
@@ -49,7 +53,10 @@ class Query:
         query = cls(folder=folder, q=get.get("q", "").strip()[:200], format=get.get("format", "").strip().lower(),
                     type=get.get("type", "").strip(), tag=get.get("tag", "").strip(),
                     faces=get.get("faces", "") in ("1", "on", "true"),
-                    sort=get.get("sort", "newest"), after=get.get("after", ""))
+                    sort=get.get("sort", "newest"), after=get.get("after", ""),
+                    before="" if get.get("after") else get.get("before", ""))
+        start = get.get("start", "1")
+        query.start = int(start) if start.isdigit() and len(start) < 10 else 1
         if query.sort not in SORTS:
             query.errors.append(f"Unknown sort {query.sort!r}: showing newest first.")
             query.sort = "newest"
@@ -114,6 +121,10 @@ def decode_cursor(cursor: str, sort: str) -> list | None:
     return values
 
 
+def reverse(fields: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f[1:] if f.startswith("-") else "-" + f for f in fields)
+
+
 def after_q(fields: tuple[str, ...], values: list) -> Q:
     """Rows strictly after ``values`` in the order of ``fields`` (a lexicographic keyset)."""
     condition = Q()
@@ -134,6 +145,12 @@ class Page:
     total: int
     first: bool
     capped: bool = False
+    prev_cursor: str | None = None
+    start: int = 1  # 1-based position of rows[0] (from the query's start, kept within the total)
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.rows) - 1
 
 
 def page(query: Query, size: int = PAGE_SIZE, count: bool = True) -> Page:
@@ -147,18 +164,32 @@ def page(query: Query, size: int = PAGE_SIZE, count: bool = True) -> Page:
         total = rows.count()
     fields = SORTS[query.sort][1]
     position = decode_cursor(query.after, query.sort)
-    if query.after and position is None:
+    backwards = decode_cursor(query.before, query.sort) if position is None else None
+    if (query.after and position is None) or (query.before and backwards is None):
         query.errors.append("That page link is out of date: showing the first page.")
-    if position is not None:
-        rows = rows.filter(after_q(fields, position))
-    found = list(rows.order_by(*fields).prefetch_related("tags")[: size + 1])
-    more = len(found) > size
-    found = found[:size]
-    cursor = None
-    if more and found:
-        last = found[-1]
-        cursor = encode_cursor(query.sort, [getattr(last, f.lstrip("-")) for f in fields])
-    return Page(found, cursor, total, position is None, capped)
+    if backwards is not None:  # the page before a row: read backwards from it, then turn round
+        found = list(rows.filter(after_q(reverse(fields), backwards)).order_by(*reverse(fields))
+                     .prefetch_related("tags")[: size + 1])
+        earlier = len(found) > size
+        found = found[:size][::-1]
+        first = not earlier
+        more = bool(found)  # the row the cursor holds comes after this page
+    else:
+        if position is not None:
+            rows = rows.filter(after_q(fields, position))
+        found = list(rows.order_by(*fields).prefetch_related("tags")[: size + 1])
+        more = len(found) > size
+        found = found[:size]
+        first = position is None
+
+    def cursor(row) -> str:
+        return encode_cursor(query.sort, [getattr(row, f.lstrip("-")) for f in fields])
+
+    start = 1 if first else max(query.start, 2)
+    if total >= 0 and not capped and found:
+        start = min(start, max(total - len(found) + 1, 1))
+    return Page(found, cursor(found[-1]) if more and found else None, total, first, capped,
+                cursor(found[0]) if not first and found else None, start)
 
 
 # --- folders -------------------------------------------------------------------------

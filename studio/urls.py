@@ -1,8 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import (login, views, views_admin, views_asset, views_download, views_focus, views_generative, views_library,
-               views_named, views_refiner, views_studio)
+from . import (login, views, views_admin, views_asset, views_collections, views_download, views_focus,
+               views_generative, views_library, views_named, views_organise, views_refiner, views_studio)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +15,26 @@ urlpatterns = [
     path("library/-/download/", views_download.library_download, name="library-download"),
     path("library/-/trash/", views_asset.trash, name="trash"),
     path("library/-/trash/restore/", views_asset.restore_deleted, name="trash-restore"),
+    # Organise: folders, moves, the asset page's Manage card, collections and share links
+    path("library/-/folders/new/", views_organise.folder_create, name="folder-create"),
+    path("library/-/folders/rename/", views_organise.folder_rename, name="folder-rename"),
+    path("library/-/folders/delete/", views_organise.folder_delete, name="folder-delete"),
+    path("library/-/move/", views_organise.move, name="library-move"),
+    path("assets/<str:asset_id>/rename/", views_organise.asset_rename, name="asset-rename"),
+    path("assets/<str:asset_id>/move/", views_organise.asset_move, name="asset-move"),
+    path("assets/<str:asset_id>/replace/", views_organise.asset_replace, name="asset-replace"),
+    path("collections/", views_collections.collection_list, name="collections"),
+    path("collections/<int:pk>/", views_collections.collection_page, name="collection"),
+    path("collections/<int:pk>/rename/", views_collections.collection_rename, name="collection-rename"),
+    path("collections/<int:pk>/delete/", views_collections.collection_delete, name="collection-delete"),
+    path("collections/<int:pk>/add/", views_collections.collection_add, name="collection-add"),
+    path("collections/<int:pk>/items/<int:item_id>/move/", views_collections.item_move, name="collection-item-move"),
+    path("collections/<int:pk>/items/<int:item_id>/remove/", views_collections.item_remove,
+         name="collection-item-remove"),
+    path("collections/<int:pk>/share/", views_collections.share_create, name="collection-share"),
+    path("collections/<int:pk>/share/<int:link_id>/revoke/", views_collections.share_revoke,
+         name="collection-share-revoke"),
+    path("share/<str:token>/", views_collections.share_page, name="share"),
     path("library/<path:folder>/", views_library.library_page, name="library-folder"),
     # One asset
     path("assets/<str:asset_id>/", views_asset.asset_page, name="asset"),

@@ -82,49 +82,70 @@ class FolderView(AdminView):
         return Response(list_folders(children, self.params))
 
     def post(self, request, cloud_name: str, path: str):
-        path = folder_path(path)
-        if not path:
-            raise BadRequest("Missing required parameter - path")
-        ingest.ensure_folders(path)
+        path = create_folder(path)
         return Response({"success": True, "path": path, "name": path.rsplit("/", 1)[-1]})
 
     def delete(self, request, cloud_name: str, path: str):
-        path = folder_path(path)
-        existing(path)
-        if assets_under(path).exists():
-            raise BadRequest("Folder is not empty")
-        with transaction.atomic():
-            rows = Folder.objects.filter(Q(path=path) | under(path))
-            deleted = sorted(rows.values_list("path", flat=True), key=lambda p: (-p.count("/"), p))
-            rows.delete()
-        return Response({"deleted": deleted})
+        return Response({"deleted": delete_folder(path)})
 
     def put(self, request, cloud_name: str, path: str):
-        path = folder_path(path)
-        target = folder_path(str(self.params.get("to_folder") or ""))
-        if not target:
-            raise BadRequest("Missing required parameter - to_folder")
-        existing(path)
-        if target == path or target.startswith(path + "/"):
-            raise BadRequest(f"Cannot move folder {path} into itself")
-        if Folder.objects.filter(Q(path=target) | under(target)).exists():
-            raise Conflict(f"Folder {target} already exists")
-        assets = list(assets_under(path).order_by("id")[: RENAME_CAP + 1])
-        if len(assets) > RENAME_CAP:
-            raise BadRequest(f"Folder holds more than {RENAME_CAP} assets: rename it in smaller steps")
-        moved = lambda value: target + value[len(path):]  # noqa: E731
-        try:
-            with transaction.atomic():
-                for asset in assets:
-                    old_public_id = asset.public_id
-                    asset.public_id, asset.folder = moved(asset.public_id), moved(asset.folder)
-                    asset.save(update_fields=["public_id", "folder", "updated_at"])
-                    transaction.on_commit(lambda a=asset, old=old_public_id: signals.asset_renamed.send(
-                        Asset, asset=a, old_public_id=old, old_type=a.type))
-                for folder in Folder.objects.filter(Q(path=path) | under(path)):
-                    folder.path = moved(folder.path)
-                    folder.save(update_fields=["path"])
-                ingest.ensure_folders(target)
-        except IntegrityError:
-            raise Conflict(f"Resources already exist under {target}") from None
+        path, target = rename_folder(path, str(self.params.get("to_folder") or ""))
         return Response({"from": folder_json(path), "to": folder_json(target)})
+
+
+# --- the domain functions (the Admin API above and the Studio's folder forms call them) ---
+
+def create_folder(path: str) -> str:
+    """Create ``path`` and its ancestors; returns the normalised path."""
+    path = folder_path(path)
+    if not path:
+        raise BadRequest("Missing required parameter - path")
+    ingest.ensure_folders(path)
+    return path
+
+
+def delete_folder(path: str) -> list[str]:
+    """Delete an empty folder and its empty subfolders (Cloudinary's rule: 400 while any
+    asset lies under it). Returns the deleted paths, deepest first."""
+    path = folder_path(path)
+    existing(path)
+    if assets_under(path).exists():
+        raise BadRequest("Folder is not empty")
+    with transaction.atomic():
+        rows = Folder.objects.filter(Q(path=path) | under(path))
+        deleted = sorted(rows.values_list("path", flat=True), key=lambda p: (-p.count("/"), p))
+        rows.delete()
+    return deleted
+
+
+def rename_folder(path: str, to_folder: str) -> tuple[str, str]:
+    """Rename ``path`` to ``to_folder`` with its subfolders and assets (at most RENAME_CAP);
+    409 when the target exists. Returns (path, target), normalised."""
+    path = folder_path(path)
+    target = folder_path(to_folder)
+    if not target:
+        raise BadRequest("Missing required parameter - to_folder")
+    existing(path)
+    if target == path or target.startswith(path + "/"):
+        raise BadRequest(f"Cannot move folder {path} into itself")
+    if Folder.objects.filter(Q(path=target) | under(target)).exists():
+        raise Conflict(f"Folder {target} already exists")
+    assets = list(assets_under(path).order_by("id")[: RENAME_CAP + 1])
+    if len(assets) > RENAME_CAP:
+        raise BadRequest(f"Folder holds more than {RENAME_CAP} assets: rename it in smaller steps")
+    moved = lambda value: target + value[len(path):]  # noqa: E731
+    try:
+        with transaction.atomic():
+            for asset in assets:
+                old_public_id = asset.public_id
+                asset.public_id, asset.folder = moved(asset.public_id), moved(asset.folder)
+                asset.save(update_fields=["public_id", "folder", "updated_at"])
+                transaction.on_commit(lambda a=asset, old=old_public_id: signals.asset_renamed.send(
+                    Asset, asset=a, old_public_id=old, old_type=a.type))
+            for folder in Folder.objects.filter(Q(path=path) | under(path)):
+                folder.path = moved(folder.path)
+                folder.save(update_fields=["path"])
+            ingest.ensure_folders(target)
+    except IntegrityError:
+        raise Conflict(f"Resources already exist under {target}") from None
+    return path, target

@@ -234,30 +234,11 @@ class UploadApiView(APIView):
 
     def do_rename(self, request, params: dict, credential):
         source = _get_asset(params.get("from_public_id"), params.get("type"), name="from_public_id")
-        to_public_id = ingest.validate_public_id(str(params.get("to_public_id") or ""))
-        to_type = params.get("to_type") or source.type
-        if to_type not in DELIVERY_TYPES:
-            raise BadRequest(f"Invalid to_type {to_type!r}")
-        overwrite = as_bool(params.get("overwrite"), False, "overwrite")
-        old_public_id, old_type = source.public_id, source.type
-        with transaction.atomic():
-            target = Asset.objects.filter(type=to_type, public_id=to_public_id).exclude(pk=source.pk).first()
-            if target is not None:
-                if not overwrite:
-                    raise Conflict(f"Resource already exists - {to_public_id}")
-                delete_assets(Asset.objects.filter(pk=target.pk))
-            source.public_id, source.type = to_public_id, to_type
-            source.folder = to_public_id.rpartition("/")[0]
-            if params.get("context") is not None:
-                source.context = metadata.check_context(as_context(params.get("context")))
-            try:
-                with transaction.atomic():
-                    source.save()
-            except IntegrityError:
-                raise Conflict(f"Resource already exists - {to_public_id}") from None
-            ingest.ensure_folders(source.folder)
-            transaction.on_commit(lambda: signals.asset_renamed.send(
-                Asset, asset=source, old_public_id=old_public_id, old_type=old_type))
+        old_public_id = source.public_id
+        context = params.get("context")
+        rename_asset(source, str(params.get("to_public_id") or ""), to_type=params.get("to_type") or None,
+                     overwrite=as_bool(params.get("overwrite"), False, "overwrite"),
+                     context=None if context is None else as_context(context))
         body = resource_json(source, request)
         self._notify(request, params, {**body, "from_public_id": old_public_id}, credential, "rename")
         return Response(body)
@@ -307,6 +288,37 @@ class UploadApiView(APIView):
         body = {"public_ids": [a.public_id for a in assets]}
         self._notify(request, params, body, credential, "context")
         return Response(body)
+
+
+def rename_asset(source: Asset, to_public_id: str, *, to_type: str | None = None, overwrite: bool = False,
+                 context: dict | None = None) -> Asset:
+    """The Upload API's rename (also the Studio's): a new public_id (and type), its folder
+    created; 409 when taken unless ``overwrite`` (then the other asset is deleted)."""
+    to_public_id = ingest.validate_public_id(to_public_id)
+    to_type = to_type or source.type
+    if to_type not in DELIVERY_TYPES:
+        raise BadRequest(f"Invalid to_type {to_type!r}")
+    old_public_id, old_type = source.public_id, source.type
+    with transaction.atomic():
+        target = Asset.objects.filter(type=to_type, public_id=to_public_id).exclude(pk=source.pk).first()
+        if target is not None:
+            if not overwrite:
+                raise Conflict(f"Resource already exists - {to_public_id}")
+            delete_assets(Asset.objects.filter(pk=target.pk))
+        source.public_id, source.type = to_public_id, to_type
+        source.folder = to_public_id.rpartition("/")[0]
+        if context is not None:
+            source.context = metadata.check_context(context)
+        try:
+            with transaction.atomic():
+                source.save()
+        except IntegrityError:
+            source.public_id, source.type = old_public_id, old_type
+            raise Conflict(f"Resource already exists - {to_public_id}") from None
+        ingest.ensure_folders(source.folder)
+        transaction.on_commit(lambda: signals.asset_renamed.send(
+            Asset, asset=source, old_public_id=old_public_id, old_type=old_type))
+    return source
 
 
 def upload_for_session(request, params: dict) -> dict:

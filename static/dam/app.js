@@ -45,43 +45,89 @@
     if (next) next.value = location.pathname + location.search;
   });
 
-  // --- uploads: drag and drop or the picker, one request per file with its progress ---
+  // --- uploads: a queue of one request per file (or URL), with progress, Cancel, Retry, Clear ---
+  // The form's choices (folder, tags, preset, use_filename, unique_filename) are read when a file is
+  // queued, so a Retry sends what the first try sent.
   function setupUpload() {
     var form = document.getElementById("upload-form");
     if (!form) return;
+    var box = document.getElementById("upload-box");
     var zone = document.getElementById("dropzone");
     var picker = document.getElementById("upload-files");
     var list = document.getElementById("uploads");
     var submit = document.getElementById("upload-submit");
-    var pending = 0;
+    var urlInput = document.getElementById("upload-url");
+    var urlGo = document.getElementById("upload-url-go");
+    var clear = document.getElementById("upload-clear");
+    var pending = 0, stored = 0;
     submit.hidden = true;  // files start uploading as soon as they are chosen
+    if (urlGo) urlGo.hidden = false;
 
-    function uploadOne(file) {
+    function choices() {
+      var f = form.elements, out = [["options", "1"], ["folder", f.folder.value], ["tags", f.tags.value],
+                                    ["upload_preset", f.upload_preset.value]];
+      if (f.use_filename.checked) out.push(["use_filename", "1"]);
+      if (f.unique_filename.checked) out.push(["unique_filename", "1"]);
+      return out;
+    }
+
+    function button(label, cls) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "secondary small " + cls;
+      b.textContent = label;
+      return b;
+    }
+
+    function refreshClear() {
+      clear.hidden = !list.querySelector("li.ok, li.failed, li.cancelled");
+    }
+
+    // source: {file: File} or {url: "https://..."}
+    function enqueue(source) {
+      var label = source.file ? source.file.name : source.url;
       var item = document.createElement("li");
       item.className = "upload";
       var name = document.createElement("span");
       name.className = "file";
-      name.textContent = file.name;
+      name.textContent = label;
+      name.title = label;
       var bar = document.createElement("progress");
       bar.max = 100;
-      bar.value = 0;
-      bar.setAttribute("aria-label", "Uploading " + file.name);
+      bar.setAttribute("aria-label", "Uploading " + label);
       var status = document.createElement("span");
       status.className = "status";
-      status.textContent = "0%";
-      item.append(name, bar, status);
+      var actions = document.createElement("span");
+      actions.className = "actions";
+      item.append(name, bar, status, actions);
       list.append(item);
+      send(item, source, choices());
+    }
+
+    function send(item, source, options) {
+      var label = source.file ? source.file.name : source.url;
+      var bar = item.querySelector("progress"), status = item.querySelector(".status");
+      var actions = item.querySelector(".actions");
+      item.className = "upload uploading";
+      status.removeAttribute("role");
+      status.textContent = source.file ? "0%" : "Fetching…";
+      if (source.file) bar.value = 0; else bar.removeAttribute("value");
 
       var data = new FormData();
-      data.append("file", file, file.name);
-      data.append("folder", form.elements.folder.value);
-      data.append("upload_preset", form.elements.upload_preset.value);
+      options.forEach(function (pair) { data.append(pair[0], pair[1]); });
+      if (source.file) data.append("file", source.file, source.file.name);
+      else data.append("url", source.url);
       var xhr = new XMLHttpRequest();
+      var cancelled = false;
+      var cancel = button("Cancel", "cancel");
+      cancel.setAttribute("aria-label", "Cancel " + label);
+      cancel.addEventListener("click", function () { cancelled = true; xhr.abort(); });
+      actions.replaceChildren(cancel);
       xhr.open("POST", form.action);
       xhr.setRequestHeader("Accept", "application/json");
       xhr.setRequestHeader("X-CSRFToken", form.elements.csrfmiddlewaretoken.value);
       xhr.upload.addEventListener("progress", function (e) {
-        if (e.lengthComputable) {
+        if (e.lengthComputable && source.file) {
           var pct = Math.round((e.loaded / e.total) * 100);
           bar.value = pct;
           status.textContent = pct + "%";
@@ -92,22 +138,33 @@
         pending -= 1;
         var body = null;
         try { body = JSON.parse(xhr.responseText); } catch (err) { body = null; }
-        if (xhr.status === 200 && body) {
+        actions.replaceChildren();
+        if (!cancelled && xhr.status === 200 && body) {
+          stored += 1;
           bar.value = 100;
-          item.classList.add("ok");
+          item.className = "upload ok" + (body.replaced ? " replaced" : "");
           status.textContent = "";
           var link = document.createElement("a");
           link.href = body.page;
           link.textContent = "Done: " + body.public_id;
           status.append(link);
         } else {
-          item.classList.add("failed");
-          var message = body && body.error ? body.error.message
-            : (xhr.status ? "Upload failed (HTTP " + xhr.status + ")" : "Upload failed: network error");
-          status.textContent = message;
-          status.setAttribute("role", "alert");
+          item.className = "upload " + (cancelled ? "cancelled" : "failed");
+          if (cancelled) {
+            status.textContent = "Cancelled";
+          } else {
+            status.textContent = body && body.error ? body.error.message
+              : (xhr.status ? "Upload failed (HTTP " + xhr.status + ")" : "Upload failed: network error");
+            status.setAttribute("role", "alert");
+          }
+          var retry = button("Retry", "retry");
+          retry.setAttribute("aria-label", "Retry " + label);
+          retry.addEventListener("click", function () { send(item, source, options); });
+          actions.append(retry);
         }
-        if (pending === 0 && window.htmx) {
+        refreshClear();
+        if (pending === 0 && stored && window.htmx) {
+          stored = 0;
           htmx.ajax("GET", location.pathname + location.search, { target: "#results" });
         }
       });
@@ -115,9 +172,25 @@
     }
 
     function uploadAll(files) {
-      Array.prototype.forEach.call(files, uploadOne);
+      Array.prototype.forEach.call(files, function (file) { enqueue({ file: file }); });
+    }
+    function uploadUrl() {
+      var url = urlInput.value.trim();
+      if (!url) { urlInput.focus(); return; }
+      enqueue({ url: url });
+      urlInput.value = "";
     }
     picker.addEventListener("change", function () { uploadAll(picker.files); picker.value = ""; });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (urlInput.value.trim()) uploadUrl();
+    });
+    if (urlGo) urlGo.addEventListener("click", uploadUrl);
+    clear.addEventListener("click", function () {
+      list.querySelectorAll("li.ok, li.failed, li.cancelled").forEach(function (li) { li.remove(); });
+      refreshClear();
+      picker.focus();
+    });
     ["dragenter", "dragover"].forEach(function (type) {
       zone.addEventListener(type, function (e) { e.preventDefault(); zone.classList.add("over"); });
     });
@@ -126,6 +199,11 @@
     });
     zone.addEventListener("drop", function (e) {
       if (e.dataTransfer && e.dataTransfer.files.length) uploadAll(e.dataTransfer.files);
+    });
+    // files dragged over the page open the upload panel (its drop zone takes them)
+    document.addEventListener("dragenter", function (e) {
+      var types = e.dataTransfer && e.dataTransfer.types;
+      if (box && !box.open && types && Array.prototype.indexOf.call(types, "Files") >= 0) box.open = true;
     });
   }
 

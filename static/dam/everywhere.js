@@ -1,6 +1,6 @@
 // On every page: the `?` key (not while typing in a field) or the header's Shortcuts button opens the
 // keyboard-shortcuts overlay, a modal <dialog>; Escape or its Close button closes it. The list below is every
-// key handler the screens have (preview.js, studio.js, refiner.js, focus.js, generative.js): keep it in step with them.
+// key handler the screens have (library.js, preview.js, studio.js, refiner.js, focus.js, generative.js): keep it in step with them.
 // The overlay is built here, on first use, so it exists only where the shortcuts (all JavaScript) do.
 (function () {
   "use strict";
@@ -10,6 +10,11 @@
       [["?"], "Show this list (not while typing in a field)"],
       [["Esc"], "Close this list"],
       [["Tab", "/", "Shift", "+", "Tab"], "Move between links, fields and buttons"]]],
+    ["Media Library grid", [
+      [["←", "→", "↑", "↓"], "Move between tiles"],
+      [["Home", "/", "End"], "First / last tile on the page"],
+      [["Space"], "Select or unselect the focused tile"],
+      [["Enter"], "Open the focused tile's preview"]]],
     ["Media Library preview", [
       [["←", "/", "→"], "Previous / next asset"],
       [["Esc"], "Close the preview"]]],

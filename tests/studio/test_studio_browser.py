@@ -96,6 +96,7 @@ def test_search(page, editor, upload):
     assert sorted(names) == ["hats/cap", "shoes/red"]
     screenshot(page, "search")
     page.get_by_label("Search").fill("")
+    page.locator(".filters summary").click()  # the filters are behind the toolbar's Filters button
     page.locator("#format").select_option("jpg")
     page.wait_for_function("document.querySelectorAll('#results .tile').length === 3")
     page.goto("/library/shoes/")

@@ -236,9 +236,46 @@ def test_upload_json_per_file(login):
                                                    "folder": "trips"}, HTTP_ACCEPT="application/json")
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["public_id"].startswith("trips/Beach_Day_") and body["width"] == 80
+    assert body["public_id"] == "trips/Beach_Day" and body["width"] == 80  # no random suffix unless asked
     asset = Asset.objects.get(public_id=body["public_id"])
     assert asset.original_filename == "Beach Day" and body["page"] == f"/assets/{asset.asset_id}/"
+    assert body["replaced"] is False
+    again = client.post("/library/-/upload/", {"file": _file(make_image(90, 60, seed=2), "Beach Day.jpg"),
+                                               "folder": "trips"}, HTTP_ACCEPT="application/json").json()
+    assert again["public_id"] == "trips/Beach_Day" and again["replaced"] is True and again["width"] == 90
+    assert Asset.objects.count() == 1
+
+
+def test_upload_options_folder_tags_and_names(login):
+    client = login("editor")
+    unique = client.post("/library/-/upload/", {"file": _file(make_image(), "cat.jpg"), "folder": "pets",
+                                                "tags": " fluffy, cute ,,", "options": "1", "use_filename": "1",
+                                                "unique_filename": "1"}, HTTP_ACCEPT="application/json").json()
+    assert re.fullmatch(r"pets/cat_\w{6}", unique["public_id"]), unique
+    asset = Asset.objects.get(public_id=unique["public_id"])
+    assert asset.folder == "pets" and sorted(asset.tag_names) == ["cute", "fluffy"]
+    random = client.post("/library/-/upload/", {"file": _file(make_image(), "cat.jpg"), "folder": "pets",
+                                                "options": "1"}, HTTP_ACCEPT="application/json").json()
+    assert random["public_id"].startswith("pets/") and "cat" not in random["public_id"]  # use_filename off
+
+
+@pytest.mark.parametrize("data,message", [
+    ({"url": "ftp://example.com/a.jpg"}, "must start with http:// or https://"),
+    ({"url": "file:///etc/passwd"}, "must start with http:// or https://"),
+    ({"url": "http://127.0.0.1:9/a.jpg"}, "address"),  # the API's SSRF guard answers
+    ({"file": "x", "tags": ",".join(f"t{i}" for i in range(50))}, "At most 40 tags"),
+    ({"file": "x", "tags": "a" * 300}, "Invalid tag"),
+    ({"file": "x", "folder": "a/../b"}, "folder"),
+])
+def test_upload_option_errors_are_400_with_a_message(login, data, message):
+    client = login("editor")
+    payload = dict(data)
+    if payload.get("file") == "x":
+        payload["file"] = _file(make_image(), "a.jpg")
+    response = client.post("/library/-/upload/", payload, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400
+    assert message.lower() in response.json()["error"]["message"].lower(), response.json()
+    assert Asset.objects.count() == 0
 
 
 @pytest.mark.parametrize("data,name,extra,message", [
@@ -274,7 +311,7 @@ def test_upload_without_javascript_takes_several_files(login):
                                                    "next": "/library/"}, follow=True)
     html = response.content.decode()
     assert response.redirect_chain[-1][0] == "/library/"
-    assert "Uploaded one_" in html and "two.jpg:" in html
+    assert "Uploaded one." in html and "two.jpg:" in html
     assert Asset.objects.count() == 1
 
 
