@@ -338,3 +338,25 @@ def test_the_first_step_looks_and_reads_like_the_others(page, live_server, data,
     page.goto(f"/studio/{photo}/?t=e_nonsense_effect/c_fill,w_300")
     SCREENS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENS / f"a11y-studio-first-step-bad-{width}.png"), full_page=True)
+
+
+def test_icons_sit_beside_the_text_and_are_hidden_from_screen_readers(client, settings):
+    """Nav sections, Log out, Shortcuts and the admin row actions carry a decorative Lucide icon
+    (aria-hidden) and keep their words: the accessible names do not change."""
+    import re
+
+    admin = make_user("root", "superuser")
+    ApiKey.objects.create(name="ci", role="viewer")
+    UploadPreset.objects.create(name="products")
+    client.force_login(admin)
+    for path, names in [("/admin/keys/", ["Rotate secret", "Revoke", "Create key"]),
+                        ("/admin/presets/", ["Edit", "Delete", "Create preset"]),
+                        ("/admin/users/", ["Edit", "Create user"])]:
+        html = client.get(path).content.decode()
+        nav = html[html.index('<nav class="sections"'):html.index("</nav>")]
+        links = re.findall(r"<a [^>]*>(.*?)</a>", nav, re.S)
+        assert len(links) >= 7 and all('<svg' in link and 'aria-hidden="true"' in link for link in links), links
+        for name in [*names, "Log out", "Shortcuts"]:
+            control = re.search(r"<(?:button|a)\b[^>]*>\s*(<svg\b[^>]*>.*?</svg>)\s*" + re.escape(name), html, re.S)
+            assert control, f"{path}: no icon beside {name!r}"
+            assert 'aria-hidden="true"' in control.group(1) and 'class="icon"' in control.group(1)
