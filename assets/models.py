@@ -109,6 +109,8 @@ class AssetVersion(models.Model):
     storage_name = models.CharField(max_length=512, blank=True, default="")
     backed_up = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # EXIF, colour and palette of this version's file (assets.imagemeta), filled on first use.
+    image_metadata = models.JSONField(null=True, blank=True, default=None)
 
     class Meta:
         ordering = ["-version"]

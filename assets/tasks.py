@@ -12,13 +12,16 @@ import uuid
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 
 from core.errors import ApiError, BadRequest
 
-from . import keys, links, netguard, outbound, signing
+from . import imagemeta, keys, links, netguard, outbound, signing
 from .hooks import hook
 from .models import Asset
+
+IMAGE_METADATA_QUEUED_FOR = 600  # seconds a page view does not queue the same version again
 
 log = logging.getLogger(__name__)
 
@@ -211,3 +214,25 @@ def render_eager_batch(asset_id: str, version_id: str, transformations: list[str
                                                        for r in results]}
         enqueue_notification(notification_url, payload, api_key)
     return results
+
+
+def request_image_metadata(asset, from_page: bool = False) -> None:
+    """Queue the computation of the current version's metadata (assets.imagemeta) after the
+    caller's commit: on every stored version (assets.receivers), and from an asset page that
+    finds none (a version stored before the worker did this), at most once per
+    IMAGE_METADATA_QUEUED_FOR seconds per version."""
+    if not imagemeta.has_metadata(asset):
+        return
+    asset_id, version_id = asset.pk, asset.version_id
+    if from_page and not cache.add(f"imagemeta-queued:{version_id}", 1, IMAGE_METADATA_QUEUED_FOR):
+        return
+    transaction.on_commit(lambda: compute_image_metadata.delay(asset_id, version_id))
+
+
+@shared_task(acks_late=True)
+def compute_image_metadata(asset_id: int, version_id: str) -> None:
+    """EXIF, colour and palette of a stored version, kept on its AssetVersion row; nothing when
+    the asset has another version by now (that one has its own task) or is gone."""
+    asset = Asset.objects.filter(pk=asset_id, version_id=version_id).first()
+    if asset is not None:
+        imagemeta.for_asset(asset)

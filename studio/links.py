@@ -9,7 +9,8 @@ from __future__ import annotations
 from django.conf import settings
 
 from assets import keys, links, signing
-from transforms.cloudinary.parser import build_path, signed_part
+from core.errors import BadRequest
+from transforms.cloudinary.parser import build_path, canonical, signed_part
 
 # Thumbnails ask the engine for a 240x240 fill (480x480 for 2x screens) once it renders
 # crops; until then the grid shows the original, scaled by the browser.
@@ -18,6 +19,15 @@ ENGINE_RENDERS_FILL = True
 THUMB = "c_fill,w_240,h_240"
 THUMB_2X = "c_fill,w_480,h_480"
 PREVIEW = "c_limit,w_1200,h_1200"
+# A named transformation's card in the gallery: t_<name> then this bounded thumbnail step.
+GALLERY = "c_limit,w_320,h_240"
+# The Focus Area Refiner's previews (studio.views_focus.PREVIEWS).
+FOCUS_CUSTOM = "c_crop,g_custom"
+FOCUS_FACE = "c_thumb,g_face,w_200,h_200"
+# The Studio's own renders (tiles, previews, focus previews; gallery cards: is_ui_transformation):
+# not the user's derived images, so the asset page does not list them and a named
+# transformation's count leaves them out (deleting them is harmless: they come back).
+UI_TRANSFORMATIONS = (THUMB, THUMB_2X, PREVIEW, FOCUS_CUSTOM, FOCUS_FACE)
 
 
 def signing_secret() -> str | None:
@@ -70,3 +80,43 @@ def urls(asset, request) -> tuple[str, str]:
     if base.startswith("http://") and (settings.DAM_PUBLIC_BASE_URL or request.is_secure()):
         secure = "https://" + url[len("http://"):]
     return url, secure
+
+
+def _canonical(text: str) -> str:
+    try:
+        return canonical(text)
+    except BadRequest:
+        return text
+
+
+_UI_CANONICAL: frozenset[str] = frozenset()
+
+
+def is_ui_transformation(text: str) -> bool:
+    """Whether a derived image's transformation is one the Studio renders for itself (a
+    UI_TRANSFORMATIONS step, or ``t_<name>/`` + GALLERY), compared in canonical spelling."""
+    global _UI_CANONICAL
+    if not _UI_CANONICAL:
+        _UI_CANONICAL = frozenset(_canonical(t) for t in UI_TRANSFORMATIONS)
+    text = text or ""
+    if _canonical(text) in _UI_CANONICAL:
+        return True
+    head, _, last = text.rpartition("/")
+    return head.startswith("t_") and "/" not in head and _canonical(last) == _canonical(GALLERY)
+
+
+def gallery_transformation(name: str) -> str:
+    """The chain of a named transformation's gallery thumbnail."""
+    return f"t_{name}/{GALLERY}"
+
+
+def gallery_spellings(name: str) -> set[str]:
+    """How a derived row of ``name``'s gallery thumbnail may spell its transformation (as
+    written, canonical): what a named transformation's count of derived images leaves out."""
+    text = gallery_transformation(name)
+    return {text, _canonical(text)}
+
+
+def gallery_path(asset, name: str, secret=_UNSET) -> str:
+    """A named transformation's gallery thumbnail on ``asset`` (signed: strict mode passes)."""
+    return path(asset, gallery_transformation(name), secret)

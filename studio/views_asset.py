@@ -3,20 +3,88 @@ and backups with restore, derived images with delete, copyable delivery URLs."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from assets import backups, focus, ingest
+from assets import backups, focus, imagemeta, ingest, metadata
+from assets.tasks import request_image_metadata
 from assets.models import Asset, AssetVersion, DeletedBackup
+from core.errors import BadRequest
 from transforms import derived_api
 from transforms.derived_api import derived_for_asset
 
 from . import downloads, links
 from .forms import ContextForm, TagsForm
 from .roles import has_role, requires
+
+
+class AltForm(forms.Form):
+    alt = forms.CharField(required=False, label="Alt text", strip=True,
+                          help_text="Describe the image for people who can't see it; leave empty for decorative images.",
+                          widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean_alt(self):
+        return " ".join(self.cleaned_data["alt"].split())  # one line: it becomes an alt attribute
+
+
+ORIENTATIONS = {1: "Normal", 2: "Mirrored", 3: "Rotated 180°", 4: "Mirrored vertically",
+                5: "Mirrored, rotated 90° left", 6: "Rotated 90° right", 7: "Mirrored, rotated 90° right",
+                8: "Rotated 90° left"}
+
+
+def metadata_rows(data: dict | None) -> dict | None:
+    """The Metadata card's lines from assets.imagemeta's dict: ``{"exif": [(label, value)],
+    "image": [(label, value)], "colors": [[hex, percent]], "gps": bool}``."""
+    if data is None or data.get("unreadable"):
+        return None
+    exif = data.get("exif") or {}
+    rows = []
+    camera = " ".join(str(exif[k]) for k in ("Make", "Model") if exif.get(k))
+    if camera:
+        rows.append(("Camera", camera))
+    if exif.get("LensModel"):
+        rows.append(("Lens", exif["LensModel"]))
+    exposure = [imagemeta.exposure_text(exif.get("ExposureTime"))]
+    if isinstance(exif.get("FNumber"), (int, float)):
+        exposure.append(f"f/{exif['FNumber']:g}")
+    if any(exposure):
+        rows.append(("Exposure", ", ".join(e for e in exposure if e)))
+    if isinstance(exif.get("FocalLength"), (int, float)):
+        rows.append(("Focal length", f"{exif['FocalLength']:g} mm"))
+    if exif.get("ISOSpeedRatings"):
+        iso = exif["ISOSpeedRatings"]
+        rows.append(("ISO", str(iso[0] if isinstance(iso, list) and iso else iso)))
+    taken = exif.get("DateTimeOriginal") or exif.get("DateTime")
+    if isinstance(taken, str):
+        date, _, time = taken.partition(" ")
+        rows.append(("Date taken", f"{date.replace(':', '-')} {time}".strip()))
+    gps = "GPSLatitude" in exif and "GPSLongitude" in exif
+    if gps:
+        rows.append(("GPS", f"{exif['GPSLatitude']:.5f}, {exif['GPSLongitude']:.5f}"))
+    image = [("Orientation", ORIENTATIONS.get(data.get("orientation") or 1, str(data.get("orientation"))))]
+    if data.get("colorspace"):
+        image.append(("Colour space", str(data["colorspace"]).upper() if data["colorspace"] in ("srgb", "rgb", "cmyk")
+                      else str(data["colorspace"])))
+    image.append(("ICC profile", data.get("icc_profile") or "None embedded"))
+    if data.get("bit_depth"):
+        image.append(("Bit depth", f"{data['bit_depth']} bits per channel"))
+    image.append(("Transparency", "Has an alpha channel" if data.get("has_alpha") else "No alpha channel"))
+    return {"exif": rows, "image": image, "colors": data.get("colors") or [], "gps": gps}
+
+
+def metadata_card(asset: Asset) -> dict:
+    """The Metadata card's context: ``meta_card`` (shown: images only), ``meta_pending`` (the
+    worker has not read the file yet: queued, the card says to reload) and ``meta``."""
+    if not imagemeta.has_metadata(asset):
+        return {"meta_card": False}
+    data = imagemeta.cached(asset)
+    if data is None:
+        request_image_metadata(asset, from_page=True)
+    return {"meta_card": True, "meta_pending": data is None, "meta": metadata_rows(data)}
 
 
 def _asset(asset_id: str) -> Asset:
@@ -57,7 +125,10 @@ def _page_context(request, asset: Asset, **extra) -> dict:
         "url": url,
         "secure_url": secure_url,
         "versions": list(AssetVersion.objects.filter(asset=asset).order_by("-version", "-id")),
-        "derived": derived_for_asset(asset, request),
+        "derived": [d for d in derived_for_asset(asset, request) if not links.is_ui_transformation(d["transformation"])],
+        **metadata_card(asset),
+        "alt_text": (asset.context or {}).get("alt", ""),
+        "alt_form": extra.pop("alt_form", None) or AltForm(initial={"alt": (asset.context or {}).get("alt", "")}),
         "can_edit": has_role(request.user, "editor"),
         "tags_form": extra.pop("tags_form", None) or TagsForm(initial={"tags": ", ".join(asset.tag_names)}),
         "context_form": extra.pop("context_form", None) or ContextForm(initial={"context": _context_text(asset)}),
@@ -102,12 +173,37 @@ def edit_tags(request, asset_id: str):
 @require_POST
 def edit_context(request, asset_id: str):
     asset = _asset(asset_id)
+    if "alt" in request.POST and "context" not in request.POST:
+        return _edit_alt(request, asset)
     form = ContextForm(request.POST)
     if form.is_valid():
         asset.context = form.cleaned_data["context"]
         asset.save(update_fields=["context", "updated_at"])
         return _partial_or_page(request, asset, "studio/partials/context.html", True, saved="context")
     return _partial_or_page(request, asset, "studio/partials/context.html", False, context_form=form)
+
+
+def _edit_alt(request, asset: Asset):
+    """The alt-text field: the ``alt`` context value set (or removed when empty), the other
+    context entries kept, within assets.metadata's limits."""
+    form = AltForm(request.POST)
+    if form.is_valid():
+        with transaction.atomic():
+            asset = Asset.objects.select_for_update().get(pk=asset.pk)
+            context = dict(asset.context or {})
+            context.pop("alt", None)
+            if form.cleaned_data["alt"]:
+                context["alt"] = form.cleaned_data["alt"]
+            try:
+                asset.context = metadata.check_context(context)
+            except BadRequest as exc:
+                form.add_error("alt", exc.message)
+            else:
+                asset.save(update_fields=["context", "updated_at"])
+    if form.errors:
+        asset.refresh_from_db()
+        return _partial_or_page(request, asset, "studio/partials/context.html", False, alt_form=form)
+    return _partial_or_page(request, asset, "studio/partials/context.html", True, saved="alt")
 
 
 @requires("editor")

@@ -29,7 +29,7 @@ from . import links, palette
 from .roles import requires
 from .views_studio import studio_url
 
-PREVIEWS = (("custom", "c_crop,g_custom", "Custom crop"), ("face", "c_thumb,g_face,w_200,h_200", "Face thumbnail"))
+PREVIEWS = (("custom", links.FOCUS_CUSTOM, "Custom crop"), ("face", links.FOCUS_FACE, "Face thumbnail"))
 MAX_BODY = 2 * 1024 * 1024
 
 

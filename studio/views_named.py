@@ -18,11 +18,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from assets.models import Asset
-from core.errors import BadRequest, Conflict
-from transforms.cloudinary import named
+from core.errors import ApiError, BadRequest, Conflict
+from transforms.cloudinary import entry, named
 from transforms.models_named import Transformation, transformation_key
 
 from . import chain as chains
+from . import links
 from .roles import has_role, requires
 from .views_studio import recent_assets, studio_url
 
@@ -64,7 +65,8 @@ def _row(name: str) -> Transformation:
 
 
 def derived_count(row: Transformation) -> int:
-    return named.derived_queryset(row).count()
+    """The user's derived images built with ``row``: not the gallery's own thumbnails."""
+    return named.derived_queryset(row).exclude(transformation__in=links.gallery_spellings(row.name)).count()
 
 
 @requires("viewer")
@@ -85,12 +87,42 @@ def named_list(request):
             else:
                 messages.success(request, f"Created t_{data['name']}.")
                 return redirect(reverse("named") + f"?created={data['name']}")
-    rows = [{"row": row, "count": derived_count(row), "url": reverse("named-edit", args=[row.name])}
-            for row in Transformation.objects.filter(named=True).order_by("name")]
+    sample, recent = _sample(request)
+    secret = links.signing_secret() if sample else None
+    rows = []
+    for row in Transformation.objects.filter(named=True).order_by("name"):
+        problem = definition_problem(row)
+        thumb = links.gallery_path(sample, row.name, secret) + f"?_d={int(row.updated_at.timestamp() * 1000)}" \
+            if sample and not problem else ""
+        rows.append({"row": row, "count": derived_count(row), "url": reverse("named-edit", args=[row.name]),
+                     "thumb": thumb, "problem": problem})
     return render(request, "studio/named/list.html", {
         "rows": rows, "form": form, "can_edit": has_role(request.user, "editor"),
         "created": request.GET.get("created", ""), "strict": named.strict_enabled(),
+        "sample": sample, "recent": recent, "view": "table" if request.GET.get("view") == "table" else "gallery",
     }, status=422 if form.errors else 200)
+
+
+def _sample(request) -> tuple[Asset | None, list[Asset]]:
+    """The gallery's sample image: ``?on=<asset_id>`` when it names an image, else the newest."""
+    recent = recent_assets()
+    chosen = None
+    if request.GET.get("on"):
+        chosen = Asset.objects.filter(asset_id=request.GET["on"][:64], resource_type="image").first()
+    chosen = chosen or (recent[0] if recent else None)
+    if chosen is not None and chosen not in recent:
+        recent = [chosen, *recent]
+    return chosen, recent
+
+
+def definition_problem(row: Transformation) -> str:
+    """Why ``t_<name>`` cannot render, found without rendering (an unknown nested name, a
+    cycle, a parameter the engine does not read); "" when it parses."""
+    try:
+        entry.from_text(f"t_{row.name}")
+    except ApiError as exc:
+        return exc.message
+    return ""
 
 
 def raise_forbidden():

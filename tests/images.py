@@ -9,12 +9,19 @@ same way (pixels and structure, never bytes).
 - `ssim(a, b)`: scikit-image's mean structural similarity of the luminance, for effects
   that must keep (or must change) an image's structure rather than its exact pixels.
 - `grey(a)`: luminance (Rec. 601) of an RGB(A) array.
+
+And the small images several modules upload: `two_colours()` (left half RED, right half
+BLUE), `jpeg_with_exif()` (that, as a JPEG with camera EXIF, GPS and an sRGB profile),
+`png_with_alpha()` (green, left half transparent).
 """
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pyvips
+from PIL import Image, ImageCms
 from skimage.metrics import structural_similarity
 
 LUMA = np.array([0.299, 0.587, 0.114])
@@ -59,3 +66,34 @@ def grey(array) -> np.ndarray:
 
 def ssim(a, b) -> float:
     return float(structural_similarity(grey(a), grey(b), data_range=255))
+
+
+RED, BLUE = (220, 30, 30), (20, 60, 200)
+
+
+def two_colours(width=200, height=100) -> Image.Image:
+    image = Image.new("RGB", (width, height), RED)
+    image.paste(BLUE, (width // 2, 0, width, height))
+    return image
+
+
+def jpeg_with_exif() -> bytes:
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0112] = "Canon", "EOS 5D", 1
+    sub = exif.get_ifd(0x8769)
+    sub[0x9003], sub[0x829A], sub[0x829D], sub[0x8827], sub[0x920A], sub[0xA434] = (
+        "2024:05:01 10:20:30", 0.004, 2.8, 200, 50.0, "EF 50mm f/1.8")
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2], gps[3], gps[4] = "N", (52.0, 30.0, 0.0), "W", (1.0, 15.0, 0.0)
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    out = io.BytesIO()
+    two_colours().save(out, "JPEG", exif=exif.tobytes(), icc_profile=icc, quality=95)
+    return out.getvalue()
+
+
+def png_with_alpha() -> bytes:
+    image = Image.new("RGBA", (60, 40), (0, 160, 0, 255))
+    image.paste((0, 0, 0, 0), (0, 0, 30, 40))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()

@@ -10,7 +10,6 @@ where the format allows; `orientation` reads the EXIF orientation once per versi
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from django.core.files.storage import storages
 from PIL import Image as PILImage
 
 from assets.imageinfo import PIL_FORMATS
+from assets.stream import local_path, vips_source
 from core.errors import ApiError
 
 from .encode import ORIENTED_FORMATS
@@ -28,7 +28,6 @@ from .encode import ORIENTED_FORMATS
 log = logging.getLogger(__name__)
 
 PILLOW_FORMATS = frozenset(PIL_FORMATS.values())
-_READ_BLOCK = 256 * 1024
 
 
 class RenderError(ApiError):
@@ -50,16 +49,12 @@ def open_original(asset, access: str = "sequential"):
             with storage.open(asset.storage_name, "rb") as fh:
                 yield _from_pillow(fh)
             return
-        try:
-            path = storage.path(asset.storage_name)
-        except NotImplementedError:
-            path = None
-        if path is not None and os.path.exists(path):
+        path = local_path(storage, asset.storage_name)
+        if path is not None:
             yield pyvips.Image.new_from_file(path, access=access, fail_on="error")
             return
         with storage.open(asset.storage_name, "rb") as fh:
-            source = pyvips.SourceCustom()
-            source.on_read(lambda size: fh.read(min(size, _READ_BLOCK)))
+            source = vips_source(fh)  # referenced while the image is read: libvips calls back into it
             yield pyvips.Image.new_from_source(source, "", access=access, fail_on="error")
     except FileNotFoundError:
         log.error("original of %s is missing from storage: %s", asset, asset.storage_name)
@@ -113,16 +108,12 @@ def open_thumbnail(asset, width: int, height: int, no_rotate: bool = False) -> p
         if asset.format in PILLOW_FORMATS:
             with storage.open(asset.storage_name, "rb") as fh:
                 return _from_pillow(fh).thumbnail_image(width, height=height, size="force").copy_memory()
-        try:
-            path = storage.path(asset.storage_name)
-        except NotImplementedError:
-            path = None
-        if path is not None and os.path.exists(path):
+        path = local_path(storage, asset.storage_name)
+        if path is not None:
             return pyvips.Image.thumbnail(path, width, height=height, size="force", no_rotate=no_rotate,
                                           fail_on="error")
         with storage.open(asset.storage_name, "rb") as fh:
-            source = pyvips.SourceCustom()
-            source.on_read(lambda size: fh.read(min(size, _READ_BLOCK)))
+            source = vips_source(fh)
             return pyvips.Image.thumbnail_source(source, width, height=height, size="force",
                                                  no_rotate=no_rotate, fail_on="error").copy_memory()
     except FileNotFoundError:

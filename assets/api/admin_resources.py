@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from core.errors import BadRequest, NotFound
 
-from .. import focus, ingest
+from .. import focus, imagemeta, ingest
 from ..hooks import hook
 from ..models import Asset, AssetVersion
 from . import admin_base as base
@@ -167,7 +167,8 @@ def backup_bytes(asset: Asset) -> int:
 def detail_flags(params: dict) -> dict[str, bool]:
     """The detail answer's options; an update reads them before it writes (a bad one is a
     400 with nothing changed)."""
-    return {name: as_bool(params.get(name), False, name) for name in ("versions", "faces", "coordinates")}
+    return {name: as_bool(params.get(name), False, name) for name in ("versions", "faces", "coordinates",
+                                                                          "image_metadata", "colors")}
 
 
 def detail_json(asset: Asset, request, params: dict) -> dict:
@@ -185,6 +186,12 @@ def detail_json(asset: Asset, request, params: dict) -> dict:
         data["faces"] = faces
     if flags["coordinates"]:
         data["coordinates"] = {"faces": faces, "custom": asset.custom_coordinates or []}
+    if flags["image_metadata"] or flags["colors"]:
+        meta = imagemeta.for_asset(asset) or {}
+        if flags["image_metadata"]:  # Cloudinary's: EXIF tag names, values as text
+            data["image_metadata"] = imagemeta.as_image_metadata(meta)
+        if flags["colors"]:
+            data["colors"] = meta.get("colors", [])
     if asset.regions:  # always, as Cloudinary lists them: [{"name": ..., "values": [[x, y], ...]}]
         data["regions"] = focus.regions_as_list(asset.regions)
     if (asset.info or {}).get("background_removal"):  # status and confidence of the legacy add-on

@@ -75,3 +75,28 @@ def test_bad_upload_leaves_nothing_in_the_bucket(s3_storage, upload):
     s3, bucket = s3_storage
     assert upload(make_image(200, 200)[:900], name="broken.jpg").status_code == 400
     assert keys(s3, bucket, "") == []
+
+
+def test_image_metadata_is_streamed_from_s3(s3_storage, upload):
+    """No local path on S3: assets.imagemeta streams the original (libvips source; Pillow for BMP)."""
+    from assets import imagemeta
+    from assets.models import Asset, AssetVersion
+    from assets.tasks import compute_image_metadata
+    from tests.images import BLUE, RED, jpeg_with_exif
+
+    assert upload(jpeg_with_exif(), name="cam.jpg", public_id="s3/camera").status_code == 200
+    assert upload(make_image(40, 30, fmt="bmp"), name="old.bmp", public_id="s3/old").status_code == 200
+    camera, old = Asset.objects.get(public_id="s3/camera"), Asset.objects.get(public_id="s3/old")
+    with pytest.raises(NotImplementedError):
+        storages["default"].path(camera.storage_name)
+
+    compute_image_metadata(camera.pk, camera.version_id)  # what the worker runs once the version is stored
+    data = AssetVersion.objects.get(version_id=camera.version_id).image_metadata
+    assert data["exif"]["Make"] == "Canon" and data["exif"]["GPSLongitude"] == -1.25
+    assert data["icc_profile"].startswith("sRGB") and data["colorspace"] == "srgb" and not data["has_alpha"]
+    colours = sorted(tuple(int(h[i:i + 2], 16) for i in (1, 3, 5)) for h, _ in data["colors"])
+    assert len(colours) == 2 and all(max(abs(a - b) for a, b in zip(got, want)) <= 6
+                                     for got, want in zip(colours, sorted([RED, BLUE])))
+
+    bmp = imagemeta.for_asset(old)
+    assert "unreadable" not in bmp and bmp["colorspace"] == "rgb" and bmp["colors"]

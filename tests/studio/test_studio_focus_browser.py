@@ -181,6 +181,7 @@ def test_library_filter_and_overlay_in_the_browser(page, editor, photo, live_ser
     assert Asset.objects.get(pk=photo.pk).face_count == 1
     log_in(page, "/library/")
     assert len(page.locator(".tile .name").all_inner_texts()) == 2
+    page.locator(".filters summary").click()  # the filters are behind the toolbar's Filters button
     page.get_by_label("Has faces").check()
     page.wait_for_url(re.compile(r".*faces=1.*"))
     assert page.locator(".tile .name").all_inner_texts() == ["focus/photo"]

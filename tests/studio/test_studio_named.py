@@ -54,7 +54,7 @@ def test_permissions(client, users, method, url, data, role, status):
 
 def _counts(client) -> dict[str, int]:
     html = client.get("/transformations/").content.decode()
-    rows = re.findall(r'<code>t_([^<]+)</code></a></td>.*?class="derived-count">(\d+)<', html, re.S)
+    rows = re.findall(r'<h3><a [^>]*><code>t_([^<]+)</code></a></h3>.*?class="derived-count">(\d+)<', html, re.S)
     return {unescape(name): int(count) for name, count in rows}
 
 
