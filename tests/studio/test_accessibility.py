@@ -77,9 +77,12 @@ def data(settings):
     make_user("vera", "viewer")
     editor = make_user("eddie", "editor")
     key = ApiKey.objects.create(name="ci uploads", role="editor")
-    photos = [upload(key, name, w, h, seed=i, context="alt=A test picture") for i, (name, w, h) in
+    photos = [upload(key, name, w, h, seed=i, context="alt=A test picture", backup="true") for i, (name, w, h) in
               enumerate([("trip/beach", 640, 480), ("trip/hills", 480, 640), ("shop/shoe", 800, 400)])]
-    photo = upload(key, "trip/beach", 600, 400, seed=7, overwrite="true")  # a second version
+    photo = upload(key, "trip/beach", 600, 400, seed=7, overwrite="true", backup="true")  # a version to restore
+    for chain in ("c_fill,w_240,h_240", "e_grayscale,w_300"):  # derived images listed on the asset page
+        delivered = Client().get(f"/demo/image/upload/{chain}/trip/beach.jpg")
+        assert delivered.status_code == 200, delivered
     gone = upload(key, "old/poster", 300, 200, backup="true")
     editor_client = Client()
     editor_client.force_login(editor)
