@@ -51,6 +51,9 @@ class Asset(models.Model):
     storage_name = models.CharField(max_length=512, help_text="Name of the original in the `default` storage")
     original_filename = models.CharField(max_length=255, blank=True, default="")
     context = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(
+        default=dict, blank=True,
+        help_text="Structured metadata: {field external_id: value} (string, number, ISO date, enum id, [set ids])")
     face_coordinates = models.JSONField(null=True, blank=True)
     custom_coordinates = models.JSONField(null=True, blank=True)
     regions = models.JSONField(null=True, blank=True, help_text="Named regions: {name: [[x, y], ...]} (assets.focus)")

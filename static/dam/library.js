@@ -7,6 +7,12 @@
   "use strict";
   var results = document.getElementById("results");
   if (!results) return;
+  // on a narrow screen the folder tree starts folded above the grid, so images come first
+  var folderBox = document.querySelector(".folders .folder-box");
+  var narrow = window.matchMedia("(max-width: 900px)");
+  function fold() { if (folderBox) folderBox.open = !narrow.matches; }
+  fold();
+  narrow.addEventListener("change", fold);
   var bulk = document.getElementById("bulk");
   var active = null;  // the .thumb link in the tab order
 

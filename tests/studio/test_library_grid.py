@@ -119,6 +119,8 @@ def test_first_screen_toolbar_density_and_list_view(page, editor, photos):
     assert toolbar["height"] < 60  # one line
     screenshot(page, "library-grid")
     page.set_viewport_size({"width": 390, "height": 844})
+    # the folder tree folds when the screen turns narrow (a media-query change event)
+    page.wait_for_function("() => !document.querySelector('.folder-box').open")
     assert page.evaluate(VISIBLE_TILES) >= 2 and no_horizontal_scroll(page)
     page.set_viewport_size({"width": 1280, "height": 800})
 
