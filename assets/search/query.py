@@ -18,7 +18,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from django.db import connection
-from django.db.models import BigIntegerField, BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models import BigIntegerField, BooleanField, ExpressionWrapper, F, Q
 from django.db.models.expressions import RawSQL
 
 from ..models import Asset, AssetTag
@@ -82,7 +82,7 @@ class _Compiler:
         field = term.field.lower() if "." not in term.field else term.field
         if field in ("tags", "tag"):
             self.only_equality(term)
-            return Exists(AssetTag.objects.filter(self.string_q("name", term.value), asset=OuterRef("pk")))
+            return Q(pk__in=AssetTag.objects.filter(self.string_q("name", term.value)).values("asset_id"))
         if field in EXACT_FIELDS:
             self.only_equality(term)
             return self.string_q(EXACT_FIELDS[field], term.value, lower=field in LOWERED)
@@ -256,7 +256,7 @@ class _Compiler:
             return Q(**{f"{name}__regex": "^" + self.regex(value.text) + "$"})
         if column == "metadata":
             return self.metadata_equals(key, value.plain, self.scalar(value))
-        return Q(**{name: value.plain})
+        return Q(**{name: value.plain}) & text.context_prefilter(value.plain)
 
     @staticmethod
     def metadata_equals(key: str, text_: str, scalar) -> Q:

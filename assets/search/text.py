@@ -110,3 +110,16 @@ def free_text_q(text: str, wildcard: bool = False) -> Q:
                          for c in ("public_id", "original_filename", "CAST(context AS text)")]
         params += [pattern] * 3
     return Q(pk__in=RawSQL(" UNION ".join(branches), params))
+
+
+def context_prefilter(value: str) -> Q:
+    """A cheap, indexed superset of the assets whose context holds ``value`` (``context.<key>=value``
+    then checks the key exactly): the value as stored in the JSON text (plain ASCII, no quote or
+    backslash, which JSON would escape) through the trigram index; else no narrowing."""
+    if len(value) < 3 or not value.isascii() or '"' in value or "\\" in value:
+        return Q()
+    if fts_ready():
+        return Q(pk__in=RawSQL(f"SELECT rowid FROM {FTS} WHERE context MATCH %s", [fts_phrase(value)]))
+    if connection.vendor == "postgresql":
+        return Q(_context_text__icontains=value)
+    return Q()

@@ -230,3 +230,12 @@ def test_sqlite_trigram_index_follows_writes(library):
     assert text.fts_ready()
     Asset.objects.filter(public_id="shoes/blue").update(public_id="shoes/teal")
     assert {a.public_id for a in matching("teal")} == {"shoes/teal"}
+
+
+def test_context_values_json_would_escape(db):
+    make("x/cafe", context={"alt": "Café au lait", "note": 'say "hi"', "path": "a\\b"})
+    make("x/other", context={"alt": "Cafe"})
+    assert [a.public_id for a in matching('context.alt="Café au lait"')] == ["x/cafe"]
+    assert [a.public_id for a in matching('context.note="say \\"hi\\""')] == ["x/cafe"]
+    assert [a.public_id for a in matching('context.path="a\\\\b"')] == ["x/cafe"]
+    assert [a.public_id for a in matching("context.alt=Cafe")] == ["x/other"]
