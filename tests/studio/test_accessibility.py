@@ -176,6 +176,7 @@ SCREENS_LIST = [
     ("library-folder", url("/library/trip/"), False),
     ("library-search", url("/library/?q=beach"), False),
     ("library-empty-search", url("/library/?q=zzz-nothing-here"), False),
+    ("library-search-expression-error", url("/library/?q=tags:(beach"), False),
     ("library-preview", open_preview, True),
     ("shortcuts", open_shortcuts, False),
     ("asset", url("/assets/{asset}/"), True),
