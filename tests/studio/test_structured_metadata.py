@@ -155,3 +155,38 @@ def test_edit_on_the_asset_page_and_filter_the_library(page, editor):
     assert "street" not in grid.inner_text()
     page.locator("details.filters summary").click()  # closed, so the filtered grid shows
     screenshot(page, "library-metadata-filter")
+
+
+@pytest.mark.live
+@pytest.mark.django_db(transaction=True)
+def test_card_and_filters_pass_axe_in_light_and_dark(browser, live_server, editor):  # noqa: F811
+    from tests.studio.test_accessibility import AXE, RUN_AXE
+
+    if not AXE.exists():
+        pytest.skip(f"axe-core is missing ({AXE})")
+    define_fields()
+    asset = put("shots/axe", 320, 200)
+    for width, height in ((1280, 800), (390, 844)):
+        ctx = browser.new_context(viewport={"width": width, "height": height}, base_url=live_server.url,
+                                  bypass_csp=True)
+        page = ctx.new_page()
+        log_in(page, f"/assets/{asset.asset_id}/")
+        card = page.locator("#structured-metadata-card")
+        card.get_by_label("Shot on").fill("2024-01-01")
+        card.get_by_label("Rating").fill("0")
+        card.get_by_role("button", name="Save metadata").click()
+        page.locator("#structured-metadata-card .error[role=alert]").first.wait_for()  # the error state
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            page.add_script_tag(path=str(AXE))
+            found = page.evaluate(RUN_AXE)
+            assert not found, (width, scheme, found)
+            page.locator("#structured-metadata-card").screenshot(
+                path=str(screenshot.__globals__["SCREENS"] / f"structured-metadata-error-{scheme}-{width}.png"))
+        page.emulate_media(color_scheme="light")
+        page.goto("/library/")
+        page.locator("details.filters summary").click()
+        page.add_script_tag(path=str(AXE))
+        assert not page.evaluate(RUN_AXE), width
+        assert not page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
+        ctx.close()
