@@ -193,9 +193,11 @@ def _ids_of(field_type: str, value, what: str) -> list[str]:
     return list(dict.fromkeys(_text(v, what) for v in items))
 
 
-def clean_value(field: MetadataField, value, what: str | None = None, *, create: bool = False):
+def clean_value(field: MetadataField, value, what: str | None = None, *, create: bool = False,
+                check_only: bool = False):
     """`value` as stored for `field` (validated, typed); 400 with the reason otherwise.
-    `create`: a field allowing dynamic list values gains unknown ones (else they are refused)."""
+    `create`: a field allowing dynamic list values gains unknown ones (else they are refused);
+    with `check_only` they are accepted but not added yet (a check before anything is written)."""
     what = what or f"Metadata field {field.external_id}"
     if field.type == "string":
         clean = _text(value, what, MAX_STRING_VALUE)
@@ -209,7 +211,7 @@ def clean_value(field: MetadataField, value, what: str | None = None, *, create:
         unknown = [i for i in ids if i not in active]
         if unknown and not (create and field.allow_dynamic_list_values):
             raise BadRequest(f"{what}: {unknown[0]!r} is not an active value of its datasource")
-        if unknown:
+        if unknown and not check_only:
             _add_values(field, [{"external_id": i, "value": i} for i in unknown])
         return ids[0] if field.type == "enum" else ids
     if field.validation and not _passes(field.type, field.validation, clean):
@@ -217,7 +219,8 @@ def clean_value(field: MetadataField, value, what: str | None = None, *, create:
     return clean
 
 
-def clean_metadata(given: dict, *, fields: dict[str, MetadataField] | None = None) -> dict:
+def clean_metadata(given: dict, *, fields: dict[str, MetadataField] | None = None,
+                   check_only: bool = False) -> dict:
     """Values given by external_id (text from ``k=v|k2=v2``, or JSON values) checked
     against their fields: ``{external_id: value}``, None for a value to remove ("")."""
     fields = fields if fields is not None else {f.external_id: f for f in all_fields()}
@@ -231,7 +234,7 @@ def clean_metadata(given: dict, *, fields: dict[str, MetadataField] | None = Non
                 raise BadRequest(f"Metadata field {key} is mandatory: it cannot be cleared")
             out[key] = None
             continue
-        out[key] = clean_value(field, value, create=True)
+        out[key] = clean_value(field, value, create=True, check_only=check_only)
     return out
 
 

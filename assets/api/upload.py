@@ -86,7 +86,7 @@ class UploadApiView(APIView):
         tags = metadata.check_tags(as_list(params.get("tags")))  # so are too many or too long tags
         context = metadata.check_context(as_context(params.get("context")))  # and too much context
         structured = as_context(params.get("metadata"))
-        metadata_fields.clean_metadata(structured)  # and a bad structured metadata value
+        metadata_fields.clean_metadata(structured, check_only=True)  # and a bad structured metadata value
         if params.get("background_removal"):
             hook("background_removal").check(params["background_removal"])  # 400/503 before anything is stored
         # Focus areas are parsed now (400 before anything is stored) and clipped to the image

@@ -246,3 +246,14 @@ def test_dynamic_list_values_are_added(admin, put_image):
 
 def test_no_metadata_key_when_empty(put_image):
     assert "metadata" not in put_image("plain")
+
+
+def test_a_refused_upload_adds_no_dynamic_value(admin, upload):
+    from tests.conftest import make_image
+
+    add(admin, external_id="kw", type="set", allow_dynamic_list_values=True, datasource={"values": COLORS})
+    response = upload(b"not an image at all", public_id="x", metadata='kw=["violet"]')  # refused after the check
+    assert response.status_code == 400
+    assert not DatasourceValue.objects.filter(external_id="violet").exists()
+    assert upload(make_image(), public_id="y", metadata='kw=["violet"]').status_code == 200
+    assert DatasourceValue.objects.filter(external_id="violet").exists()
