@@ -1,15 +1,13 @@
 """Every answer under ``/v1_1/`` is Cloudinary's JSON: unknown paths at any depth (404),
 a method a route does not take (405 with ``Allow``), trailing slashes, another cloud's
-name, HEAD and OPTIONS.  The sweep walks every route of assets/api/urls.py with every
+name, HEAD and OPTIONS.  The sweep walks every ``/v1_1/`` route (assets, transforms, refiners) with every
 method, authenticated, and never sees an HTML page or a 500."""
 
 from __future__ import annotations
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern
-
-from assets.api import urls as api_urls
+from django.urls import URLPattern, URLResolver, get_resolver
 from tests.admin_client import basic
 from tests.conftest import CLOUD
 
@@ -36,11 +34,26 @@ SAMPLES = {
     "admin-presets": "upload_presets",
     "admin-preset": "upload_presets/sweep-preset",
     "upload-api": "image/upload",
+    # the other apps' routes under /v1_1/
+    "admin-transformations": "transformations",
+    "admin-transformation": "transformations/sweep_named",
+    "refiner-generative-batch": "refiners/generative/upload/sweep/pic/variations/b1",
+    "refiner-generative-variations": "refiners/generative/upload/sweep/pic/variations",
+    "refiner-generative": "refiners/generative/upload/sweep/pic",
+    "refiner": "refiners/background_removal/upload/sweep/pic",
 }
 
 
+def _api_patterns(patterns=None):
+    for p in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(p, URLResolver):
+            yield from _api_patterns(p.url_patterns)
+        elif isinstance(p, URLPattern) and str(p.pattern).lstrip("^").startswith("v1_1/") and p.name:
+            yield p
+
+
 def _route_names():
-    return [p.name for p in api_urls.urlpatterns if isinstance(p, URLPattern)]
+    return [p.name for p in _api_patterns()]
 
 
 def test_every_route_has_a_sample():
