@@ -64,6 +64,7 @@ class S3Server:
     endpoint: str
     proc: subprocess.Popen
     log: Path
+    ports: tuple[int, ...] = ()
 
     def client(self):
         import boto3
@@ -93,6 +94,10 @@ class S3Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
+        # weed puts its gRPC sockets in /tmp whatever TMPDIR says: take ours away
+        for port in self.ports:
+            for leftover in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+                leftover.unlink(missing_ok=True)
 
 
 def start(tmp: Path) -> S3Server:
@@ -112,10 +117,12 @@ def start(tmp: Path) -> S3Server:
         f"-s3.localSocket={tmp / 's3.sock'}", "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={config}",
     ]
     log = tmp / "weed.log"
+    env = {**os.environ, "TMPDIR": str(tmp)}  # its own log files go there, not to /tmp
     with open(log, "ab") as out:
         proc = subprocess.Popen(command, cwd=tmp, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-    server = S3Server(f"http://{HOST}:{s3}", proc, log)
+                                env=env, start_new_session=True)
+    server = S3Server(f"http://{HOST}:{s3}", proc, log,
+                      (master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc))
     try:
         _wait_until_ready(server)
     except BaseException:
@@ -157,9 +164,21 @@ def _wait_until_ready(server: S3Server) -> None:
                        f"{server.log.read_text()[-4000:]}")
 
 
+def start_with_retries(tmp_path_factory, name: str, attempts: int = 3) -> S3Server:
+    """A free port can be taken by another process before weed binds it: then weed exits
+    at once, and another set of ports is tried."""
+    for attempt in range(attempts):
+        try:
+            return start(tmp_path_factory.mktemp(name))
+        except RuntimeError as exc:
+            if attempt == attempts - 1 or "exited" not in str(exc):
+                raise
+    raise AssertionError("unreachable")
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory, worker_id):
     """One SeaweedFS per xdist worker (its own ports and directory), for the whole session."""
-    server = start(tmp_path_factory.mktemp(f"s3-{worker_id}"))
+    server = start_with_retries(tmp_path_factory, f"s3-{worker_id}")
     yield server
     server.stop()
