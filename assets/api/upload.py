@@ -37,8 +37,11 @@ class UploadApiView(APIView):
     authentication_classes: list = []
     permission_classes: list = []
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        auth.check_cloud(kwargs.get("cloud_name", ""))  # another cloud's name: 404 whatever the method
+
     def post(self, request, cloud_name: str, resource_type: str, action: str):
-        auth.check_cloud(cloud_name)
         if resource_type not in RESOURCE_TYPES:
             raise BadRequest(f"Unsupported resource type {resource_type!r}: this server stores images")
         handler = getattr(self, f"do_{action}", None)
