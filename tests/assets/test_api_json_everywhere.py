@@ -34,6 +34,12 @@ SAMPLES = {
     "admin-presets": "upload_presets",
     "admin-preset": "upload_presets/sweep-preset",
     "upload-api": "image/upload",
+    "admin-metadata-fields": "metadata_fields",
+    "admin-metadata-order": "metadata_fields/order",
+    "admin-metadata-field": "metadata_fields/sweep_field",
+    "admin-metadata-datasource": "metadata_fields/sweep_field/datasource",
+    "admin-metadata-datasource-order": "metadata_fields/sweep_field/datasource/order",
+    "admin-metadata-datasource-restore": "metadata_fields/sweep_field/datasource_restore",
     # the other apps' routes under /v1_1/
     "admin-transformations": "transformations",
     "admin-transformation": "transformations/sweep_named",
