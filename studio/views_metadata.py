@@ -10,7 +10,7 @@ from assets.models import Asset
 
 from . import metadata_form
 from .roles import requires
-from .views_asset import _page_context
+from .views_asset import page_context
 
 CARD = "studio/partials/structured_metadata.html"
 
@@ -26,4 +26,4 @@ def edit_structured_metadata(request, asset_id: str):
         return render(request, CARD, {"asset": asset, "can_edit": True, **extra}, status=status)
     if not errors:
         return redirect("asset", asset_id=asset.asset_id)
-    return render(request, "studio/asset.html", _page_context(request, asset, **extra), status=status)
+    return render(request, "studio/asset.html", page_context(request, asset, **extra), status=status)
