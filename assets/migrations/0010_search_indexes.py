@@ -68,5 +68,5 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("assets", "0008_asset_structured_metadata")]
+    dependencies = [("assets", "0009_metadata_fields")]
     operations = [migrations.RunPython(create, drop, elidable=False)]
