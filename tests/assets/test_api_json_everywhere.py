@@ -34,6 +34,8 @@ SAMPLES = {
     "admin-presets": "upload_presets",
     "admin-preset": "upload_presets/sweep-preset",
     "upload-api": "image/upload",
+    "admin-search": "resources/search",
+    "admin-folders-search": "folders/search",
     "admin-metadata-fields": "metadata_fields",
     "admin-metadata-order": "metadata_fields/order",
     "admin-metadata-field": "metadata_fields/sweep_field",
