@@ -70,7 +70,10 @@ class _Compiler:
                 result |= self.q(child)
             return result
         if isinstance(node, Not):
-            return ~self.q(node.node)
+            inner = self.q(node.node)
+            if _reads_json(node.node):  # a missing key makes the test NULL, and NOT NULL is not true:
+                return ~Q(pk__in=annotate(Asset.objects.all()).filter(inner).values("pk"))  # an anti-join
+            return ~inner
         if isinstance(node, Range):
             return self.range_(node)
         return self.term(node)
@@ -270,6 +273,16 @@ class _Compiler:
         marks = ", ".join(["%s"] * len(candidates))  # json_each walks an array, or yields a scalar once
         return Q(RawSQL(f'EXISTS (SELECT 1 FROM json_each("assets_asset"."metadata", %s) WHERE value IN ({marks}))',
                         [f'$."{key}"', *candidates], output_field=BooleanField()))
+
+
+def _reads_json(node) -> bool:
+    """Whether a subtree has a context.* or metadata.* term (NULL for rows without the key)."""
+    if isinstance(node, (And, Or)):
+        return any(_reads_json(n) for n in node.nodes)
+    if isinstance(node, Not):
+        return _reads_json(node.node)
+    field = (node.field or "") if isinstance(node, (Term, Range)) else ""
+    return field.startswith(("context.", "metadata."))
 
 
 def prefix_q(field: str, prefix: str) -> Q:

@@ -166,6 +166,9 @@ def library(db):
     ("metadata.sizes:l", {"shoes/blue"}),
     ("metadata.launch<2024-05-01", {"shoes/red"}),
     ("metadata.launch:[2024-06-01 TO 2024-12-31]", {"shoes/blue"}),
+    ("-metadata.stock>6", {"shoes/red", "shoes/kids/green", "sample"}),  # no value: not above 6
+    ("NOT context.alt:Blue*", {"shoes/red", "shoes/kids/green", "sample"}),
+    ("NOT (metadata.color=red OR tags:blue)", {"shoes/kids/green", "sample"}),
     ("shoe", {"shoes/red", "shoes/blue", "shoes/kids/green"}),
     ("sho*gre", {"shoes/kids/green"}),
     ("ue", {"shoes/blue"}),  # shorter than a trigram: LIKE

@@ -93,3 +93,31 @@ def test_node_sdk_search(node_sdk):
     assert [r["public_id"] for r in second["resources"]] == ["node/red"] and "next_cursor" not in second
     assert bad["error"]["http_code"] == 400 and "Missing value after width>" in bad["error"]["message"]
     assert [f["path"] for f in folders["folders"]] == ["node"]
+
+
+def test_search_structured_metadata(sdk):
+    """Fields made through the metadata API, values set on upload: metadata.<external_id> terms."""
+    api = cloudinary.api
+    api.add_metadata_field({"external_id": "rating", "label": "Rating", "type": "integer"})
+    api.add_metadata_field({"external_id": "shot", "label": "Shot", "type": "date"})
+    api.add_metadata_field({"external_id": "topics", "label": "Topics", "type": "set",
+                            "datasource": {"values": [{"external_id": "sea", "value": "Sea"},
+                                                      {"external_id": "sky", "value": "Sky"}]}})
+    sdk.upload(make_image(8, 8), public_id="md/one", metadata={"rating": 5, "shot": "2024-05-01",
+                                                               "topics": ["sea", "sky"]})
+    sdk.upload(make_image(8, 8), public_id="md/two", metadata={"rating": 2, "topics": ["sky"]})
+    sdk.upload(make_image(8, 8), public_id="md/zero")
+
+    def found(expression):
+        result = Search().expression(expression).sort_by("public_id", "asc").with_field("metadata").execute()
+        return [r["public_id"] for r in result["resources"]]
+
+    assert found("metadata.topics=sea") == ["md/one"]
+    assert found("metadata.topics:sky") == ["md/one", "md/two"]
+    assert found("metadata.rating>=3") == ["md/one"]
+    assert found("metadata.rating=2") == ["md/two"]
+    assert found("metadata.shot:[2024-01-01 TO 2024-12-31]") == ["md/one"]
+    assert found("-metadata.topics=sea AND folder:md") == ["md/two", "md/zero"]  # no value: not "sea"
+    assert found("NOT metadata.rating>=3 AND folder:md") == ["md/two", "md/zero"]
+    one = Search().expression("public_id=md/one").with_field("metadata").execute()["resources"][0]
+    assert one["metadata"] == {"rating": 5, "shot": "2024-05-01", "topics": ["sea", "sky"]}
