@@ -259,8 +259,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("DAM_CELERY_ALWAYS_EAGER", False)
-# Face detection after uploads (transforms.ai.faces) has a queue of its own, consumed by a
-# worker of its own (the Procfile's ``faces:`` line), so a bulk upload's detections never
+# The analysis of each stored version, face detection (transforms.ai.faces) and the image
+# metadata (assets.tasks.compute_image_metadata), has a queue of its own, consumed by a
+# worker of its own (the Procfile's ``faces:`` line), so a bulk upload's analyses never
 # hold up the main queue's eager renders and notifications.
 DAM_FACES_QUEUE = env("DAM_FACES_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-faces")
 
