@@ -177,3 +177,23 @@ def test_admin_lists_renames_and_deletes_raw_files(client, api_key, post):
     deleted = admin.delete("resources/raw/upload", {"public_ids": ["docs/uno.txt"]}).json()
     assert deleted["deleted"] == {"docs/uno.txt": "deleted"}
     assert sorted(Asset.objects.values_list("resource_type", flat=True)) == ["image", "video"]
+
+
+def test_chunks_with_an_unknown_total_until_the_last(client, api_key):
+    """The npm SDK streams: ``bytes 0-5999/-1`` until the last chunk names the total."""
+    data = bytes(range(200)) * 50
+    upload_id = uuid.uuid4().hex
+
+    def send(start, piece, total):
+        payload = signed({"public_id": "stream/data.bin"}, api_key)
+        payload["file"] = io.BytesIO(piece)
+        payload["file"].name = "blob"
+        return client.post(f"/v1_1/{CLOUD}/raw/upload", payload, HTTP_X_UNIQUE_UPLOAD_ID=upload_id,
+                           HTTP_CONTENT_RANGE=f"bytes {start}-{start + len(piece) - 1}/{total}")
+
+    first = send(0, data[:6000], -1)
+    assert first.status_code == 200 and first.json()["done"] is False and first.json()["total_bytes"] is None
+    assert send(6000, data[6000:], 5000).status_code == 400  # a total below what was sent
+    last = send(6000, data[6000:], len(data))
+    assert last.status_code == 200, last.content
+    assert fetch(client, last.json()["secure_url"])[1] == data
