@@ -56,6 +56,8 @@ def path(asset, transformation: str = "", secret=_UNSET, fmt: str = "") -> str:
 
 def thumbnail(asset, secret=_UNSET) -> dict:
     """``{"src", "srcset"}`` for a grid tile."""
+    if asset.resource_type != "image":  # a raw or video file: its tile shows an icon (no rendering)
+        return {"src": "", "srcset": ""}
     if not ENGINE_RENDERS_FILL:
         return {"src": path(asset, secret=secret), "srcset": ""}
     src = path(asset, THUMB, secret)
@@ -69,6 +71,8 @@ def tiles(assets) -> list[dict]:
 
 
 def preview(asset) -> str:
+    if asset.resource_type != "image":  # the original: a video plays as stored
+        return path(asset)
     return path(asset, PREVIEW) if ENGINE_RENDERS_FILL else path(asset)
 
 

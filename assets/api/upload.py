@@ -342,11 +342,13 @@ def rename_asset(source: Asset, to_public_id: str, *, to_type: str | None = None
     return source
 
 
-def upload_for_session(request, params: dict) -> dict:
+def upload_for_session(request, params: dict, resource_type: str = "image") -> dict:
     """The Upload API's upload for a logged-in Studio user (the Media Library's upload
-    endpoint): the same path as ``POST .../image/upload``, with the parameters trusted
-    as from a signed call. Returns the upload response body; raises ApiError."""
-    return UploadApiView().do_upload(request, params, None, trusted=True).data
+    endpoint): the same path as ``POST .../<resource_type>/upload``, with the parameters
+    trusted as from a signed call. Returns the upload response body; raises ApiError."""
+    view = UploadApiView()
+    view.resource_type = resource_type
+    return view.do_upload(request, params, None, trusted=True).data
 
 
 def _faces(asset: Asset, now: bool) -> list | None:

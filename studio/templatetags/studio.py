@@ -61,3 +61,27 @@ def alt(asset) -> str:
     context = getattr(asset, "context", None) or {}
     text = context.get("alt") if isinstance(context, dict) else None
     return str(text).strip() if text and str(text).strip() else asset.public_id
+
+
+ARCHIVE_EXTENSIONS = frozenset("zip gz tgz tar bz2 xz 7z rar zst".split())
+TEXT_EXTENSIONS = frozenset("txt csv json md xml html htm yaml yml log rtf pdf doc docx odt".split())
+
+
+@register.filter
+def extension(asset) -> str:
+    """What a tile names a file by: a raw file's extension (part of its public_id), else its format."""
+    if asset.resource_type == "raw":
+        name = asset.public_id.rsplit("/", 1)[-1]
+        return name.rpartition(".")[2].lower() if "." in name else ""
+    return asset.format
+
+
+@register.filter
+def file_icon(asset) -> str:
+    """The Lucide icon of a non-image asset's tile: video, an archive, a document, any file."""
+    if asset.resource_type == "video":
+        return "video"
+    ext = extension(asset)
+    if ext in ARCHIVE_EXTENSIONS:
+        return "file-archive"
+    return "file-text" if ext in TEXT_EXTENSIONS else "file"
