@@ -197,3 +197,15 @@ def test_chunks_with_an_unknown_total_until_the_last(client, api_key):
     last = send(6000, data[6000:], len(data))
     assert last.status_code == 200, last.content
     assert fetch(client, last.json()["secure_url"])[1] == data
+
+
+def test_a_backed_up_raw_version_is_restored_as_raw(client, api_key, post):
+    first = post("raw", b"first", "a.txt", public_id="notes.txt", backup="true").json()
+    post("raw", b"second", "a.txt", public_id="notes.txt", backup="true", overwrite="true")
+    admin = Admin(client, api_key)
+    restored = admin.post("resources/raw/upload/restore", {"public_ids": ["notes.txt"],
+                                                           "versions": [first["version_id"]]})
+    assert restored.status_code == 200, restored.content
+    asset = Asset.objects.get(public_id="notes.txt")
+    assert asset.resource_type == "raw" and asset.bytes == 5
+    assert fetch(client, f"http://x/{CLOUD}/raw/upload/notes.txt")[1] == b"first"
