@@ -1,7 +1,7 @@
 from django import template
 from lucide.templatetags.lucide import lucide as lucide_icon
 
-from studio import roles
+from studio import links, roles
 
 register = template.Library()
 
@@ -63,25 +63,14 @@ def alt(asset) -> str:
     return str(text).strip() if text and str(text).strip() else asset.public_id
 
 
-ARCHIVE_EXTENSIONS = frozenset("zip gz tgz tar bz2 xz 7z rar zst".split())
-TEXT_EXTENSIONS = frozenset("txt csv json md xml html htm yaml yml log rtf pdf doc docx odt".split())
-
 
 @register.filter
 def extension(asset) -> str:
-    """What a tile names a file by: a raw file's extension (part of its public_id), else its format."""
-    if asset.resource_type == "raw":
-        name = asset.public_id.rsplit("/", 1)[-1]
-        return name.rpartition(".")[2].lower() if "." in name else ""
-    return asset.format
+    """What a tile names a file by: a raw file's extension, else its format (studio.links)."""
+    return links.extension(asset)
 
 
 @register.filter
 def file_icon(asset) -> str:
-    """The Lucide icon of a non-image asset's tile: video, an archive, a document, any file."""
-    if asset.resource_type == "video":
-        return "video"
-    ext = extension(asset)
-    if ext in ARCHIVE_EXTENSIONS:
-        return "file-archive"
-    return "file-text" if ext in TEXT_EXTENSIONS else "file"
+    """The Lucide icon name of a raw or video file's tile (studio.links)."""
+    return links.file_icon(asset)

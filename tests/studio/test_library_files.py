@@ -78,5 +78,11 @@ def test_library_shows_a_raw_tile_and_plays_a_video_in_the_preview(page, files, 
     page.goto(f"/assets/{files['raw'].asset_id}/")
     assert page.locator(".preview-frame .file-tile").count() == 1
     screenshot(page, "asset-raw")
+    page.goto("/")  # screens that show every asset as an <img> get the type icon as one
+    icons = page.locator('img[src^="data:image/svg+xml"]')
+    assert icons.count() == 3
+    page.wait_for_function("imgs => imgs.every(i => i.complete && i.naturalWidth > 0)",
+                           arg=icons.element_handles())
+    screenshot(page, "home-files")
     page.goto(f"/studio/{files['video'].asset_id}/")
     assert "The Studio edits images only" in page.locator(".msg").first.inner_text()
