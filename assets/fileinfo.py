@@ -4,8 +4,9 @@
 ``auto`` (image when libvips/Pillow read it as one, video when its container signature
 says so, else raw).  Video is recognised by signature only (MP4/MOV ``ftyp``, WebM/MKV
 EBML, Ogg, AVI ``RIFF``); no decoder is run (the machine has no ffprobe).  Width, height
-and duration are read from an MP4/MOV header when cheaply there (``tkhd``, ``mvhd``);
-other containers are stored without them.  Raw files are stored as they are: no format
+and duration are read from an MP4/MOV header (``tkhd``, ``mvhd``) or a WebM/MKV one
+(``PixelWidth``, ``PixelHeight``, ``Duration`` in its first MiB) when there; other
+containers (Ogg, AVI) are stored without them.  Raw files are stored as they are: no format
 (the extension is part of their public_id), no dimensions.
 """
 
@@ -106,6 +107,59 @@ def mp4_dimensions(path: str) -> tuple[int, int, float | None]:
     return width, height, duration
 
 
+_EBML_MASTERS = {0x18538067, 0x1654AE6B, 0xAE, 0xE0, 0x1549A966}  # Segment, Tracks, TrackEntry, Video, Info
+_EBML_HEAD = 1 << 20  # the Tracks and Info elements come first in the files muxers write
+
+
+def _vint(data: bytes, at: int, keep_marker: bool) -> tuple[int, int]:
+    """(value, length) of an EBML variable-size integer; (-1, length) for an unknown size."""
+    first = data[at]
+    length = next((n for n in range(8) if first & (0x80 >> n)), None)
+    if length is None or at + length + 1 > len(data):
+        raise ValueError("bad EBML number")
+    length += 1
+    value = first if keep_marker else first & (0xFF >> length)
+    for byte in data[at + 1:at + length]:
+        value = (value << 8) | byte
+    if not keep_marker and value == (1 << (7 * length)) - 1:
+        return -1, length
+    return value, length
+
+
+def webm_dimensions(path: str) -> tuple[int, int, float | None]:
+    """(width, height, duration in seconds) from a WebM/MKV header; zeros when not found."""
+    with open(path, "rb") as fh:
+        data = fh.read(_EBML_HEAD)
+    found: dict[int, bytes] = {}
+
+    def walk(start: int, end: int, depth: int) -> None:
+        at = start
+        while at < end and depth < 6:
+            ident, n = _vint(data, at, True)
+            size, m = _vint(data, at + n, False)
+            body = at + n + m
+            stop = end if size < 0 else min(body + size, end)
+            if ident in _EBML_MASTERS:
+                walk(body, stop, depth + 1)
+            elif ident in (0xB0, 0xBA, 0x4489, 0x2AD7B1) and ident not in found:
+                found[ident] = data[body:stop]
+            at = stop
+
+    try:
+        walk(0, len(data), 0)
+    except (ValueError, IndexError):
+        pass
+    width = int.from_bytes(found.get(0xB0, b""), "big")
+    height = int.from_bytes(found.get(0xBA, b""), "big")
+    duration = None
+    raw = found.get(0x4489)
+    if raw and len(raw) in (4, 8):
+        ticks = struct.unpack(">f" if len(raw) == 4 else ">d", raw)[0]
+        scale = int.from_bytes(found.get(0x2AD7B1, b""), "big") or 1_000_000
+        duration = round(ticks * scale / 1e9, 3)
+    return (width, height, duration) if width and height else (0, 0, duration)
+
+
 def classify(path: str, requested: str, size: int) -> FileInfo:
     """Raises BadRequest: not an image for ``image``, not a video for ``video``, too large."""
     if requested in ("image", "auto"):
@@ -123,7 +177,12 @@ def classify(path: str, requested: str, size: int) -> FileInfo:
     if requested == "video" and container is None:
         raise BadRequest("Invalid video file: not a recognised container (mp4, mov, webm, mkv, ogv, avi)")
     if container is not None and requested in ("video", "auto"):
-        width, height, duration = mp4_dimensions(path) if container in ("mp4", "mov") else (0, 0, None)
+        if container in ("mp4", "mov"):
+            width, height, duration = mp4_dimensions(path)
+        elif container in ("webm", "mkv"):
+            width, height, duration = webm_dimensions(path)
+        else:
+            width, height, duration = 0, 0, None
         return FileInfo("video", container, width, height, duration)
     limit = settings.DAM_MAX_RAW_BYTES
     if size > limit:

@@ -5,6 +5,8 @@ the asset -> resolve format and quality for this request -> ask the
 derived cache for a file (strict mode is checked before rendering a missing one) ->
 headers (``Vary`` for f_auto/q_auto, ``Content-Disposition``
 for fl_attachment).  Errors leave as Cloudinary's JSON with an ``X-Cld-Error``.
+
+``deliver_file``: ``/<cloud>/raw|video/...``, the stored file as it is (no engine).
 """
 
 from __future__ import annotations
@@ -97,8 +99,9 @@ FILE_CSP = "default-src 'none'; media-src 'self'; style-src 'unsafe-inline'; san
 
 def deliver_file(request, cloud: str, resource_type: str, rest: str):
     """``GET|HEAD /<cloud>/raw|video/<type>/[s--SIG--/][v<version>/]<public_id>``: the stored
-    file as it is.  No transformation applies yet (400 naming why); a raw file is served
-    inline only as a type that cannot run script (RAW_INLINE_TYPES), else as a download."""
+    file as it is.  No transformation applies yet (400 naming why) but ``fl_attachment[:<name>]``
+    (a download); a raw file is served inline only as a type that cannot run script
+    (RAW_INLINE_TYPES), else as a download."""
     if request.method not in ALLOWED_METHODS:
         return _error(ApiError("Method not allowed", 405, {"Allow": ", ".join(ALLOWED_METHODS)}))
     try:
@@ -106,7 +109,8 @@ def deliver_file(request, cloud: str, resource_type: str, rest: str):
             raise NotFound(f"Invalid cloud_name {cloud}")
         parsed = parser.parse(rest)
         signatures.check(request.META, parsed)
-        if parsed.transformations:
+        download = _attachment_only(parsed.transformations)
+        if parsed.transformations and download is None:
             raise BadRequest("Video transformations are not supported yet" if resource_type == "video"
                              else "Transformations are not supported for raw files")
         asset = lookup.find_file(parsed, resource_type)
@@ -119,6 +123,8 @@ def deliver_file(request, cloud: str, resource_type: str, rest: str):
     except ApiError as exc:
         return _error(exc)
     name = asset.public_id.rsplit("/", 1)[-1]
+    if download:  # fl_attachment:<name>: the download's name, the file's own extension kept
+        name = download + (f".{name.rpartition('.')[2]}" if resource_type == "raw" and "." in name else "")
     if resource_type == "video":
         content_type, attachment = VIDEO_MIME.get(asset.format, "application/octet-stream"), False
         filename = f"{name}.{asset.format}"
@@ -126,7 +132,10 @@ def deliver_file(request, cloud: str, resource_type: str, rest: str):
         extension = name.rpartition(".")[2].lower() if "." in name else ""
         content_type = RAW_INLINE_TYPES.get(extension, "application/octet-stream")
         attachment, filename = extension not in RAW_INLINE_TYPES, name
+    attachment = attachment or download is not None
     headers = _file_headers(parsed, asset)
+    if content_type == "application/pdf":  # a sandboxed document cannot show the browser's PDF viewer
+        del headers["Content-Security-Policy"]
     headers["Content-Disposition"] = content_disposition_header(attachment, filename)
     plain = _with_headers(HttpResponse(content_type=content_type), headers)
     conditional = get_conditional_response(request, etag=headers["ETag"],
@@ -140,6 +149,17 @@ def deliver_file(request, cloud: str, resource_type: str, rest: str):
     response.block_size = STREAM_BLOCK
     response["Content-Length"] = str(asset.bytes)
     return _with_headers(response, headers)
+
+
+def _attachment_only(transformations: tuple[str, ...]) -> str | None:
+    """``fl_attachment`` (-> "") or ``fl_attachment:<name>`` (-> name) when it is the whole
+    transformation (the one a raw or video file takes for now); None otherwise."""
+    if len(transformations) != 1:
+        return None
+    flag, _, name = transformations[0].partition(":")
+    if flag != "fl_attachment" or "," in name or "/" in name:
+        return None
+    return name
 
 
 def _file_headers(parsed, asset) -> dict[str, str]:

@@ -209,3 +209,33 @@ def test_a_backed_up_raw_version_is_restored_as_raw(client, api_key, post):
     asset = Asset.objects.get(public_id="notes.txt")
     assert asset.resource_type == "raw" and asset.bytes == 5
     assert fetch(client, f"http://x/{CLOUD}/raw/upload/notes.txt")[1] == b"first"
+
+
+def test_fl_attachment_is_the_one_flag_raw_and_video_take(client, post):
+    post("raw", b"a,b\n", "t.csv", public_id="sheet.csv")
+    post("video", make_mp4(), "v.mp4", public_id="film")
+    inline, _ = fetch(client, f"http://x/{CLOUD}/raw/upload/v1/sheet.csv")
+    assert inline["Content-Disposition"].startswith("inline") and inline["Content-Type"].startswith("text/csv")
+    download, content = fetch(client, f"http://x/{CLOUD}/raw/upload/fl_attachment/v1/sheet.csv")
+    assert download["Content-Disposition"] == 'attachment; filename="sheet.csv"' and content == b"a,b\n"
+    named, _ = fetch(client, f"http://x/{CLOUD}/video/upload/fl_attachment:holiday/v1/film.mp4")
+    assert named["Content-Disposition"] == 'attachment; filename="holiday.mp4"'
+    assert client.get(f"/{CLOUD}/raw/upload/fl_attachment,w_10/v1/sheet.csv").status_code == 400
+    pdf = post("raw", PDF_LIKE, "p.pdf", public_id="paper.pdf").json()
+    shown, _ = fetch(client, pdf["secure_url"])
+    assert shown["Content-Type"] == "application/pdf" and "Content-Security-Policy" not in shown
+
+
+@pytest.mark.parametrize("head,container", [
+    (b"\0\0\0\x14ftypqt  \0\0\0\0qt  ", "mov"),
+    (b"\0\0\0\x08wide\0\0\0\x10mdat", "mov"),
+    (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x88matroska", "mkv"),
+    (b"OggS\0\x02" + b"\0" * 22 + b"\x80theora", "ogv"),
+    (b"RIFF\0\0\0\0AVI LIST", "avi"),
+    (b"OggS\0\x02" + b"\0" * 22 + b"\x01vorbis", None),
+    (b"PK\x03\x04", None),
+])
+def test_video_containers_are_told_by_their_signature(head, container):
+    from assets.fileinfo import sniff_video
+
+    assert sniff_video(head) == container

@@ -37,6 +37,9 @@ def files(db):
 
 @pytest.mark.django_db
 def test_pages_of_raw_and_video_files_render(login, files):
+    video = files["video"]
+    assert (video.resource_type, video.format, video.width, video.height, video.info["duration"]) == (
+        "video", "webm", 160, 90, 2.0)  # read from the WebM header
     client = login("viewer")
     library = client.get("/library/").content.decode()
     assert library.count('class="file-tile"') == 3 and "TXT" in library and "WEBM" in library
