@@ -292,3 +292,44 @@ class ShareLink(models.Model):
 
     def is_live(self, now) -> bool:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class MetadataField(models.Model):
+    """A structured metadata field (the Admin API's ``metadata_fields``): its values live
+    in ``Asset.metadata`` under ``external_id``; assets.metadata_fields validates them."""
+
+    external_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=16)  # string, integer, date, enum, set
+    label = models.CharField(max_length=255)
+    mandatory = models.BooleanField(default=False)
+    default_value = models.JSONField(null=True, blank=True)
+    default_disabled = models.BooleanField(default=False)
+    validation = models.JSONField(null=True, blank=True)
+    restrictions = models.JSONField(default=dict, blank=True)
+    allow_dynamic_list_values = models.BooleanField(default=False)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class DatasourceValue(models.Model):
+    """One value of an enum or set field; deleting it through the API makes it inactive
+    (restorable), never removes the row."""
+
+    field = models.ForeignKey(MetadataField, on_delete=models.CASCADE, related_name="datasource")
+    external_id = models.CharField(max_length=255)
+    value = models.CharField(max_length=255)
+    state = models.CharField(max_length=16, default="active")  # active, inactive
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["field", "external_id"], name="datasource_value_once")]
+
+    def __str__(self) -> str:
+        return f"{self.field_id}:{self.external_id}"

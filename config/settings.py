@@ -277,6 +277,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "assets.api.errors.exception_handler",
+    # JSON whatever the Accept header says; OPTIONS names the methods, nothing more
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "assets.api.json_only.JsonOnly",
+    "DEFAULT_METADATA_CLASS": "assets.api.json_only.MethodsOnly",
 }
 
 # --- Auth, i18n, logging --------------------------------------------------------------

@@ -9,7 +9,7 @@ urlpatterns = [
     path("", include("refiners.urls")),
     path("", include("studio.urls")),
     path("", include("transforms.urls")),
-    re_path(r"^v1_1/", not_found),  # after every API route: an unmatched API path answers JSON
+    re_path(r"^v1_1(/|$)", not_found),  # after every API route: an unmatched API path answers JSON
 ]
 
 # Screens get styled pages inside the layout; API and other non-HTML callers keep JSON errors.

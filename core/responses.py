@@ -4,6 +4,7 @@ framework (delivery, the Studio's JSON calls, the catch-all 404 of ``/v1_1/...``
 from __future__ import annotations
 
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from core.errors import error_body
 
@@ -15,7 +16,8 @@ def error_response(message: str, status: int, headers: dict | None = None) -> Js
     return response
 
 
+@csrf_exempt  # API callers send no CSRF token: a POST must get this 404, not the CSRF 403 page
 def not_found(request, *args, **kwargs) -> JsonResponse:
     """Any ``/v1_1/...`` path no API route matches (an empty public_id, tag or folder, an
-    unknown call): Cloudinary's JSON 404, not Django's HTML page."""
+    unknown call), whatever the method: Cloudinary's JSON 404, not Django's HTML page."""
     return error_response(f"Not found: no API call at {request.path}", 404)

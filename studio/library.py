@@ -21,6 +21,8 @@ from assets.api import bounded_json
 from assets.models import Asset, AssetTag, Folder
 from core.errors import BadRequest
 
+from . import metadata_form
+
 PAGE_SIZE = 48
 COUNT_CAP = 1000  # a filtered query counts up to here ("1000+"): a full count is a full scan
 # name -> (label, fields); a leading "-" is descending. The last field is always id.
@@ -41,6 +43,7 @@ class Query:
     type: str = ""
     tag: str = ""
     faces: bool = False  # only assets with at least one face (Asset.face_count, kept by assets.focus)
+    metadata: dict = field(default_factory=dict)  # md_<external_id>=value filters (studio.metadata_form)
     sort: str = "newest"
     after: str = ""
     before: str = ""
@@ -55,6 +58,8 @@ class Query:
                     faces=get.get("faces", "") in ("1", "on", "true"),
                     sort=get.get("sort", "newest"), after=get.get("after", ""),
                     before="" if get.get("after") else get.get("before", ""))
+        query.metadata, problems = metadata_form.parse_filters(get)
+        query.errors.extend(problems)
         start = get.get("start", "1")
         query.start = int(start) if start.isdigit() and len(start) < 10 else 1
         if query.sort not in SORTS:
@@ -68,12 +73,13 @@ class Query:
     def params(self, **changes) -> dict:
         """The query string of this query with ``changes`` (empty values dropped)."""
         values = {"q": self.q, "format": self.format, "type": self.type, "tag": self.tag,
-                  "faces": "1" if self.faces else "", "sort": "" if self.sort == "newest" else self.sort, **changes}
+                  "faces": "1" if self.faces else "", "sort": "" if self.sort == "newest" else self.sort,
+                  **{f"md_{k}": v for k, v in self.metadata.items()}, **changes}
         return {k: v for k, v in values.items() if v}
 
     @property
     def filtered(self) -> bool:
-        return bool(self.q or self.format or self.type or self.tag or self.faces)
+        return bool(self.q or self.format or self.type or self.tag or self.faces or self.metadata)
 
 
 def search_q(text: str) -> Q:
@@ -95,6 +101,7 @@ def queryset(query: Query):
         rows = rows.filter(face_count__gt=0)
     if query.tag:
         rows = rows.filter(Exists(AssetTag.objects.filter(asset=OuterRef("pk"), name=query.tag)))
+    rows = metadata_form.filter_rows_q(rows, query.metadata)
     if query.q:
         rows = rows.alias(_context_text=Cast("context", TextField())).filter(search_q(query.q))
     return rows

@@ -2,7 +2,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import (login, views, views_admin, views_asset, views_collections, views_download, views_focus,
-               views_generative, views_library, views_named, views_organise, views_refiner, views_studio)
+               views_generative, views_library, views_metadata, views_named, views_organise, views_refiner,
+               views_studio)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -42,6 +43,8 @@ urlpatterns = [
     path("assets/<str:asset_id>/download/", views_download.asset_download, name="asset-download"),
     path("assets/<str:asset_id>/tags/", views_asset.edit_tags, name="asset-tags"),
     path("assets/<str:asset_id>/context/", views_asset.edit_context, name="asset-context"),
+    path("assets/<str:asset_id>/structured-metadata/", views_metadata.edit_structured_metadata,
+         name="asset-structured-metadata"),
     path("assets/<str:asset_id>/restore/", views_asset.restore, name="asset-restore"),
     path("assets/<str:asset_id>/derived/delete/", views_asset.delete_derived, name="asset-derived-delete"),
     # Studio editor and named transformations

@@ -113,7 +113,7 @@ def focus_overlay(asset: Asset) -> dict | None:
                        f"{len(regions)} region{'s' if len(regions) != 1 else ''}"}
 
 
-def _page_context(request, asset: Asset, **extra) -> dict:
+def page_context(request, asset: Asset, **extra) -> dict:
     url, secure_url = links.urls(asset, request)
     folder = asset.folder
     return {
@@ -142,18 +142,18 @@ def _page_context(request, asset: Asset, **extra) -> dict:
 @require_GET
 def asset_page(request, asset_id: str):
     asset = _asset(asset_id)
-    return render(request, "studio/asset.html", _page_context(request, asset))
+    return render(request, "studio/asset.html", page_context(request, asset))
 
 
 def _partial_or_page(request, asset, partial: str, ok: bool, **extra):
     """htmx: the block alone (422 when invalid, so the page can tell); else the page
     after a redirect, or the page with the form's errors."""
     if request.htmx:
-        context = _page_context(request, asset, **extra)
+        context = page_context(request, asset, **extra)
         return render(request, partial, context, status=200 if ok else 422)
     if ok:
         return redirect("asset", asset_id=asset.asset_id)
-    return render(request, "studio/asset.html", _page_context(request, asset, **extra), status=422)
+    return render(request, "studio/asset.html", page_context(request, asset, **extra), status=422)
 
 
 @requires("editor")
@@ -255,7 +255,7 @@ def delete_derived(request, asset_id: str):
         derived_api.delete_derived([derived_id])
         ok, notice = True, "Deleted the derived image; it is rendered again when next requested."
     if request.htmx:
-        return render(request, "studio/partials/derived.html", _page_context(request, asset, notice=notice),
+        return render(request, "studio/partials/derived.html", page_context(request, asset, notice=notice),
                       status=200 if ok else 422)
     (messages.success if ok else messages.error)(request, notice)
     return redirect("asset", asset_id=asset.asset_id)

@@ -157,12 +157,14 @@ def named_edit(request, name: str):
         if form.is_valid():
             data = form.cleaned_data
             changed = named.canonical(data["definition"]) != named.canonical(row.text)
+            shown = derived_count(row)  # the count the page showed: the gallery's thumbnails go too, unsaid
             try:
                 removed = named.update(row, definition=data["definition"] if changed else None,
                                        allowed_for_strict=data["allowed_for_strict"])
             except BadRequest as exc:
                 form.add_error("definition", exc.message)
             else:
+                removed = min(removed, shown)
                 note = f" Removed {removed} derived image{'s' if removed != 1 else ''} built with the old definition." \
                     if changed else ""
                 messages.success(request, f"Saved t_{row.name}.{note}")

@@ -26,7 +26,7 @@ from django.db import transaction
 
 from core.errors import BadRequest
 
-from .. import focus, ingest, metadata, signals
+from .. import focus, ingest, metadata, metadata_fields, signals
 from . import bounded_json
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
@@ -254,6 +254,9 @@ def apply_metadata(asset, params: dict, source: str = "update") -> None:
         if params.get("context") is not None:
             asset.context = metadata.check_context(as_context(params.get("context")))
             changed.append("context")
+        if params.get("metadata") is not None:  # structured metadata: given fields change, "" clears one
+            metadata_fields.set_asset_metadata(asset, as_context(params.get("metadata")),
+                                               clear_invalid=as_bool(params.get("clear_invalid"), False))
         save_focus(asset, given, source)  # a revision of its own; it announces what it changed
         if changed:
             asset.save(update_fields=changed + ["updated_at"])

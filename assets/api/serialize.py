@@ -51,6 +51,8 @@ def resource_json(asset: Asset, request=None) -> dict:
             data["duration"] = asset.info["duration"]
     if asset.context:
         data["context"] = context_json(asset.context)
+    if asset.metadata:  # structured metadata, {external_id: value}; left out when empty
+        data["metadata"] = dict(asset.metadata)
     return data
 
 

@@ -1,6 +1,6 @@
 """Upload API: ``POST /v1_1/<cloud>/<resource_type>/<action>``.
 
-Actions: upload, destroy, rename, explicit, tags, context.  Requests are signed
+Actions: upload, destroy, rename, explicit, tags, context, metadata.  Requests are signed
 (``api_key``, ``timestamp``, ``signature``), made with HTTP Basic credentials, or,
 for ``upload`` only, unsigned through an unsigned upload preset.
 """
@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from core.errors import BadRequest, Conflict, NotFound
 
-from .. import backups, chunks, focus, ingest, keys, metadata, signals, signing, tasks
+from .. import backups, chunks, focus, ingest, keys, metadata, metadata_fields, signals, signing, tasks
 from ..hooks import hook
 from ..models import Asset, AssetTag, AssetVersion, UploadPreset
 from . import auth
@@ -38,8 +38,11 @@ class UploadApiView(APIView):
     permission_classes: list = []
     resource_type = "image"  # of the URL; ``auto`` only for an upload (other actions act on images then)
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        auth.check_cloud(kwargs.get("cloud_name", ""))  # another cloud's name: 404 whatever the method
+
     def post(self, request, cloud_name: str, resource_type: str, action: str):
-        auth.check_cloud(cloud_name)
         if resource_type not in RESOURCE_TYPES:
             raise BadRequest(f"Unsupported resource type {resource_type!r}: must be one of {', '.join(RESOURCE_TYPES)}")
         self.resource_type = resource_type
@@ -94,6 +97,8 @@ class UploadApiView(APIView):
             raise BadRequest(f"Eager transformations are not supported for {self.resource_type} files yet")
         tags = metadata.check_tags(as_list(params.get("tags")))  # so are too many or too long tags
         context = metadata.check_context(as_context(params.get("context")))  # and too much context
+        structured = as_context(params.get("metadata"))
+        metadata_fields.clean_metadata(structured, check_only=True)  # and a bad structured metadata value
         if params.get("background_removal"):
             hook("background_removal").check(params["background_removal"])  # 400/503 before anything is stored
         # Focus areas are parsed now (400 before anything is stored) and clipped to the image
@@ -131,7 +136,8 @@ class UploadApiView(APIView):
                 tags=tags,
                 context=context,
                 original_filename=original,
-                within=lambda asset: save_focus(asset, focus_given, "upload"),
+                within=lambda asset: (save_focus(asset, focus_given, "upload"),
+                                      metadata_fields.set_asset_metadata(asset, structured, new_asset=True)),
                 resource_type=self.resource_type,
                 suffix_if_raw=suffix_if_raw,
             )
@@ -235,6 +241,23 @@ class UploadApiView(APIView):
         if eager is not None:
             body["eager"] = eager
         self._notify(request, params, body, credential, "explicit")
+        return Response(body)
+
+    # --- metadata (structured) ------------------------------------------------------
+
+    def do_metadata(self, request, params: dict, credential):
+        """``metadata`` (``k=v|k2=v2``; "" clears one) on ``public_ids[]``; ``clear_invalid``
+        drops stored values that no longer validate. All assets or none."""
+        given = as_context(params.get("metadata"))
+        if not given:
+            raise BadRequest("Missing required parameter - metadata")
+        clear_invalid = as_bool(params.get("clear_invalid"), False, "clear_invalid")
+        assets = _assets_for(params)
+        with transaction.atomic():
+            for asset in assets:
+                metadata_fields.set_asset_metadata(asset, given, clear_invalid=clear_invalid)
+        body = {"public_ids": [a.public_id for a in assets]}
+        self._notify(request, params, body, credential, "metadata")
         return Response(body)
 
     # --- destroy ---------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import admin_account, admin_delete, admin_folders, admin_presets, admin_resources
+from . import admin_account, admin_delete, admin_folders, admin_metadata, admin_presets, admin_resources
 from .upload import UploadApiView
 
 ADMIN = "v1_1/<str:cloud_name>/"
@@ -28,6 +28,17 @@ admin_urlpatterns = [
     path(ADMIN + "folders/<path:path>", admin_folders.FolderView.as_view(), name="admin-folder"),
     path(ADMIN + "upload_presets", admin_presets.PresetListView.as_view(), name="admin-presets"),
     path(ADMIN + "upload_presets/<str:name>", admin_presets.PresetView.as_view(), name="admin-preset"),
+    # structured metadata fields (issue 15): "order" before the field's own route
+    path(ADMIN + "metadata_fields", admin_metadata.FieldsView.as_view(), name="admin-metadata-fields"),
+    path(ADMIN + "metadata_fields/order", admin_metadata.FieldsOrderView.as_view(), name="admin-metadata-order"),
+    path(ADMIN + "metadata_fields/<str:external_id>", admin_metadata.FieldView.as_view(),
+         name="admin-metadata-field"),
+    path(ADMIN + "metadata_fields/<str:external_id>/datasource", admin_metadata.DatasourceView.as_view(),
+         name="admin-metadata-datasource"),
+    path(ADMIN + "metadata_fields/<str:external_id>/datasource/order", admin_metadata.DatasourceOrderView.as_view(),
+         name="admin-metadata-datasource-order"),
+    path(ADMIN + "metadata_fields/<str:external_id>/datasource_restore",
+         admin_metadata.DatasourceRestoreView.as_view(), name="admin-metadata-datasource-restore"),
 ]
 
 urlpatterns = admin_urlpatterns + [

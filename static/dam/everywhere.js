@@ -88,4 +88,10 @@
     if (event.target.closest("[data-shortcuts]")) open();
   });
   document.querySelectorAll("[data-shortcuts]").forEach(function (button) { button.hidden = false; });
+  // on a narrow screen the sections scroll sideways on one line: show the current one
+  var current = document.querySelector(".sections [aria-current]");
+  var sections = current && current.parentElement;
+  if (sections && sections.scrollWidth > sections.clientWidth) {
+    sections.scrollLeft = current.offsetLeft - (sections.clientWidth - current.offsetWidth) / 2;
+  }
 })();

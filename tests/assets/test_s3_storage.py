@@ -1,47 +1,30 @@
 """Originals and derived files on S3-compatible storage through django-storages.
 
-The S3 endpoint is moto's standalone server on 127.0.0.1: a real HTTP S3 API, so
-boto3 and django-storages run exactly as they would against MinIO or AWS.
+The S3 endpoint is a real S3 server, SeaweedFS on 127.0.0.1 (tests/s3_server.py, one per
+test process), so boto3 and django-storages run exactly as they would against MinIO or AWS.
 """
 
-import io
-
-import boto3
 import pytest
 import pyvips
 from django.core.files.storage import storages
 
 from tests.conftest import CLOUD, make_image
+from tests.s3_server import s3_server  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def s3_server():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def s3_storage(s3_server, settings, request):
-    bucket = f"dam-{request.node.name.lower().replace('_', '-')[:40]}"
-    client = boto3.client("s3", endpoint_url=s3_server, aws_access_key_id="test", aws_secret_access_key="test",
-                          region_name="us-east-1")
-    client.create_bucket(Bucket=bucket)
-    options = {"bucket_name": bucket, "endpoint_url": s3_server, "access_key": "test", "secret_key": "test",
-               "region_name": "us-east-1", "default_acl": None, "file_overwrite": False}
+def s3_storage(s3_server, settings, request):  # noqa: F811
+    bucket = s3_server.bucket(request.node.name)
+    options = s3_server.options(bucket)
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {**options, "location": "originals"}},
         "derived": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {**options, "location": "derived"}},
     }
     storages._storages = {}
-    yield client, bucket
+    yield s3_server.client(), bucket
     storages._storages = {}
 
 

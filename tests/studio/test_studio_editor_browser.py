@@ -110,7 +110,7 @@ def test_two_steps_live_preview_then_save_as_named(page, editor, photo):
     page.locator("#save-named").get_by_label("Name").fill("gray_thumb")
     page.get_by_role("button", name="Save as named").click()
     page.wait_for_url("**/transformations/?created=gray_thumb")
-    row = page.locator("tr", has_text="t_gray_thumb")
+    row = page.locator("li.named-card", has_text="t_gray_thumb")
     assert "c_fill,h_150,w_200/e_grayscale" in row.inner_text()
     assert row.locator(".derived-count").inner_text() == "0"
     assert page.get_by_role("status").inner_text().strip() == "Saved as t_gray_thumb."
@@ -126,9 +126,9 @@ def test_edit_named_drops_its_derived_count(page, editor, photo, live_server):
     assert DerivedImage.objects.filter(named__contains="|small|").count() == 2
 
     log_in(page, "/transformations/")
-    small = page.locator("tr", has_text="t_small")
+    small = page.locator("li.named-card", has_text="t_small")
     assert small.locator(".derived-count").inner_text() == "2"
-    assert page.locator("tr", has_text="t_other").locator(".derived-count").inner_text() == "1"
+    assert page.locator("li.named-card", has_text="t_other").locator(".derived-count").inner_text() == "1"
     small.get_by_role("link", name="Edit t_small").click()
     page.wait_for_url("**/transformations/small/")
     preview = page.get_by_role("img", name="shoes/red with t_small")
@@ -144,17 +144,17 @@ def test_edit_named_drops_its_derived_count(page, editor, photo, live_server):
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=preview.element_handle())
     assert preview.evaluate("i => i.naturalWidth") == 30
     page.get_by_role("link", name="Named transformations").first.click()
-    assert page.locator("tr", has_text="t_small").locator(".derived-count").inner_text() == "1"  # the new preview
-    assert page.locator("tr", has_text="t_other").locator(".derived-count").inner_text() == "1"
+    assert page.locator("li.named-card", has_text="t_small").locator(".derived-count").inner_text() == "1"  # the new preview
+    assert page.locator("li.named-card", has_text="t_other").locator(".derived-count").inner_text() == "1"
 
-    other = page.locator("tr", has_text="t_other")
+    other = page.locator("li.named-card", has_text="t_other")
     other.get_by_role("button", name="Allowed in strict mode: t_other").click()
-    assert page.locator("tr", has_text="t_other").get_by_role("button").first.inner_text() == "Allowed"
-    page.locator("tr", has_text="t_other").get_by_role("link", name="Delete t_other").click()
+    assert page.locator("li.named-card", has_text="t_other").get_by_role("button").first.inner_text() == "Allowed"
+    page.locator("li.named-card", has_text="t_other").get_by_role("link", name="Delete t_other").click()
     screenshot(page, "named-delete")
     page.get_by_role("button", name="Delete t_other").click()
     page.wait_for_url("**/transformations/")
-    assert page.locator("tr", has_text="t_other").count() == 0
+    assert page.locator("li.named-card", has_text="t_other").count() == 0
     screenshot(page, "named-list-after-edit")
 
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('assets', '0008_asset_structured_metadata'),
+        ('assets', '0009_metadata_fields'),
     ]
 
     operations = [
