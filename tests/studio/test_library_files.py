@@ -13,7 +13,18 @@ from assets.models import ApiKey, Asset
 from tests.browser import browser, page, screenshot  # noqa: F401
 from tests.conftest import signed
 from tests.media_files import make_webm
+from tests.studio.test_accessibility import AXE, RUN_AXE, SCROLLS_SIDEWAYS
 from tests.studio_fixtures import log_in, login, make_user, users  # noqa: F401
+
+
+def accessible(page) -> None:
+    """No serious or critical axe violation, and nothing scrolls sideways, at 1280 and 390 px."""
+    for width, height in ((1280, 800), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.add_script_tag(path=str(AXE))
+        assert page.evaluate(RUN_AXE) == [], width
+        assert not page.evaluate(SCROLLS_SIDEWAYS), width
+    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def put(resource_type: str, public_id: str, data: bytes, name: str) -> Asset:
@@ -66,6 +77,7 @@ def test_library_shows_a_raw_tile_and_plays_a_video_in_the_preview(page, files, 
     assert "TXT · " in raw_tile.locator(".meta").inner_text()
     assert page.locator(f'.tile[data-asset-id="{files["zip"].asset_id}"] .file-ext').inner_text() == "ZIP"
     screenshot(page, "library-files")
+    accessible(page)
 
     page.locator(f'.thumb[data-preview*="{files["video"].asset_id}"]').click()
     video = page.locator("#preview-dialog video")
@@ -76,11 +88,19 @@ def test_library_shows_a_raw_tile_and_plays_a_video_in_the_preview(page, files, 
     video.evaluate("v => { v.muted = true; return v.play(); }")
     page.wait_for_function("v => v.currentTime > 0", arg=video.element_handle())
     screenshot(page, "library-video-preview")
+    accessible(page)
     page.keyboard.press("Escape")
 
     page.goto(f"/assets/{files['raw'].asset_id}/")
     assert page.locator(".preview-frame .file-tile").count() == 1
     screenshot(page, "asset-raw")
+    accessible(page)
+    page.goto("/library/?view=list")
+    row = page.locator(f'tr.tile[data-asset-id="{files["raw"].asset_id}"]')
+    assert row.locator(".file-tile svg.icon").count() == 1 and "TXT" in row.inner_text()
+    screenshot(page, "library-files-list")
+    accessible(page)
+    page.goto("/library/?view=grid")
     page.goto("/")  # screens that show every asset as an <img> get the type icon as one
     icons = page.locator('img[src^="data:image/svg+xml"]')
     assert icons.count() == 3
