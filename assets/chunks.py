@@ -118,7 +118,8 @@ def receive(owner: str, chunk: Chunk, uploaded, choose_public_id) -> tuple[Path 
             raise BadRequest("Content-Range total differs from earlier chunks of this upload")
         if meta and meta["total"] is None:
             meta["total"] = chunk.total
-        if meta and meta["total"] is not None and any(end >= meta["total"] for _, end in meta["ranges"] + [[chunk.start, chunk.end]]):
+        sent = meta.get("ranges", []) + [[chunk.start, chunk.end]] if meta else []
+        if meta and meta["total"] is not None and any(end >= meta["total"] for _, end in sent):
             raise BadRequest("Content-Range total is smaller than bytes already sent for this upload")
         if not meta:
             meta = {"total": chunk.total, "ranges": [], "created": time.time(), "owner": owner,

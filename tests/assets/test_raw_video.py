@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from assets.models import Asset
-from tests.admin_client import Admin, basic  # noqa: F401
+from tests.admin_client import Admin
 from tests.conftest import CLOUD, make_image, signed
 from tests.media_files import make_mp4
 
