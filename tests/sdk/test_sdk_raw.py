@@ -92,3 +92,15 @@ def test_npm_sdk_upload_large_of_a_raw_file(node_sdk):  # noqa: F811
         assert (result.get("public_id"), result.get("resource_type"), result.get("bytes")) == (
             public_id, "raw", len(data)), result
         assert _get(result["url"]).content == data
+
+
+def test_private_raw_file_by_a_signed_sdk_url(sdk):  # noqa: F811
+    data = b"only for signed eyes"
+    result = sdk.upload(data, resource_type="raw", type="private", public_id="secret/note.txt", filename="n.txt")
+    assert result["type"] == "private"
+    unsigned, _ = cloudinary.utils.cloudinary_url("secret/note.txt", resource_type="raw", type="private")
+    assert requests.get(unsigned, timeout=HTTP_TIMEOUT).status_code == 401
+    signed, _ = cloudinary.utils.cloudinary_url("secret/note.txt", resource_type="raw", type="private",
+                                                sign_url=True, version=result["version"])
+    response = _get(signed)
+    assert response.content == data and response.headers["Cache-Control"].startswith("private")
