@@ -83,6 +83,7 @@ DAM_PUBLIC_BASE_URL = env("DAM_PUBLIC_BASE_URL")
 # --- Limits ---------------------------------------------------------------------------
 DAM_MAX_IMAGE_PIXELS = env_int("DAM_MAX_IMAGE_PIXELS", 100_000_000)
 DAM_MAX_UPLOAD_BYTES = env_int("DAM_MAX_UPLOAD_BYTES", 100 * 1024 * 1024)
+DAM_MAX_RAW_BYTES = env_int("DAM_MAX_RAW_BYTES", DAM_MAX_UPLOAD_BYTES)  # a raw file (raw or auto): assets.fileinfo
 DAM_SIGNATURE_MAX_AGE = env_int("DAM_SIGNATURE_MAX_AGE", 3600)
 DAM_ALLOW_PRIVATE_REMOTE_URLS = env_bool("DAM_ALLOW_PRIVATE_REMOTE_URLS", False)
 DAM_REMOTE_FETCH_TIMEOUT = env_int("DAM_REMOTE_FETCH_TIMEOUT", 20)  # seconds for a whole remote download, redirects included
