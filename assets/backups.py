@@ -47,12 +47,13 @@ def deleted_backup(resource_type: str, type_: str, public_id: str, wanted: set[s
     return rows.order_by("-version", "-id").first()
 
 
-def _store_again(storage_name: str, public_id: str, type_: str, tags, context, original_filename) -> Asset:
+def _store_again(storage_name: str, public_id: str, type_: str, tags, context, original_filename,
+                 resource_type: str = "image") -> Asset:
     incoming = ingest.incoming_from_storage(storage_name)
     try:
         return ingest.store(incoming=incoming, public_id=public_id, type=type_, overwrite=True, backup=True,
                             tags=list(tags or []), context=dict(context or {}),
-                            original_filename=original_filename).asset
+                            original_filename=original_filename, resource_type=resource_type).asset
     finally:
         incoming.close()
 
@@ -65,12 +66,12 @@ def restore(resource_type: str, type_: str, public_id: str, wanted: set[str]) ->
         if version is None:
             return None
         return _store_again(version.storage_name, public_id, type_, asset.tag_names, asset.context,
-                            asset.original_filename)
+                            asset.original_filename, resource_type)
     backup = deleted_backup(resource_type, type_, public_id, wanted)
     if backup is None:
         return None
     restored = _store_again(backup.storage_name, public_id, type_, backup.tags, backup.context,
-                            backup.original_filename)
+                            backup.original_filename, resource_type)
     with transaction.atomic():
         # The deleted asset's backups become versions of the restored one again.
         rows = list(DeletedBackup.objects.filter(resource_type=resource_type, type=type_, public_id=public_id))

@@ -4,7 +4,9 @@ Each chunk is an ordinary upload request with ``Content-Range: bytes <start>-<en
 and ``X-Unique-Upload-Id``.  Chunks are written at their offset into one file under
 ``<DAM_VAR_DIR>/chunks/s-<upload id>/``; when every byte has arrived, the file goes
 through the normal ingest path and the session folder is removed.  Chunks may arrive
-in any order and concurrently (a file lock serialises the bookkeeping).  The public_id
+in any order and concurrently (a file lock serialises the bookkeeping).  The npm SDK
+streams and does not know the total before its last chunk: ``bytes <start>-<end>/-1``
+(total unknown) is accepted, the last chunk's total completes the upload.  The public_id
 is chosen at the first chunk and echoed in every interim answer, because the SDK
 sends back whatever public_id the previous answer held.  Several web hosts need a
 shared ``DAM_VAR_DIR`` (or sticky sessions) for chunked uploads.
@@ -31,7 +33,7 @@ from django.conf import settings
 from core.errors import BadRequest, Forbidden
 
 # At most 18 digits each: int() of thousands of digits fails (or is slow), and no file is that large.
-_RANGE = re.compile(r"^bytes ([0-9]{1,18})-([0-9]{1,18})/([0-9]{1,18})$")
+_RANGE = re.compile(r"^bytes ([0-9]{1,18})-([0-9]{1,18})/([0-9]{1,18}|-1)$")
 _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 STALE_AFTER = 24 * 3600
 
@@ -40,7 +42,7 @@ STALE_AFTER = 24 * 3600
 class Chunk:
     start: int
     end: int  # inclusive
-    total: int
+    total: int | None  # None: not known yet (``/-1``, the npm SDK's chunks before the last)
     upload_id: str
 
 
@@ -52,13 +54,15 @@ def parse(request) -> Chunk | None:
     if not match:
         raise BadRequest(f"Invalid Content-Range header {header!r}: expected 'bytes <start>-<end>/<total>'")
     start, end, total = (int(g) for g in match.groups())
+    total = None if total == -1 else total
     upload_id = request.headers.get("X-Unique-Upload-Id", "")
     if not _UPLOAD_ID.match(upload_id):
         raise BadRequest("Chunked upload needs an X-Unique-Upload-Id header (letters, digits, '_', '-', '.')")
-    if start > end or end >= total:
+    if start > end or (total is not None and end >= total):
         raise BadRequest(f"Invalid Content-Range {header!r}")
-    if total > settings.DAM_MAX_UPLOAD_BYTES:
-        raise BadRequest(f"File size too large. Got {total}. Maximum is {settings.DAM_MAX_UPLOAD_BYTES}.")
+    size = total if total is not None else end + 1
+    if size > settings.DAM_MAX_UPLOAD_BYTES:
+        raise BadRequest(f"File size too large. Got {size}. Maximum is {settings.DAM_MAX_UPLOAD_BYTES}.")
     return Chunk(start, end, total, upload_id)
 
 
@@ -110,8 +114,13 @@ def receive(owner: str, chunk: Chunk, uploaded, choose_public_id) -> tuple[Path 
         if meta and meta.get("owner") != owner:
             raise Forbidden("This chunked upload was started with another credential: "
                             "continue it with the one that sent its first chunk")
-        if meta and meta["total"] != chunk.total:
+        if meta and None not in (meta["total"], chunk.total) and meta["total"] != chunk.total:
             raise BadRequest("Content-Range total differs from earlier chunks of this upload")
+        if meta and meta["total"] is None:
+            meta["total"] = chunk.total
+        sent = meta.get("ranges", []) + [[chunk.start, chunk.end]] if meta else []
+        if meta and meta["total"] is not None and any(end >= meta["total"] for _, end in sent):
+            raise BadRequest("Content-Range total is smaller than bytes already sent for this upload")
         if not meta:
             meta = {"total": chunk.total, "ranges": [], "created": time.time(), "owner": owner,
                     "public_id": choose_public_id() if public_id is None else public_id}
@@ -122,7 +131,7 @@ def receive(owner: str, chunk: Chunk, uploaded, choose_public_id) -> tuple[Path 
                 fh.write(block)
         meta["ranges"] = _merge(meta["ranges"] + [[chunk.start, chunk.end]])
         meta_path.write_text(json.dumps(meta))
-        complete = meta["ranges"] == [[0, chunk.total - 1]]
+        complete = meta["total"] is not None and meta["ranges"] == [[0, meta["total"] - 1]]
         if complete:
             final = folder.parent / f"c-{chunk.upload_id}"  # no session folder is named c-...
             data.rename(final)

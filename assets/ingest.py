@@ -38,7 +38,7 @@ from django.db import IntegrityError, transaction
 
 from core.errors import BadRequest
 
-from . import imageinfo, metadata, signals, tempfiles
+from . import fileinfo, metadata, signals, tempfiles
 from .models import Asset, AssetTag, AssetVersion, Folder, new_hex_id
 from .remote import fetch_to_tempfile
 
@@ -171,12 +171,19 @@ def choose_public_id(*, public_id: str | None, folder: str, filename: str, use_f
     return validate_public_id(chosen)
 
 
+def raw_suffix(filename: str) -> str:
+    """``.ext`` of a filename, for a raw file's chosen public_id (Cloudinary keeps the
+    extension in a raw public_id); "" when it has none or an odd one."""
+    stem, dot, ext = PurePosixPath(filename or "").name.rpartition(".")
+    return f".{ext.lower()}" if dot and stem and re.fullmatch(r"[A-Za-z0-9]{1,12}", ext) else ""
+
+
 # --- storing ----------------------------------------------------------------------
 
 
 @dataclass
 class Prepared:
-    info: imageinfo.ImageInfo
+    info: fileinfo.FileInfo
     size: int
     md5: str
     sha256: str
@@ -184,16 +191,16 @@ class Prepared:
     storage_name: str
 
 
-def prepare(incoming: Incoming) -> Prepared:
-    info = imageinfo.probe(incoming.path)
-    imageinfo.verify(incoming.path, info)
+def prepare(incoming: Incoming, resource_type: str = "image") -> Prepared:
+    """`resource_type`: image, video, raw or auto (assets.fileinfo decides which it is)."""
+    info = fileinfo.classify(incoming.path, resource_type, os.path.getsize(incoming.path))
     md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
     with open(incoming.path, "rb") as fh:
         for block in iter(lambda: fh.read(1024 * 1024), b""):
             md5.update(block)
             sha.update(block)
     version_id = new_hex_id()
-    storage_name = f"{version_id[:2]}/{version_id}.{info.format}"
+    storage_name = f"{version_id[:2]}/{version_id}.{info.format or 'bin'}"
     with open(incoming.path, "rb") as fh:
         stored = storages["default"].save(storage_name, File(fh, name=storage_name))
     return Prepared(info, os.path.getsize(incoming.path), md5.hexdigest(), sha.hexdigest(), version_id, stored)
@@ -248,6 +255,7 @@ class StoreResult:
 
 
 def _apply(asset: Asset, prepared: Prepared, filename: str) -> None:
+    asset.resource_type = prepared.info.resource_type
     asset.format = prepared.info.format
     asset.width = prepared.info.width
     asset.height = prepared.info.height
@@ -261,17 +269,24 @@ def _apply(asset: Asset, prepared: Prepared, filename: str) -> None:
 
 def store(*, incoming: Incoming, public_id: str, type: str = "upload", overwrite: bool = True,
           backup: bool = False, tags: list[str] | None = None, context: dict | None = None,
-          original_filename: str = "", extra: dict | None = None, within=None) -> StoreResult:
+          original_filename: str = "", extra: dict | None = None, within=None,
+          resource_type: str = "image", suffix_if_raw: str = "") -> StoreResult:
     """Create or replace `public_id` with the file in `incoming`. See the module docstring.
 
     `within(asset)`, when given, runs inside the transaction that stores the version, once
     the asset's row holds it (its id, width and height): what it writes commits with the
     version, and what it raises (e.g. a 400 for a box outside the image) leaves nothing
-    stored. Not called when an existing asset is kept (``overwrite=False``)."""
+    stored. Not called when an existing asset is kept (``overwrite=False``).
+
+    `resource_type` (image, video, raw, auto) is what the file must be (auto: what it is,
+    assets.fileinfo); the asset's identity is (resource_type, type, public_id).
+    `suffix_if_raw` is added to a chosen public_id when ``auto`` finds a raw file."""
     if type not in ("upload", "private", "authenticated"):
         raise BadRequest(f"Invalid type {type!r}: must be upload, private or authenticated")
-    prepared = prepare(incoming)
+    prepared = prepare(incoming, resource_type)
     try:
+        if suffix_if_raw and prepared.info.resource_type == "raw":
+            public_id = validate_public_id(public_id + suffix_if_raw)
         for attempt in range(3):
             try:
                 result = _commit(prepared, public_id=public_id, type=type, overwrite=overwrite, backup=backup,
@@ -295,12 +310,15 @@ def _commit(prepared: Prepared, *, public_id, type, overwrite, backup, tags, con
             extra, within=None) -> StoreResult:
     stale: list[str] = []
     with transaction.atomic():
-        asset = Asset.objects.select_for_update().filter(type=type, public_id=public_id).first()
+        resource_type = prepared.info.resource_type
+        asset = Asset.objects.select_for_update().filter(
+            resource_type=resource_type, type=type, public_id=public_id).first()
         if asset is not None and not overwrite:
             return StoreResult(asset, existing=True)
         replaced = asset is not None
         if asset is None:
-            asset = Asset(type=type, public_id=public_id, folder=public_id.rpartition("/")[0])
+            asset = Asset(resource_type=resource_type, type=type, public_id=public_id,
+                          folder=public_id.rpartition("/")[0])
             asset.version = next_version(None)
         else:
             current = AssetVersion.objects.filter(version_id=asset.version_id).first()
@@ -323,6 +341,8 @@ def _commit(prepared: Prepared, *, public_id, type, overwrite, backup, tags, con
             asset.info = {}
         _apply(asset, prepared, original_filename)
         asset.context = context or {}
+        if prepared.info.duration is not None:
+            asset.info = {**asset.info, "duration": prepared.info.duration}
         for key, value in (extra or {}).items():
             setattr(asset, key, value)
         asset.save()

@@ -21,7 +21,8 @@ def delivery_path(asset, transformation: str = "", fmt: str | None = None) -> st
     if transformation:
         parts.append(transformation)
     parts.append(f"v{asset.version}")
-    parts.append(f"{smart_escape(asset.public_id)}.{fmt or asset.format}")
+    fmt = fmt or asset.format  # "" for a raw file: its extension is in its public_id
+    parts.append(smart_escape(asset.public_id) + (f".{fmt}" if fmt else ""))
     return "/" + "/".join(parts)
 
 

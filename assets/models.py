@@ -67,7 +67,9 @@ class Asset(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["type", "public_id"], name="asset_unique_type_public_id")]
+        # Cloudinary's identity: an image and a raw file may share a public_id (assets.fileinfo)
+        constraints = [models.UniqueConstraint(fields=["resource_type", "type", "public_id"],
+                                               name="asset_unique_resource_type_public_id")]
         indexes = [
             models.Index(fields=["type", "public_id"]), models.Index(fields=["format"]),
             # Media Library sorts (keyset pages by name and by size; see studio/library.py, bench/library.py)

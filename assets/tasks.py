@@ -226,7 +226,10 @@ def request_image_metadata(asset, from_page: bool = False) -> None:
     asset_id, version_id = asset.pk, asset.version_id
     if from_page and not cache.add(f"imagemeta-queued:{version_id}", 1, IMAGE_METADATA_QUEUED_FOR):
         return
-    transaction.on_commit(lambda: compute_image_metadata.delay(asset_id, version_id))
+    # on the analysis queue with face detection (DAM_FACES_QUEUE), so a bulk upload's metadata
+    # never delays eager renders and notifications on the main queue
+    queue = settings.DAM_FACES_QUEUE
+    transaction.on_commit(lambda: compute_image_metadata.apply_async((asset_id, version_id), queue=queue))
 
 
 @shared_task(acks_late=True)

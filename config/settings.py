@@ -83,6 +83,7 @@ DAM_PUBLIC_BASE_URL = env("DAM_PUBLIC_BASE_URL")
 # --- Limits ---------------------------------------------------------------------------
 DAM_MAX_IMAGE_PIXELS = env_int("DAM_MAX_IMAGE_PIXELS", 100_000_000)
 DAM_MAX_UPLOAD_BYTES = env_int("DAM_MAX_UPLOAD_BYTES", 100 * 1024 * 1024)
+DAM_MAX_RAW_BYTES = env_int("DAM_MAX_RAW_BYTES", DAM_MAX_UPLOAD_BYTES)  # a raw file (raw or auto): assets.fileinfo
 DAM_SIGNATURE_MAX_AGE = env_int("DAM_SIGNATURE_MAX_AGE", 3600)
 DAM_ALLOW_PRIVATE_REMOTE_URLS = env_bool("DAM_ALLOW_PRIVATE_REMOTE_URLS", False)
 DAM_REMOTE_FETCH_TIMEOUT = env_int("DAM_REMOTE_FETCH_TIMEOUT", 20)  # seconds for a whole remote download, redirects included
@@ -259,8 +260,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("DAM_CELERY_ALWAYS_EAGER", False)
-# Face detection after uploads (transforms.ai.faces) has a queue of its own, consumed by a
-# worker of its own (the Procfile's ``faces:`` line), so a bulk upload's detections never
+# The analysis of each stored version, face detection (transforms.ai.faces) and the image
+# metadata (assets.tasks.compute_image_metadata), has a queue of its own, consumed by a
+# worker of its own (the Procfile's ``faces:`` line), so a bulk upload's analyses never
 # hold up the main queue's eager renders and notifications.
 DAM_FACES_QUEUE = env("DAM_FACES_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-faces")
 

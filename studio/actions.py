@@ -53,7 +53,7 @@ def move(assets, folder: str) -> tuple[int, list[str]]:
         old_public_id, old_type = asset.public_id, asset.type
         try:
             with transaction.atomic():
-                if Asset.objects.filter(type=asset.type, public_id=target).exists():
+                if Asset.objects.filter(resource_type=asset.resource_type, type=asset.type, public_id=target).exists():
                     raise IntegrityError
                 asset.public_id, asset.folder = target, folder
                 asset.save(update_fields=["public_id", "folder", "updated_at"])

@@ -60,6 +60,8 @@ def _number(get, name: str, low: int, high: int) -> int | None:
 
 def download_path(asset, options: DownloadOptions) -> str:
     """The delivery path that downloads ``asset`` as ``options`` say (fl_attachment)."""
+    if asset.resource_type != "image":  # a raw or video file: its original, as stored (no transformation)
+        return links.path(asset)
     params = []
     if options.width:
         params.append(f"c_limit,w_{options.width}")
@@ -96,7 +98,7 @@ def entry_names(assets: list) -> list[str]:
     (the same public_id as upload and private) gets its type added."""
     names, seen = [], set()
     for asset in assets:
-        name = f"{asset.public_id}.{asset.format}"
+        name = f"{asset.public_id}.{asset.format}" if asset.format else asset.public_id  # raw: ext in the id
         if name in seen:
             name = f"{asset.public_id} ({asset.type}).{asset.format}"
         seen.add(name)

@@ -6,7 +6,10 @@ assets get signed URLs (with the first active secret), as the Admin API reports 
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.conf import settings
+from lucide.templatetags.lucide import lucide
 
 from assets import keys, links, signing
 from core.errors import BadRequest
@@ -40,7 +43,10 @@ _UNSET = object()
 
 def path(asset, transformation: str = "", secret=_UNSET, fmt: str = "") -> str:
     """``secret``: the signing secret when the caller has it already (one lookup per page);
-    ``fmt``: the extension to deliver (another format than the original's), else the original's."""
+    ``fmt``: the extension to deliver (another format than the original's), else the original's.
+    A raw or video file has no transformations: its path is always the original's."""
+    if asset.resource_type != "image":
+        transformation, fmt = "", ""
     fmt = fmt or asset.format
     signature = None
     # Signed when private/authenticated, and when transformed: signed URLs pass strict mode.
@@ -56,10 +62,41 @@ def path(asset, transformation: str = "", secret=_UNSET, fmt: str = "") -> str:
 
 def thumbnail(asset, secret=_UNSET) -> dict:
     """``{"src", "srcset"}`` for a grid tile."""
+    if asset.resource_type != "image":  # a raw or video file: its type icon (nothing to render)
+        return {"src": file_icon_src(asset), "srcset": ""}
     if not ENGINE_RENDERS_FILL:
         return {"src": path(asset, secret=secret), "srcset": ""}
     src = path(asset, THUMB, secret)
     return {"src": src, "srcset": f"{src} 1x, {path(asset, THUMB_2X, secret)} 2x"}
+
+
+ARCHIVE_EXTENSIONS = frozenset("zip gz tgz tar bz2 xz 7z rar zst".split())
+TEXT_EXTENSIONS = frozenset("txt csv json md xml html htm yaml yml log rtf pdf doc docx odt".split())
+
+
+def extension(asset) -> str:
+    """What a tile names a file by: a raw file's extension (part of its public_id), else its format."""
+    if asset.resource_type == "raw":
+        name = asset.public_id.rsplit("/", 1)[-1]
+        return name.rpartition(".")[2].lower() if "." in name else ""
+    return asset.format
+
+
+def file_icon(asset) -> str:
+    """The Lucide icon of a non-image asset: video, an archive, a document, any file."""
+    if asset.resource_type == "video":
+        return "video"
+    ext = extension(asset)
+    if ext in ARCHIVE_EXTENSIONS:
+        return "file-archive"
+    return "file-text" if ext in TEXT_EXTENSIONS else "file"
+
+
+def file_icon_src(asset) -> str:
+    """The type icon as an image URL (a data: SVG), for the screens that show every asset as an <img>."""
+    svg = str(lucide(file_icon(asset), size=96, stroke="#5b6475", **{"stroke-width": "1.5"}))
+    svg = svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)  # an <img> needs the namespace
+    return "data:image/svg+xml;charset=utf-8," + quote(svg.replace('viewBox="0 0 24 24"', 'viewBox="-8 -8 40 40"'))
 
 
 def tiles(assets) -> list[dict]:
@@ -69,6 +106,8 @@ def tiles(assets) -> list[dict]:
 
 
 def preview(asset) -> str:
+    if asset.resource_type != "image":  # the original: a video plays as stored
+        return path(asset)
     return path(asset, PREVIEW) if ENGINE_RENDERS_FILL else path(asset)
 
 

@@ -212,7 +212,7 @@ def _existing(params: dict, filename: str) -> bool:
                                             use_filename=True, unique_filename=False)
     except ApiError:
         return False
-    return Asset.objects.filter(type="upload", public_id=public_id).exists()
+    return Asset.objects.filter(resource_type="image", type="upload", public_id=public_id).exists()
 
 
 @requires("editor")

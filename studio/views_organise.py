@@ -207,7 +207,7 @@ def asset_replace(request, asset_id: str):
     params = {"public_id": asset.public_id, "type": asset.type, "overwrite": "true", "invalidate": "true",
               "unique_filename": "false"}
     try:
-        body = upload_for_session(request, params)
+        body = upload_for_session(request, params, asset.resource_type)  # a raw file is replaced by a raw file
     except ApiError as exc:
         messages.error(request, f"Not replaced: {exc.message}")
         return _asset_back(asset)

@@ -153,6 +153,8 @@ def _page(request, asset, chain: str, status: int = 200, **extra):
 @require_http_methods(["GET", "POST"])
 def studio(request, asset_id: str):
     asset = get_object_or_404(Asset, asset_id=asset_id)
+    if asset.resource_type != "image":
+        return _not_an_image(request, asset)
     if request.method == "GET":
         other = request.GET.get("asset")
         if other and other != asset.asset_id:  # the picker's form (no JavaScript)
@@ -194,6 +196,13 @@ def studio(request, asset_id: str):
     return _done(request, asset, palette.text(parsed))
 
 
+def _not_an_image(request, asset):
+    """The Studio transforms images only: a raw or video file goes back to its asset page, saying why."""
+    messages.error(request, f"The Studio edits images only: {asset.public_id} is a {asset.resource_type} file, "
+                            "delivered as stored (transformations of video and raw files are not supported).")
+    return redirect("asset", asset.asset_id)
+
+
 def _step_error(candidate: list, at: int) -> str:
     """The engine's message when the chain up to and including the new step does not read."""
     try:
@@ -213,6 +222,8 @@ def _done(request, asset, chain: str):
 @require_POST
 def save_named(request, asset_id: str):
     asset = get_object_or_404(Asset, asset_id=asset_id)
+    if asset.resource_type != "image":
+        return _not_an_image(request, asset)
     chain = palette.text(palette.parse(request.POST.get("t", "")))
     name = request.POST.get("name", "")
     allowed = request.POST.get("allowed_for_strict") == "on"

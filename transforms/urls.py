@@ -1,8 +1,8 @@
 from django.urls import path, re_path
 
 from . import api_named
-from .cloudinary.route import PATTERN
-from .views import deliver
+from .cloudinary.route import FILES_PATTERN, PATTERN
+from .views import deliver, deliver_file
 
 ADMIN = "v1_1/<str:cloud_name>/"
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path(ADMIN + "transformations/<path:name>", api_named.TransformationsView.as_view(),
          name="admin-transformation"),
     re_path(PATTERN, deliver, name="delivery"),
+    re_path(FILES_PATTERN, deliver_file, name="delivery-file"),
 ]

@@ -5,6 +5,8 @@ the asset -> resolve format and quality for this request -> ask the
 derived cache for a file (strict mode is checked before rendering a missing one) ->
 headers (``Vary`` for f_auto/q_auto, ``Content-Disposition``
 for fl_attachment).  Errors leave as Cloudinary's JSON with an ``X-Cld-Error``.
+
+``deliver_file``: ``/<cloud>/raw|video/...``, the stored file as it is (no engine).
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import functools
 import logging
 
 from django.conf import settings
+from django.core.files.storage import storages
 from django.db import connections
 from django.http import FileResponse, HttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header, http_date, quote_etag
 
-from core.errors import ApiError, NotFound, Unauthorized
+from assets.fileinfo import VIDEO_MIME
+from core.errors import ApiError, BadRequest, NotFound, Unauthorized
 from core.responses import error_response
 
 from . import admission, derived
@@ -81,6 +85,96 @@ def deliver(request, cloud: str, rest: str):
     if not response.has_header("Content-Length"):
         response["Content-Length"] = str(found.size)
     return _with_headers(response, headers)
+
+
+# Raw files a browser may show inline from the delivery origin: none of these runs script.
+# Anything else (HTML, SVG, XML, JavaScript, unknown) is application/octet-stream and an attachment.
+RAW_INLINE_TYPES = {
+    "txt": "text/plain; charset=utf-8", "csv": "text/csv; charset=utf-8", "json": "application/json",
+    "pdf": "application/pdf", "zip": "application/zip", "gz": "application/gzip", "mp3": "audio/mpeg",
+    "wav": "audio/wav", "ogg": "audio/ogg", "woff": "font/woff", "woff2": "font/woff2", "ttf": "font/ttf",
+}
+FILE_CSP = "default-src 'none'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+def deliver_file(request, cloud: str, resource_type: str, rest: str):
+    """``GET|HEAD /<cloud>/raw|video/<type>/[s--SIG--/][v<version>/]<public_id>``: the stored
+    file as it is.  No transformation applies yet (400 naming why) but ``fl_attachment[:<name>]``
+    (a download); a raw file is served inline only as a type that cannot run script
+    (RAW_INLINE_TYPES), else as a download."""
+    if request.method not in ALLOWED_METHODS:
+        return _error(ApiError("Method not allowed", 405, {"Allow": ", ".join(ALLOWED_METHODS)}))
+    try:
+        if cloud != settings.DAM_CLOUD_NAME:
+            raise NotFound(f"Invalid cloud_name {cloud}")
+        parsed = parser.parse(rest)
+        signatures.check(request.META, parsed)
+        download = _attachment_only(parsed.transformations)
+        if parsed.transformations and download is None:
+            raise BadRequest("Video transformations are not supported yet" if resource_type == "video"
+                             else "Transformations are not supported for raw files")
+        asset = lookup.find_file(parsed, resource_type)
+        if not asset.storage_name:
+            raise NotFound(f"Resource not found - {asset.public_id}")
+        try:
+            fh = storages["default"].open(asset.storage_name, "rb")
+        except (FileNotFoundError, OSError):
+            raise NotFound(f"Resource not found - {asset.public_id}") from None
+    except ApiError as exc:
+        return _error(exc)
+    name = asset.public_id.rsplit("/", 1)[-1]
+    if download:  # fl_attachment:<name>: the download's name, the file's own extension kept
+        name = download + (f".{name.rpartition('.')[2]}" if resource_type == "raw" and "." in name else "")
+    if resource_type == "video":
+        content_type, attachment = VIDEO_MIME.get(asset.format, "application/octet-stream"), False
+        filename = f"{name}.{asset.format}"
+    else:
+        extension = name.rpartition(".")[2].lower() if "." in name else ""
+        content_type = RAW_INLINE_TYPES.get(extension, "application/octet-stream")
+        attachment, filename = extension not in RAW_INLINE_TYPES, name
+    attachment = attachment or download is not None
+    headers = _file_headers(parsed, asset)
+    if content_type == "application/pdf":  # a sandboxed document cannot show the browser's PDF viewer
+        del headers["Content-Security-Policy"]
+    headers["Content-Disposition"] = content_disposition_header(attachment, filename)
+    plain = _with_headers(HttpResponse(content_type=content_type), headers)
+    conditional = get_conditional_response(request, etag=headers["ETag"],
+                                           last_modified=int(asset.updated_at.timestamp()), response=plain)
+    if conditional is not plain or request.method == "HEAD":
+        fh.close()
+        if conditional is plain:
+            plain["Content-Length"] = str(asset.bytes)
+        return conditional
+    response = FileResponse(fh, content_type=content_type)
+    response.block_size = STREAM_BLOCK
+    response["Content-Length"] = str(asset.bytes)
+    return _with_headers(response, headers)
+
+
+def _attachment_only(transformations: tuple[str, ...]) -> str | None:
+    """``fl_attachment`` (-> "") or ``fl_attachment:<name>`` (-> name) when it is the whole
+    transformation (the one a raw or video file takes for now); None otherwise."""
+    if len(transformations) != 1:
+        return None
+    flag, _, name = transformations[0].partition(":")
+    if flag != "fl_attachment" or "," in name or "/" in name:
+        return None
+    return name
+
+
+def _file_headers(parsed, asset) -> dict[str, str]:
+    if asset.type != "upload":
+        cache_control = f"private, max-age={int(settings.DAM_DELIVERY_PRIVATE_MAX_AGE)}"
+    elif parsed.version is not None and parsed.version == asset.version:
+        cache_control = f"public, max-age={int(settings.DAM_DELIVERY_MAX_AGE)}, immutable"
+    else:
+        cache_control = f"public, max-age={int(settings.DAM_DELIVERY_UNVERSIONED_MAX_AGE)}"
+    headers = {"ETag": quote_etag(asset.etag), "Last-Modified": http_date(asset.updated_at.timestamp()),
+               "Cache-Control": cache_control, "X-Content-Type-Options": "nosniff",
+               "Content-Security-Policy": FILE_CSP}
+    if asset.type == "upload":
+        headers["Access-Control-Allow-Origin"] = "*"
+    return headers
 
 
 @functools.lru_cache(maxsize=4096)

@@ -180,7 +180,7 @@ def detail_json(asset: Asset, request, params: dict) -> dict:
     if flags["versions"]:
         data["versions"] = versions_json(asset)
     faces = asset.face_coordinates or []
-    if flags["faces"] or flags["coordinates"]:  # detected now if the worker has not got to it yet
+    if (flags["faces"] or flags["coordinates"]) and asset.resource_type == "image":  # detected now if not yet
         faces = hook("faces").ensure(asset)
     if flags["faces"]:
         data["faces"] = faces

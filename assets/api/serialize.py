@@ -42,6 +42,13 @@ def resource_json(asset: Asset, request=None) -> dict:
         "placeholder": asset.placeholder,
         "original_filename": asset.original_filename,
     }
+    if asset.resource_type == "raw":  # a raw file has no format (its extension is in the public_id) nor size
+        del data["format"], data["width"], data["height"]
+    elif asset.resource_type == "video":
+        if not asset.width:  # not read from its container (assets.fileinfo)
+            del data["width"], data["height"]
+        if (asset.info or {}).get("duration") is not None:
+            data["duration"] = asset.info["duration"]
     if asset.context:
         data["context"] = context_json(asset.context)
     if asset.metadata:  # structured metadata, {external_id: value}; left out when empty

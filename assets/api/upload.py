@@ -23,7 +23,7 @@ from .bounded_json import BoundedJSONParser
 from .params import apply_metadata, as_bool, as_context, as_list, collect, focus_params, save_focus, scalars
 from .serialize import resource_json, upload_json
 
-RESOURCE_TYPES = ("image", "auto")
+RESOURCE_TYPES = ("image", "auto", "raw", "video")
 DELIVERY_TYPES = ("upload", "private", "authenticated")
 # What a client may set on an unsigned upload; everything else comes from the preset.
 UNSIGNED_ALLOWED = {
@@ -36,6 +36,7 @@ class UploadApiView(APIView):
     parser_classes = [MultiPartParser, FormParser, BoundedJSONParser]
     authentication_classes: list = []
     permission_classes: list = []
+    resource_type = "image"  # of the URL; ``auto`` only for an upload (other actions act on images then)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -43,7 +44,8 @@ class UploadApiView(APIView):
 
     def post(self, request, cloud_name: str, resource_type: str, action: str):
         if resource_type not in RESOURCE_TYPES:
-            raise BadRequest(f"Unsupported resource type {resource_type!r}: this server stores images")
+            raise BadRequest(f"Unsupported resource type {resource_type!r}: must be one of {', '.join(RESOURCE_TYPES)}")
+        self.resource_type = resource_type
         handler = getattr(self, f"do_{action}", None)
         if handler is None:
             raise NotFound(f"Unknown Upload API action {action!r}")
@@ -74,6 +76,12 @@ class UploadApiView(APIView):
             # the chosen one back with the next chunks): that is where a preset refuses one.
             if no_public_id and params.get("public_id"):
                 raise BadRequest(no_public_id)
+            if self.resource_type == "raw" and not params.get("public_id"):
+                chosen = ingest.choose_public_id(
+                    public_id=None, folder=params.get("folder") or params.get("asset_folder") or "",
+                    filename=filename, use_filename=as_bool(params.get("use_filename"), False, "use_filename"),
+                    unique_filename=as_bool(params.get("unique_filename"), True, "unique_filename"))
+                return ingest.validate_public_id(chosen + ingest.raw_suffix(filename))
             return ingest.choose_public_id(
                 public_id=params.get("public_id"),
                 folder=params.get("folder") or params.get("asset_folder") or "",
@@ -85,7 +93,8 @@ class UploadApiView(APIView):
         type_ = params.get("type") or "upload"
         if type_ not in DELIVERY_TYPES:
             raise BadRequest(f"Invalid type {type_!r}: must be one of {', '.join(DELIVERY_TYPES)}")
-        self._eager_items(params)  # a bad eager transformation is refused before anything is stored
+        if self._eager_items(params) and self.resource_type in ("raw", "video"):  # refused before anything is stored
+            raise BadRequest(f"Eager transformations are not supported for {self.resource_type} files yet")
         tags = metadata.check_tags(as_list(params.get("tags")))  # so are too many or too long tags
         context = metadata.check_context(as_context(params.get("context")))  # and too much context
         structured = as_context(params.get("metadata"))
@@ -109,8 +118,11 @@ class UploadApiView(APIView):
         else:
             incoming = ingest.open_source(None if uploaded else params.get("file"), uploaded)
             public_id = None
+        suffix_if_raw = ""
         try:
             filename = filename_of(incoming.filename)
+            if public_id is None and self.resource_type == "auto" and not params.get("public_id"):
+                suffix_if_raw = ingest.raw_suffix(filename)  # a raw file's public_id keeps its extension
             public_id = public_id or public_id_for(filename)
             original = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0] if filename else ""
             if as_bool(params.get("discard_original_filename"), False):
@@ -126,13 +138,17 @@ class UploadApiView(APIView):
                 original_filename=original,
                 within=lambda asset: (save_focus(asset, focus_given, "upload"),
                                       metadata_fields.set_asset_metadata(asset, structured, new_asset=True)),
+                resource_type=self.resource_type,
+                suffix_if_raw=suffix_if_raw,
             )
         finally:
             incoming.close()
         asset = result.asset
-        faces = _faces(asset, detect_now)
-        self._background_removal(asset, params, credential)
-        eager = self._store_eager(request, asset, params, credential)
+        image = asset.resource_type == "image"
+        faces = _faces(asset, detect_now and image)
+        if image:
+            self._background_removal(asset, params, credential)
+        eager = self._store_eager(request, asset, params, credential) if image else None
         secret = credential.secret if credential else (keys.signing_secrets() or [""])[0]
         body = upload_json(asset, request, credential.key if credential else None, secret, result.existing)
         _focus_json(body, asset, faces, "regions" in focus_given)
@@ -208,10 +224,12 @@ class UploadApiView(APIView):
     # --- explicit ------------------------------------------------------------------
 
     def do_explicit(self, request, params: dict, credential):
-        asset = _get_asset(params.get("public_id"), params.get("type"))
+        asset = _get_asset(params.get("public_id"), params.get("type"), resource_type=self.resource_type)
         invalidate = as_bool(params.get("invalidate"), False, "invalidate")  # refused before anything is written
         self._eager_items(params)
-        detect_now = as_bool(params.get("faces"), False, "faces")
+        detect_now = as_bool(params.get("faces"), False, "faces") and asset.resource_type == "image"
+        if self._eager_items(params) and asset.resource_type != "image":
+            raise BadRequest(f"Eager transformations are not supported for {asset.resource_type} files yet")
         apply_metadata(asset, params, source="explicit")
         faces = _faces(asset, detect_now)
         if invalidate:
@@ -248,7 +266,8 @@ class UploadApiView(APIView):
         public_id = params.get("public_id")
         if not public_id:
             raise BadRequest("Missing required parameter - public_id")
-        deleted = delete_assets(Asset.objects.filter(type=params.get("type") or "upload", public_id=public_id))
+        deleted = delete_assets(Asset.objects.filter(resource_type=_stored_type(self.resource_type),
+                                                     type=params.get("type") or "upload", public_id=public_id))
         body = {"result": "ok" if deleted else "not found"}
         self._notify(request, params, {**body, "public_id": public_id}, credential, "delete")
         return Response(body)
@@ -256,7 +275,8 @@ class UploadApiView(APIView):
     # --- rename ----------------------------------------------------------------------
 
     def do_rename(self, request, params: dict, credential):
-        source = _get_asset(params.get("from_public_id"), params.get("type"), name="from_public_id")
+        source = _get_asset(params.get("from_public_id"), params.get("type"), name="from_public_id",
+                            resource_type=self.resource_type)
         old_public_id = source.public_id
         context = params.get("context")
         rename_asset(source, str(params.get("to_public_id") or ""), to_type=params.get("to_type") or None,
@@ -271,7 +291,7 @@ class UploadApiView(APIView):
     def do_tags(self, request, params: dict, credential):
         command = params.get("command")
         tags = metadata.check_tag_names(as_list(params.get("tag")))  # counts are checked per asset (set_tags)
-        assets = _assets_for(params)
+        assets = _assets_for(params, self.resource_type)
         with transaction.atomic():
             for asset in assets:
                 if command == "add":
@@ -295,7 +315,7 @@ class UploadApiView(APIView):
 
     def do_context(self, request, params: dict, credential):
         command = params.get("command")
-        assets = _assets_for(params)
+        assets = _assets_for(params, self.resource_type)
         context = as_context(params.get("context"))
         with transaction.atomic():
             for asset in assets:
@@ -323,7 +343,8 @@ def rename_asset(source: Asset, to_public_id: str, *, to_type: str | None = None
         raise BadRequest(f"Invalid to_type {to_type!r}")
     old_public_id, old_type = source.public_id, source.type
     with transaction.atomic():
-        target = Asset.objects.filter(type=to_type, public_id=to_public_id).exclude(pk=source.pk).first()
+        target = Asset.objects.filter(resource_type=source.resource_type, type=to_type,
+                                      public_id=to_public_id).exclude(pk=source.pk).first()
         if target is not None:
             if not overwrite:
                 raise Conflict(f"Resource already exists - {to_public_id}")
@@ -344,11 +365,13 @@ def rename_asset(source: Asset, to_public_id: str, *, to_type: str | None = None
     return source
 
 
-def upload_for_session(request, params: dict) -> dict:
+def upload_for_session(request, params: dict, resource_type: str = "image") -> dict:
     """The Upload API's upload for a logged-in Studio user (the Media Library's upload
-    endpoint): the same path as ``POST .../image/upload``, with the parameters trusted
-    as from a signed call. Returns the upload response body; raises ApiError."""
-    return UploadApiView().do_upload(request, params, None, trusted=True).data
+    endpoint): the same path as ``POST .../<resource_type>/upload``, with the parameters
+    trusted as from a signed call. Returns the upload response body; raises ApiError."""
+    view = UploadApiView()
+    view.resource_type = resource_type
+    return view.do_upload(request, params, None, trusted=True).data
 
 
 def _faces(asset: Asset, now: bool) -> list | None:
@@ -383,22 +406,29 @@ def _sign_response(body: dict, asset: Asset, secret: str, params: dict) -> None:
         body["signature"] = signing.response_signature(asset.public_id, asset.version, secret or "", algorithm)
 
 
-def _get_asset(public_id, type_=None, name: str = "public_id") -> Asset:
+def _stored_type(resource_type: str) -> str:
+    """The resource type an action other than upload acts on (``auto`` means image there)."""
+    return "image" if resource_type == "auto" else resource_type
+
+
+def _get_asset(public_id, type_=None, name: str = "public_id", resource_type: str = "image") -> Asset:
     if not public_id:
         raise BadRequest(f"Missing required parameter - {name}")
-    asset = Asset.objects.filter(type=type_ or "upload", public_id=public_id).first()
+    asset = Asset.objects.filter(resource_type=_stored_type(resource_type), type=type_ or "upload",
+                                 public_id=public_id).first()
     if asset is None:
         raise NotFound(f"Resource not found - {public_id}")
     return asset
 
 
-def _assets_for(params: dict) -> list[Asset]:
+def _assets_for(params: dict, resource_type: str = "image") -> list[Asset]:
     public_ids = as_list(params.get("public_ids"))
     if not public_ids:
         raise BadRequest("Missing required parameter - public_ids")
     if len(public_ids) > 1000:
         raise BadRequest("Too many public_ids: at most 1000 per call")
-    found = {a.public_id: a for a in Asset.objects.filter(type=params.get("type") or "upload",
+    found = {a.public_id: a for a in Asset.objects.filter(resource_type=_stored_type(resource_type),
+                                                          type=params.get("type") or "upload",
                                                           public_id__in=public_ids)}
     return [found[p] for p in public_ids if p in found]
 

@@ -1,7 +1,7 @@
 from django import template
 from lucide.templatetags.lucide import lucide as lucide_icon
 
-from studio import roles
+from studio import links, roles
 
 register = template.Library()
 
@@ -61,3 +61,16 @@ def alt(asset) -> str:
     context = getattr(asset, "context", None) or {}
     text = context.get("alt") if isinstance(context, dict) else None
     return str(text).strip() if text and str(text).strip() else asset.public_id
+
+
+
+@register.filter
+def extension(asset) -> str:
+    """What a tile names a file by: a raw file's extension, else its format (studio.links)."""
+    return links.extension(asset)
+
+
+@register.filter
+def file_icon(asset) -> str:
+    """The Lucide icon name of a raw or video file's tile (studio.links)."""
+    return links.file_icon(asset)

@@ -68,7 +68,8 @@ def test_a_stored_version_queues_its_metadata_and_the_page_waits_for_it(login, u
 
     settings.DAM_FACE_DETECTION = False
     queued = []
-    monkeypatch.setattr(tasks.compute_image_metadata, "delay", lambda *args: queued.append(args))
+    monkeypatch.setattr(tasks.compute_image_metadata, "apply_async",
+                        lambda args, queue: queued.append(args) if queue == settings.DAM_FACES_QUEUE else None)
     with django_capture_on_commit_callbacks(execute=True):
         asset = put(upload, jpeg_with_exif(), "trip/queued", read=False)
     assert queued == [(asset.pk, asset.version_id)]  # on asset_stored, after commit

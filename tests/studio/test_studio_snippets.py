@@ -204,5 +204,5 @@ def test_literals_evaluate_to_their_values(sandbox):
 def test_home_page_config_snippet_is_quoted(login, settings):
     settings.DAM_CLOUD_NAME = "de\"mo');import os;('"
     html = login("viewer").get("/").content.decode()
-    code = unescape(re.search(r"<pre>([^<]*)</pre>", html).group(1))
+    code = unescape(re.search(r"<pre[^>]*>([^<]*)</pre>", html).group(1))
     assert f"cloud_name={settings.DAM_CLOUD_NAME!r}" in code

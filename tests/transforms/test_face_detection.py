@@ -135,7 +135,7 @@ def test_detection_waits_on_the_faces_queue_whose_worker_stores_the_faces(upload
     settings.DAM_FACES_QUEUE = own = f"{main}-faces-{uuid.uuid4().hex[:8]}"
     on_main = _waiting(main)
     asset = _asset(upload, public_id="worker-face")
-    assert _waiting(own) == 1
+    assert _waiting(own) == 2  # detection and the image metadata (assets.tasks): the analysis queue
     assert _waiting(main) <= on_main  # nothing for the main queue (a session worker may be draining it)
     assert not focus.known(asset)
 

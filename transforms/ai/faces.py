@@ -144,7 +144,10 @@ def enabled() -> bool:
 
 
 def ensure(asset) -> list[list[int]]:
-    """The faces of the asset's current version: stored ones, or detected and stored now."""
+    """The faces of the asset's current version: stored ones, or detected and stored now (none
+    for a raw or video file)."""
+    if asset.resource_type != "image":
+        return []
     if focus.known(asset) or not enabled():
         return list(asset.face_coordinates or [])
     version_id = asset.version_id
@@ -165,8 +168,8 @@ def detect_faces(asset_id: int, version_id: str) -> str:
 
 
 def request(asset) -> None:
-    """Queue detection of the asset's current version after the caller's commit."""
-    if not enabled() or focus.known(asset):
+    """Queue detection of the asset's current version after the caller's commit (images only)."""
+    if asset.resource_type != "image" or not enabled() or focus.known(asset):
         return
     asset_id, version_id, queue = asset.pk, asset.version_id, settings.DAM_FACES_QUEUE
     transaction.on_commit(lambda: detect_faces.apply_async((asset_id, version_id), queue=queue))

@@ -31,3 +31,25 @@ def find_asset(parsed: DeliveryPath, plan: Plan) -> tuple[Asset, Plan]:
         if not plan.is_known_format:
             raise BadRequest(f"Unsupported format: {parsed.extension}")
     raise NotFound(f"Resource not found - {parsed.public_id}")
+
+
+def find_file(parsed: DeliveryPath, resource_type: str) -> Asset:
+    """The raw or video asset a delivery path names.  A raw file's extension is part of its
+    public_id (the whole name is tried first); a video is served only in its own format."""
+    whole = f"{parsed.public_id}.{parsed.extension}" if parsed.extension else parsed.public_id
+    if resource_type == "raw":
+        asset = rows.get(Asset, resource_type="raw", type=parsed.type, public_id=whole)
+        if asset is None and parsed.extension:
+            asset = rows.get(Asset, resource_type="raw", type=parsed.type, public_id=parsed.public_id)
+        if asset is None:
+            raise NotFound(f"Resource not found - {whole}")
+        return asset
+    asset = rows.get(Asset, resource_type="video", type=parsed.type, public_id=parsed.public_id)
+    if asset is not None and (not parsed.extension or parsed.extension.lower() == asset.format):
+        return asset
+    named = rows.get(Asset, resource_type="video", type=parsed.type, public_id=whole) if parsed.extension else None
+    if named is not None:
+        return named
+    if asset is not None:
+        raise BadRequest(f"Video conversion to {parsed.extension} is not supported yet: deliver it as .{asset.format}")
+    raise NotFound(f"Resource not found - {parsed.public_id}")

@@ -10,3 +10,6 @@ import re
 RESERVED = r"v1_1|static|media|django-admin|admin|api|login|logout|library|studio|assets|refiners|transformations|health"
 PATTERN = rf"^(?!(?:{RESERVED})/)(?P<cloud>[^/]+)/image/(?P<rest>[\s\S]+)$"
 DELIVERY = re.compile(PATTERN)
+
+# Raw and video files, delivered as stored (transforms.views.deliver_file): ``/<cloud>/raw|video/...``.
+FILES_PATTERN = rf"^(?!(?:{RESERVED})/)(?P<cloud>[^/]+)/(?P<resource_type>raw|video)/(?P<rest>[\s\S]+)$"
