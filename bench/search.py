@@ -10,7 +10,7 @@ database, and, when DATABASE_URL names a PostgreSQL server, in a throwaway datab
 it (``run.search``: parse, total_count, one page of 50 rows with their tags) and, for the
 free-text kinds, against the peer: the same words as a plain ``icontains`` over public_id,
 original filename and context text (the count and the first 50 rows; on PostgreSQL the
-trigram indexes of migration 0010 serve it too, on SQLite nothing can).
+trigram indexes of migration 0011 serve it too, on SQLite nothing can).
 Prints median milliseconds. Only 127.0.0.1 or the given DATABASE_URL is contacted.
 """
 

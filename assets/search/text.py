@@ -3,7 +3,7 @@
 A word matches an asset whose public_id, original filename or a context value contains
 it (case-insensitively), or which has a tag or format equal to it.
 
-Indexed: on SQLite through the FTS5 trigram table ``assets_search_fts`` (migration 0010,
+Indexed: on SQLite through the FTS5 trigram table ``assets_search_fts`` (migration 0011,
 kept by triggers; ``ensure_index`` puts the triggers back after a migration rebuilt
 assets_asset), for words of three characters or more; on PostgreSQL the pg_trgm GIN
 indexes serve the ``icontains`` comparisons as they are. Without the index (or for a

@@ -68,5 +68,5 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("assets", "0009_metadata_fields")]
+    dependencies = [("assets", "0010_asset_resource_type_identity")]
     operations = [migrations.RunPython(create, drop, elidable=False)]
