@@ -63,6 +63,10 @@ class Asset(models.Model):
         help_text="The version_id whose face_coordinates are known (detected or given); '' before detection")
     info = models.JSONField(default=dict, blank=True, help_text="Add-on results (e.g. background_removal)")
     placeholder = models.BooleanField(default=False)
+    # Cloudinary's access_mode (public|authenticated) and access_control ([{access_type, start, end}],
+    # times as ISO UTC text; None when never given): stored and returned (assets.access).
+    access_mode = models.CharField(max_length=16, default="public")
+    access_control = models.JSONField(null=True, blank=True, default=None)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -116,6 +120,8 @@ class AssetVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # EXIF, colour and palette of this version's file (assets.imagemeta), filled on first use.
     image_metadata = models.JSONField(null=True, blank=True, default=None)
+    # 64-bit DCT perceptual hash of this version's pixels as 16 hex digits (assets.phash); '' until asked for.
+    phash = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         ordering = ["-version"]

@@ -20,26 +20,33 @@ from rest_framework.response import Response
 
 from core.errors import BadRequest, NotFound
 
-from .. import focus, imagemeta, ingest
+from .. import focus, imagemeta, ingest, phash
 from ..hooks import hook
 from ..models import Asset, AssetVersion
 from . import admin_base as base
 from .admin_base import AdminView
-from .params import apply_metadata, as_bool
-from .serialize import iso, resource_json
+from .params import apply_metadata, as_bool, parse_moment
+from .serialize import iso, requested_fields, resource_json, select_fields
 
 
 # --- listing ---------------------------------------------------------------------------
 
 
 def list_rows(rows, request, params: dict) -> list[dict]:
-    """Resource JSON for a listing: tags and context only when asked for."""
+    """Resource JSON for a listing: tags (``[]`` too) and context only when asked for;
+    with ``fields=``, only those and the identity keys."""
     with_tags = as_bool(params.get("tags"), False, "tags")
     with_context = as_bool(params.get("context"), False, "context")
+    fields = requested_fields(params)
     out = []
     for asset in rows:
         data = resource_json(asset, request)
-        if not with_tags:
+        if fields is not None:
+            out.append(select_fields(data, fields, asset))
+            continue
+        if with_tags:
+            data["tags"] = asset.tag_names
+        else:
             data.pop("tags", None)
         if not with_context:
             data.pop("context", None)
@@ -107,8 +114,8 @@ class ResourceListView(AdminView):
         public_ids = base.id_list(params.get("public_ids"), "public_ids", 500)
         if public_ids:
             return Response(by_ids(queryset.filter(type=type or "upload"), request, params, "public_id", public_ids))
-        start_at = base.parse_time(params.get("start_at"))
-        if start_at is not None:
+        start_at = parse_moment(params["start_at"]) if params.get("start_at") not in (None, "") else None
+        if start_at is not None:  # ISO, or as the Node SDK sends a Date: its toString()
             queryset = queryset.filter(created_at__gte=start_at)
         prefix = str(params.get("prefix") or "")
         if prefix:
@@ -168,13 +175,12 @@ def detail_flags(params: dict) -> dict[str, bool]:
     """The detail answer's options; an update reads them before it writes (a bad one is a
     400 with nothing changed)."""
     return {name: as_bool(params.get(name), False, name) for name in ("versions", "faces", "coordinates",
-                                                                          "image_metadata", "colors")}
+                                                                          "image_metadata", "colors", "phash")}
 
 
 def detail_json(asset: Asset, request, params: dict) -> dict:
     flags = detail_flags(params)
-    data = resource_json(asset, request)
-    data["context"] = data.get("context", {})
+    data = resource_json(asset, request)  # empty tags and context left out (the SDKs' tests check)
     data["backup_bytes"] = backup_bytes(asset)
     data["derived"] = hook("renderings").derived_for_asset(asset, request)
     if flags["versions"]:
@@ -199,7 +205,11 @@ def detail_json(asset: Asset, request, params: dict) -> dict:
     refined = hook("refiners").revisions(asset)
     if refined:  # e.g. the Background Removal Refiner's mask (refiners.views has its strokes)
         data["refiners"] = refined
-    return data
+    if flags["phash"]:
+        value = phash.for_asset(asset)
+        if value is not None:
+            data["phash"] = value
+    return select_fields(data, requested_fields(params), asset)
 
 
 def get_asset(resource_type: str, type_: str, public_id: str) -> Asset:

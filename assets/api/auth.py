@@ -35,6 +35,10 @@ def check_cloud(cloud_name: str) -> None:
 
 def basic_credential(request) -> keys.Credential | None:
     header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header.lower().startswith("bearer"):
+        # The SDKs' oauth_token. This server issues no OAuth tokens, so none is valid: worded
+        # as Cloudinary words a bad one (the npm SDK's test looks for "Invalid token").
+        raise Unauthorized("Invalid token")
     if not header.lower().startswith("basic "):
         return None
     try:

@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import math
 import re
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 from django.db import transaction
 
@@ -39,7 +41,7 @@ SCALAR_PARAMS = frozenset({
     "to_folder", "filename_override", "display_name", "upload_preset", "command", "notification_url",
     "eager_notification_url", "callback", "signature", "signature_algorithm", "api_key", "timestamp",
     "prefix", "next_cursor", "max_results", "direction", "start_at", "key", "value", "name",
-    "background_removal", "unsafe_update", "base_revision",
+    "background_removal", "unsafe_update", "base_revision", "access_mode",
 })
 INT_DIGITS = 18  # every integer parameter fits in 64 bits
 _INTEGER = re.compile(r"^[+-]?[0-9]{1,%d}$" % INT_DIGITS)
@@ -248,7 +250,11 @@ def apply_metadata(asset, params: dict, source: str = "update") -> None:
     update, "update", share this); all or nothing."""
     changed = []
     given = focus_params(params)  # 400 for a malformed box or region before anything is written
+    access = access_fields(params)  # so is a bad access_mode or access_control
     with transaction.atomic():
+        for name, value in access.items():
+            setattr(asset, name, value)
+            changed.append(name)
         if params.get("tags") is not None:
             ingest.set_tags(asset, as_list(params.get("tags")))  # 400 past the limits, in the transaction
         if params.get("context") is not None:
@@ -261,3 +267,120 @@ def apply_metadata(asset, params: dict, source: str = "update") -> None:
         if changed:
             asset.save(update_fields=changed + ["updated_at"])
             signals.asset_metadata_changed.send(type(asset), asset=asset, fields=tuple(changed))
+
+
+# --- dates, access mode and access control ---------------------------------------------
+
+_OFFSET = re.compile(r"\s*(?:GMT|UTC)?\s*([+-])(\d{2}):?(\d{2})$")
+# JavaScript's Date.prototype.toString(): "Sat Dec 05 2026 06:27:24 GMT+0100 (Central European Standard Time)"
+_JS_DATE = re.compile(r"^(?:[A-Za-z]{3},?\s+)?([A-Za-z]{3})\s+(\d{1,2})\s+(\d{4})\s+(\d{1,2}:\d{2}(?::\d{2})?)"
+                      r"\s*(?:GMT|UTC)?\s*([+-]\d{4})?(?:\s*\(.*\))?$")
+_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+
+
+def parse_moment(value, name: str = "start_at") -> datetime:
+    """A moment (aware, UTC) from the texts the SDKs send: ISO 8601 (``2019-02-22T16:20:57.000Z``,
+    ``2018-02-22 16:20:57 +0200``, a bare date), JavaScript's ``Date.toString()``, RFC 2822
+    (``toUTCString()``), or Unix seconds. A text without a zone is UTC. 400 otherwise."""
+    text = str(value).strip()
+    moment = None
+    if re.fullmatch(r"[0-9]{1,12}", text):
+        try:
+            moment = datetime.fromtimestamp(int(text), tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise BadRequest(f"Invalid {name} {text!r}: out of range") from None
+    if moment is None:
+        iso_text = _OFFSET.sub(lambda m: f"{m[1]}{m[2]}:{m[3]}", text.replace("Z", "+00:00")) \
+            if re.match(r"^\d{4}-\d{2}-\d{2}", text) else ""
+        try:
+            moment = datetime.fromisoformat(iso_text) if iso_text else None
+        except ValueError:
+            moment = None
+    if moment is None:
+        js = _JS_DATE.match(text)
+        if js and js[1].lower() in _MONTHS:
+            clock = js[4] if js[4].count(":") == 2 else js[4] + ":00"
+            offset = js[5] or "+0000"
+            try:
+                moment = datetime.strptime(f"{js[3]}-{_MONTHS[js[1].lower()]:02d}-{int(js[2]):02d} {clock} {offset}",
+                                           "%Y-%m-%d %H:%M:%S %z")
+            except ValueError:
+                moment = None
+    if moment is None and len(text) <= 64:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            moment = None
+    if moment is None:
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise BadRequest(f"Invalid {name} {shown!r}: expected a date such as 2024-05-01T12:00:00Z")
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise BadRequest(f"Invalid {name} {text!r}: out of range") from None
+
+
+ACCESS_MODES = ("public", "authenticated")
+ACCESS_TYPES = ("anonymous", "token")
+MAX_ACCESS_RULES = 20
+
+
+def as_access_mode(value) -> str | None:
+    """``access_mode``: public or authenticated; None when not given."""
+    if value in (None, ""):
+        return None
+    if value not in ACCESS_MODES:
+        raise BadRequest(f"Invalid access_mode {value!r}: must be public or authenticated")
+    return value
+
+
+def as_access_control(value) -> list[dict] | None:
+    """``access_control``: a JSON list (or one object) of ``{access_type: anonymous|token,
+    start, end}``, as the SDKs send it (``[{"access_type":"anonymous","start":"2019-02-22T16:20:57.000Z"}]``);
+    times come back as ISO UTC text. None when not given; "" or [] clears it."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if not value.strip():
+            return []
+        value = bounded_json.loads(value, "access_control")
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list) or len(value) > MAX_ACCESS_RULES:
+        raise BadRequest(f"Invalid access_control: expected a list of at most {MAX_ACCESS_RULES} "
+                         "{access_type, start, end} objects")
+    rules = []
+    for item in value:
+        if isinstance(item, str):
+            item = bounded_json.loads(item, "access_control")
+        if not isinstance(item, dict):
+            raise BadRequest("Invalid access_control: each rule is an object {access_type, start, end}")
+        unknown = sorted(set(item) - {"access_type", "start", "end", "key"})
+        if unknown:
+            raise BadRequest(f"Invalid access_control: unknown key(s) {', '.join(map(str, unknown))}")
+        access_type = item.get("access_type")
+        if access_type not in ACCESS_TYPES:
+            raise BadRequest(f"Invalid access_control: access_type must be anonymous or token, got {access_type!r}")
+        rule: dict = {"access_type": access_type}
+        for bound in ("start", "end"):
+            if item.get(bound) not in (None, ""):
+                rule[bound] = parse_moment(item[bound], f"access_control {bound}").strftime("%Y-%m-%dT%H:%M:%SZ")
+        if "start" in rule and "end" in rule and rule["end"] < rule["start"]:
+            raise BadRequest("Invalid access_control: end is before start")
+        if access_type == "token" and item.get("key") not in (None, ""):
+            rule["key"] = str(item["key"])[:255]
+        rules.append(rule)
+    return rules
+
+
+def access_fields(params: dict) -> dict:
+    """The asset fields ``access_mode`` and ``access_control`` in `params` set (400 for a bad one)."""
+    out = {}
+    mode = as_access_mode(params.get("access_mode"))
+    if mode is not None:
+        out["access_mode"] = mode
+    control = as_access_control(params.get("access_control"))
+    if control is not None:
+        out["access_control"] = control or None
+    return out

@@ -15,12 +15,13 @@ from rest_framework.views import APIView
 
 from core.errors import BadRequest, Conflict, NotFound
 
-from .. import backups, chunks, focus, ingest, keys, metadata, metadata_fields, signals, signing, tasks
+from .. import backups, chunks, convert, focus, ingest, keys, metadata, metadata_fields, phash, signals, signing, tasks
 from ..hooks import hook
 from ..models import Asset, AssetTag, AssetVersion, UploadPreset
 from . import auth
 from .bounded_json import BoundedJSONParser
-from .params import apply_metadata, as_bool, as_context, as_list, collect, focus_params, save_focus, scalars
+from .params import (access_fields, apply_metadata, as_bool, as_context, as_list, collect, focus_params, save_focus,
+                     scalars)
 from .serialize import resource_json, upload_json
 
 RESOURCE_TYPES = ("image", "auto", "raw", "video")
@@ -30,6 +31,15 @@ UNSIGNED_ALLOWED = {
     "file", "upload_preset", "public_id", "folder", "tags", "context", "filename_override", "callback",
     "timestamp", "face_coordinates", "custom_coordinates", "regions", "asset_folder", "display_name", "metadata",
 }
+# Parameters that carry JavaScript for Cloudinary to run: refused, never run as code.
+CODE_PARAMS = ("eval", "on_success")
+
+
+def refuse_code(params: dict) -> None:
+    for name in CODE_PARAMS:
+        if params.get(name) not in (None, ""):
+            raise BadRequest(f"Parameter {name} is not supported: this server does not run uploaded code "
+                             f"(JavaScript in {name}); set tags, context or metadata with their own parameters")
 
 
 class UploadApiView(APIView):
@@ -50,6 +60,7 @@ class UploadApiView(APIView):
         if handler is None:
             raise NotFound(f"Unknown Upload API action {action!r}")
         params = collect(request)
+        refuse_code(params)  # before anything else: never run, whoever asks
         credential = auth.signed_credential(params, action) or auth.basic_credential(request)
         if credential is None and action != "upload":
             raise auth.Unauthorized("Must supply api_key")
@@ -62,6 +73,7 @@ class UploadApiView(APIView):
         """``trusted``: a logged-in Studio user without an API key (see upload_for_session);
         parameters are taken as from a signed call."""
         params, no_public_id = self._with_preset(params, credential, trusted)
+        refuse_code(params)  # a preset's too
         signed = credential is not None or trusted
         uploaded = request.FILES.get("file")
         chunk = chunks.parse(request)
@@ -106,6 +118,10 @@ class UploadApiView(APIView):
         # Empty values are left out: there is nothing to clear on an upload, and detection runs.
         focus_given = {k: v for k, v in focus_params(params).items() if v}
         detect_now = as_bool(params.get("faces"), False, "faces")
+        access = access_fields(params)  # access_mode, access_control: 400 before anything is stored
+        target_format = convert.check_target(params.get("format"))
+        allowed_formats = as_list(params.get("allowed_formats"))
+        want_phash = as_bool(params.get("phash"), False, "phash")
         if chunk is not None:
             owner = _chunk_owner(request, params, credential, trusted)
             path, meta = chunks.receive(owner, chunk, uploaded, lambda: public_id_for(filename_of()))
@@ -120,6 +136,7 @@ class UploadApiView(APIView):
             public_id = None
         suffix_if_raw = ""
         try:
+            incoming = convert.apply(incoming, self.resource_type, target_format, allowed_formats)
             filename = filename_of(incoming.filename)
             if public_id is None and self.resource_type == "auto" and not params.get("public_id"):
                 suffix_if_raw = ingest.raw_suffix(filename)  # a raw file's public_id keeps its extension
@@ -140,6 +157,7 @@ class UploadApiView(APIView):
                                       metadata_fields.set_asset_metadata(asset, structured, new_asset=True)),
                 resource_type=self.resource_type,
                 suffix_if_raw=suffix_if_raw,
+                extra=access,
             )
         finally:
             incoming.close()
@@ -152,6 +170,7 @@ class UploadApiView(APIView):
         secret = credential.secret if credential else (keys.signing_secrets() or [""])[0]
         body = upload_json(asset, request, credential.key if credential else None, secret, result.existing)
         _focus_json(body, asset, faces, "regions" in focus_given)
+        _phash_json(body, asset, want_phash)
         _sign_response(body, asset, secret, params)
         if eager is not None:
             body["eager"] = eager
@@ -228,6 +247,7 @@ class UploadApiView(APIView):
         invalidate = as_bool(params.get("invalidate"), False, "invalidate")  # refused before anything is written
         self._eager_items(params)
         detect_now = as_bool(params.get("faces"), False, "faces") and asset.resource_type == "image"
+        want_phash = as_bool(params.get("phash"), False, "phash")
         if self._eager_items(params) and asset.resource_type != "image":
             raise BadRequest(f"Eager transformations are not supported for {asset.resource_type} files yet")
         apply_metadata(asset, params, source="explicit")
@@ -237,6 +257,7 @@ class UploadApiView(APIView):
         eager = self._store_eager(request, asset, params, credential)
         body = upload_json(asset, request, credential.key, credential.secret)
         _focus_json(body, asset, faces, params.get("regions") is not None)
+        _phash_json(body, asset, want_phash)
         _sign_response(body, asset, credential.secret, params)
         if eager is not None:
             body["eager"] = eager
@@ -388,6 +409,14 @@ def _focus_json(body: dict, asset: Asset, faces: list | None, regions: bool) -> 
         body["faces"] = faces
     if regions and asset.regions:
         body["regions"] = focus.regions_as_list(asset.regions)
+
+
+def _phash_json(body: dict, asset: Asset, wanted: bool) -> None:
+    """``phash=true``: the image's perceptual hash (assets.phash), 16 hex digits."""
+    if wanted:
+        value = phash.for_asset(asset)
+        if value is not None:
+            body["phash"] = value
 
 
 def _chunk_owner(request, params: dict, credential, trusted: bool) -> str:
