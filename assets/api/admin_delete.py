@@ -9,6 +9,8 @@
   (by public_id or asset_id) answer ``placeholder: true``, ``bytes: 0``; delivery is a 404
 - ``POST resources/<resource_type>/publish_resources`` with ``public_ids[]``, ``prefix`` or
   ``tag``: private/authenticated assets (``type`` narrows to one) become ``upload``
+- ``POST resources/<resource_type>/<type>/update_access_mode`` (``access_mode`` public or
+  authenticated, by ``public_ids[]``, ``prefix`` or ``tag``)
 
 A delete call removes at most ``DELETE_CAP`` assets; when more match, the answer says
 ``"partial": true`` with a ``next_cursor`` to call again with. ``keep_original=true``
@@ -34,6 +36,7 @@ from .serialize import context_json, iso
 from .upload import delete_assets, rename_asset
 
 DELETE_CAP = 1000
+PUBLISH_CAP = 1000  # assets per publish_resources or update_access_mode call
 
 
 def delete_response(queryset, params: dict, requested: list[str] | None = None, key: str = "public_id"):
@@ -210,6 +213,8 @@ class ResourceAndRestoreView(ResourceView):
     def post(self, request, cloud_name: str, resource_type: str, type: str, public_id: str):
         if public_id == "restore":
             return restore_response(request, resource_type, type, self.params)
+        if public_id == "update_access_mode":
+            return update_access_mode_response(resource_type, type, self.params)
         return super().post(request, cloud_name, resource_type, type, public_id)
 
 
@@ -233,9 +238,50 @@ class RestoreByAssetIdsView(base.AdminView):
         return restore_by_asset_ids_response(request, self.params)
 
 
-# --- publish ---------------------------------------------------------------------------
+# --- access mode -----------------------------------------------------------------------
 
-PUBLISH_CAP = 1000
+ACCESS_MODES = ("public", "authenticated")
+
+
+def _stores_access_mode() -> bool:
+    return any(f.name == "access_mode" for f in Asset._meta.get_fields())
+
+
+def update_access_mode_response(resource_type: str, type_: str, params: dict):
+    """``POST resources/<resource_type>/<type>/update_access_mode`` with ``access_mode`` and
+    ``public_ids[]``, ``prefix`` or ``tag``: ``{updated: [{public_id, access_mode}], failed}``.
+    The value lives in ``Asset.access_mode`` where the model has it; without that column every
+    asset is public, so only ``public`` is accepted (a clear 400 otherwise)."""
+    base.check_resource_type(resource_type)
+    base.check_type(type_)
+    mode = str(params.get("access_mode") or "")
+    if mode not in ACCESS_MODES:
+        raise BadRequest(f"Invalid access_mode {mode!r}: must be public or authenticated")
+    stored = _stores_access_mode()
+    if mode != "public" and not stored:
+        raise BadRequest("access_mode authenticated is not supported by this server: every asset is public")
+    public_ids = base.id_list(params.get("public_ids"), limit=PUBLISH_CAP)
+    prefix, tag = str(params.get("prefix") or ""), str(params.get("tag") or "")
+    queryset = Asset.objects.filter(resource_type=resource_type, type=type_)
+    if public_ids:
+        queryset = queryset.filter(public_id__in=public_ids)
+    elif prefix:
+        queryset = queryset.filter(base.prefix_q("public_id", prefix))
+    elif tag:
+        queryset = queryset.filter(tags__name=tag)
+    else:
+        raise BadRequest("Missing required parameter - public_ids, prefix or tag")
+    with transaction.atomic():
+        rows = list(queryset.order_by("id").values_list("pk", "public_id")[:PUBLISH_CAP])
+        if stored:
+            Asset.objects.filter(pk__in=[pk for pk, _ in rows]).update(access_mode=mode)
+    updated = [{"public_id": name, "access_mode": mode} for _, name in rows]
+    found = {name for _, name in rows}
+    failed = [{"public_id": name, "error": "not_found"} for name in public_ids if name not in found]
+    return Response({"updated": updated, "failed": failed})
+
+
+# --- publish ---------------------------------------------------------------------------
 
 
 class PublishResourcesView(base.AdminView):

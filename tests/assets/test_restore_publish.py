@@ -132,3 +132,34 @@ def test_config(admin, api_key):
     assert body["created_at"] == api_key.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert admin.get("config", {"settings": "true"}).json()["settings"] == {"folder_mode": "fixed"}
     assert admin.get("config", {"settings": "perhaps"}).status_code == 400
+
+
+# --- update_access_mode ------------------------------------------------------------------
+
+
+def test_update_access_mode(admin, put_image):
+    put_image("am/one", tags="am")
+    put_image("am/two")
+    body = admin.post("resources/image/upload/update_access_mode",
+                      {"access_mode": "public", "public_ids": ["am/one", "am/none"]}).json()
+    assert body == {"updated": [{"public_id": "am/one", "access_mode": "public"}],
+                    "failed": [{"public_id": "am/none", "error": "not_found"}]}
+    by_prefix = admin.post("resources/image/upload/update_access_mode", {"access_mode": "public", "prefix": "am/"})
+    assert [u["public_id"] for u in by_prefix.json()["updated"]] == ["am/one", "am/two"]
+    by_tag = admin.post("resources/image/upload/update_access_mode", {"access_mode": "public", "tag": "am"})
+    assert [u["public_id"] for u in by_tag.json()["updated"]] == ["am/one"]
+    bad = admin.post("resources/image/upload/update_access_mode", {"access_mode": "secret", "prefix": "am/"})
+    assert bad.status_code == 400 and "access_mode" in bad.json()["error"]["message"]
+    missing = admin.post("resources/image/upload/update_access_mode", {"access_mode": "public"})
+    assert missing.status_code == 400
+
+
+def test_update_access_mode_authenticated(admin, put_image):
+    put_image("am/auth")
+    response = admin.post("resources/image/upload/update_access_mode",
+                          {"access_mode": "authenticated", "public_ids": ["am/auth"]})
+    if any(f.name == "access_mode" for f in Asset._meta.get_fields()):  # stored (issue 15, access_mode)
+        assert response.json()["updated"] == [{"public_id": "am/auth", "access_mode": "authenticated"}]
+        assert Asset.objects.get(public_id="am/auth").access_mode == "authenticated"
+    else:  # every asset is public: refused, never claimed
+        assert response.status_code == 400 and "not supported" in response.json()["error"]["message"]

@@ -113,6 +113,12 @@ def test_node_sdk(node_sdk, tmp_path):
         ("api.config", [{"settings": True}]),
         ("api.delete_upload_mapping", ["node_map"]),
     ])
+    by_ids, by_prefix = node_sdk([
+        ("api.update_resources_access_mode_by_ids", ["public", ["node_restore"]]),
+        ("api.update_resources_access_mode_by_prefix", ["public", "node_"]),
+    ])
+    for answer in (by_ids, by_prefix):
+        assert answer["updated"] == [{"public_id": "node_restore", "access_mode": "public"}]
     assert deleted["deleted"] == {"node_restore": "deleted"}
     assert (placeholder["placeholder"], placeholder["bytes"]) == (True, 0)
     assert restored["node_restore"]["bytes"] == uploaded["bytes"]
