@@ -7,8 +7,8 @@ public_id exists fetches ``<template><rest>`` once, stores it as the public_id
 the stored asset. The fetch is the Upload API's remote fetch (``assets.remote``: every hop
 through the SSRF guard, the body under ``DAM_MAX_UPLOAD_BYTES``, one deadline), and at
 most ``FETCH_SLOTS`` fetches per process run at once (a miss beyond that is a 503), so
-anonymous requests cannot turn the server into a crawler. A failed fetch is a 404 naming
-the URL's status; nothing is stored.
+anonymous requests cannot turn the server into a crawler. A failed fetch, or a file that is
+not an image, is a 404 with the reason; nothing is stored.
 """
 
 from __future__ import annotations
@@ -77,6 +77,8 @@ def fetch_mapped(public_id: str, extension: str = "") -> Asset | None:
         try:
             return ingest.store(incoming=incoming, public_id=public_id, type="upload", overwrite=False,
                                 original_filename=incoming.filename.rsplit(".", 1)[0]).asset
+        except BadRequest as exc:  # not an image we can read: nothing is stored
+            raise NotFound(f"Resource not found - {public_id} ({exc.message})") from None
         finally:
             incoming.close()
     finally:

@@ -104,6 +104,9 @@ def test_nested_path_and_transformation_on_first_request(client, mapped):
 def test_missing_remote_file_is_a_404_and_stores_nothing(client, mapped):
     response, _ = delivered(client, "remote/absent.jpg")
     assert response.status_code == 404 and "remote/absent" in response.json()["error"]["message"]
+    mapped("/images/page.jpg", b"<html>not an image</html>", "text/html")
+    response, _ = delivered(client, "remote/page.jpg")
+    assert response.status_code == 404 and "remote/page" in response.json()["error"]["message"]
     response, _ = delivered(client, "unmapped/cat.jpg")
     assert response.status_code == 404
     assert not Asset.objects.exists()
