@@ -8,12 +8,17 @@ the stored asset. The fetch is the Upload API's remote fetch (``assets.remote``:
 through the SSRF guard, the body under ``DAM_MAX_UPLOAD_BYTES``, one deadline), and at
 most ``FETCH_SLOTS`` fetches per process run at once (a miss beyond that is a 503), so
 anonymous requests cannot turn the server into a crawler. A failed fetch, or a file that is
-not an image, is a 404 with the reason; nothing is stored.
+not an image, is a 404 with the reason; nothing is stored, and the same miss is answered
+from the cache for ``MISS_SECONDS`` without fetching again (repeated requests for a
+missing file cannot hammer the source).
 """
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import quote, urlsplit
+
+from django.core.cache import cache
 
 from core.errors import ApiError, BadRequest, NotFound
 
@@ -21,6 +26,7 @@ from . import capacity, ingest
 from .models import Asset, UploadMapping
 
 FETCH_SLOTS = 2
+MISS_SECONDS = 60
 MAX_TEMPLATE = 1024
 
 
@@ -67,6 +73,18 @@ def fetch_mapped(public_id: str, extension: str = "") -> Asset | None:
         return None
     mapping, rest = found
     url = source_url(mapping, f"{rest}.{extension}" if extension else rest)
+    miss_key = "upload-mapping-miss:" + hashlib.sha256(url.encode()).hexdigest()
+    remembered = cache.get(miss_key)
+    if remembered:
+        raise NotFound(remembered)
+    try:
+        return _fetch(url, public_id)
+    except NotFound as exc:
+        cache.set(miss_key, exc.message, MISS_SECONDS)
+        raise
+
+
+def _fetch(url: str, public_id: str) -> Asset:
     if not capacity.try_acquire("upload_mapping", FETCH_SLOTS):
         raise ApiError("Too many remote fetches for mapped folders at once; try again", 503, {"Retry-After": "2"})
     try:

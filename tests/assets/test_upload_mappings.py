@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pyvips
 import pytest
+from django.core.cache import cache
 
 from assets import capacity, mappings
 from assets.models import ApiKey, Asset, UploadMapping
@@ -77,6 +78,7 @@ def test_only_an_admin_key_changes_mappings(client, db):
 @pytest.fixture
 def mapped(remote_files, settings, db):
     settings.DAM_ALLOW_PRIVATE_REMOTE_URLS = True  # the test's file server is on the loopback
+    cache.clear()  # remembered misses (mappings.MISS_SECONDS) of earlier tests
     base = remote_files("/images/cat.jpg", make_image(40, 30)).rsplit("/cat.jpg", 1)[0]
     UploadMapping.objects.create(folder="remote", template=base)  # no trailing slash: one is added
     return remote_files
@@ -110,6 +112,17 @@ def test_missing_remote_file_is_a_404_and_stores_nothing(client, mapped):
     response, _ = delivered(client, "unmapped/cat.jpg")
     assert response.status_code == 404
     assert not Asset.objects.exists()
+
+
+def test_a_miss_is_remembered_so_repeated_requests_do_not_fetch_again(client, mapped):
+    response, _ = delivered(client, "remote/later.jpg")
+    assert response.status_code == 404
+    mapped("/images/later.jpg", make_image(12, 9))  # the file appears at the source
+    response, _ = delivered(client, "w_6/remote/later.jpg")
+    assert response.status_code == 404 and "remote/later" in response.json()["error"]["message"]  # not fetched
+    cache.clear()  # the remembered miss expires (MISS_SECONDS)
+    response, image = delivered(client, "remote/later.jpg")
+    assert response.status_code == 200 and (image.width, image.height) == (12, 9)
 
 
 def test_the_ssrf_guard_still_applies(client, mapped, settings):
