@@ -30,11 +30,11 @@ FORMATS = ("zip", "tgz")
 
 
 def max_files() -> int:
-    return int(getattr(settings, "DAM_ARCHIVE_MAX_FILES", 200))
+    return int(settings.DAM_ARCHIVE_MAX_FILES)
 
 
 def max_bytes() -> int:
-    return int(getattr(settings, "DAM_ARCHIVE_MAX_BYTES", 2 * 1024 ** 3))
+    return int(settings.DAM_ARCHIVE_MAX_BYTES)
 
 
 @dataclass(frozen=True)
