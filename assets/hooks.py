@@ -23,6 +23,9 @@ that the higher layer provides in its ``AppConfig.ready()``:
 - ``breakpoints``: responsive breakpoints of an upload or explicit
   (transforms.cloudinary.breakpoints): ``check(raw)`` before anything is stored,
   ``compute(asset, raw, request)`` -> the answer's ``responsive_breakpoints`` list.
+- ``compose``: images made for the Upload API's ``text``, ``multi`` and ``sprite``
+  (transforms.cloudinary.compose): ``text_image(text, params)``, ``frames(assets,
+  transformation)``, ``animation(images, fmt)``, ``sprite(images, fmt)``.
 - ``refiners``: the refiners' revisions on an asset, for the Admin API's resource
   details (refiners.base): ``revisions(asset)`` -> ``{name: {"revision": n}}``.
 
@@ -34,7 +37,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-NAMES = frozenset({"renderings", "background_removal", "eager", "refiners", "faces", "breakpoints"})
+NAMES = frozenset({"renderings", "background_removal", "eager", "refiners", "faces", "breakpoints", "compose"})
 _provided: dict[str, object] = {}
 
 

@@ -1,7 +1,7 @@
 """Upload API: ``POST /v1_1/<cloud>/<resource_type>/<action>``.
 
 Actions: upload, destroy, rename, explicit, tags, context, metadata, generate_archive (also a
-signed GET: assets/api/archive.py).  Requests are signed
+signed GET: assets/api/archive.py), text, multi, sprite (assets/api/compose.py).  Requests are signed
 (``api_key``, ``timestamp``, ``signature``), made with HTTP Basic credentials, or,
 for ``upload`` only, unsigned through an unsigned upload preset.
 """
@@ -20,7 +20,7 @@ from core.errors import BadRequest, Conflict, NotFound
 from .. import backups, chunks, focus, ingest, keys, metadata, metadata_fields, signals, signing, tasks
 from ..hooks import hook
 from ..models import Asset, AssetTag, AssetVersion, UploadPreset
-from . import archive, auth
+from . import archive, auth, compose
 from .bounded_json import BoundedJSONParser
 from .params import apply_metadata, as_bool, as_context, as_list, collect, focus_params, save_focus, scalars
 from .serialize import resource_json, upload_json
@@ -253,6 +253,17 @@ class UploadApiView(APIView):
 
     def do_generate_archive(self, request, params: dict, credential):
         return archive.generate_archive(request, params, self.resource_type, get=request.method == "GET")
+
+    # --- text, multi, sprite (assets/api/compose.py) ------------------------------------
+
+    def do_text(self, request, params: dict, credential):
+        return compose.do_text(request, params, credential)
+
+    def do_multi(self, request, params: dict, credential):
+        return compose.do_multi(request, params, credential)
+
+    def do_sprite(self, request, params: dict, credential):
+        return compose.do_sprite(request, params, credential)
 
     # --- explicit ------------------------------------------------------------------
 
