@@ -215,6 +215,9 @@ def _breakpoints_json(request, rest: str):
     signatures.check(request.META, _signed_as_sent(parsed, parts, at))
     if requested.needs_signature and parsed.signature is None:
         raise Unauthorized("A private or authenticated layer needs a signed URL")
+    signed = parsed.signature is not None
+    if not signed:  # strict mode: the breakpoints component is itself a dynamic transformation
+        check_strict("/".join((*parsed.transformations, parts[at])), requested.named, signed=False)
     asset, requested = lookup.find_asset(parsed, requested)
     key = (asset.version_id, parsed.transformation, parsed.extension, wanted)
     answer = _BREAKPOINTS_SEEN.get(key)
@@ -230,13 +233,14 @@ def _breakpoints_json(request, rest: str):
 
 
 def _signed_as_sent(parsed, parts: list[str], at: int):
-    """A signed breakpoints URL signs its components as sent, the breakpoints one included."""
+    """A signed breakpoints URL signs its transformations as sent, the breakpoints one included."""
     if parsed.signature is None:
         return parsed
     first = next(i for i, part in enumerate(parts) if part.startswith("s--")) + 1
-    signed = list(parsed.signed_components)
+    transformations, signed = list(parsed.transformations), list(parsed.signed_components)
+    transformations.insert(at - first, parts[at])
     signed.insert(at - first, parts[at])
-    return dataclasses.replace(parsed, signed_components=tuple(signed))
+    return dataclasses.replace(parsed, transformations=tuple(transformations), signed_components=tuple(signed))
 
 
 def _offer_to_memo(request, asset, resolved, found: derived.Deliverable, etag: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -43,12 +42,6 @@ class UploadApiView(APIView):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         auth.check_cloud(kwargs.get("cloud_name", ""))  # another cloud's name: 404 whatever the method
-
-    def get(self, request, cloud_name: str, resource_type: str, action: str):
-        """Only the signed download URL of an archive (``download_archive_url``) is a GET."""
-        if action != "generate_archive":
-            raise MethodNotAllowed(request.method)
-        return self.post(request, cloud_name, resource_type, action)
 
     def post(self, request, cloud_name: str, resource_type: str, action: str):
         if resource_type not in RESOURCE_TYPES:
@@ -379,6 +372,17 @@ class UploadApiView(APIView):
         body = {"public_ids": [a.public_id for a in assets]}
         self._notify(request, params, body, credential, "context")
         return Response(body)
+
+
+class ArchiveApiView(UploadApiView):
+    """``generate_archive`` also answers the signed GET of ``download_archive_url`` (its own
+    route, so the other Upload API calls stay POST only)."""
+
+    def get(self, request, cloud_name: str, resource_type: str):
+        return self.post(request, cloud_name, resource_type, "generate_archive")
+
+    def post(self, request, cloud_name: str, resource_type: str, action: str = "generate_archive"):
+        return super().post(request, cloud_name, resource_type, "generate_archive")
 
 
 def rename_asset(source: Asset, to_public_id: str, *, to_type: str | None = None, overwrite: bool = False,

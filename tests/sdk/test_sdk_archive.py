@@ -105,6 +105,11 @@ def test_breakpoints_json_delivery_used_by_srcset(sdk):  # noqa: F811
         "use_cache": True, "min_width": 100, "max_width": 900, "bytes_step": 10240, "max_images": 6})
     for width in answer:
         assert f"c_scale,w_{width}/v1/rbp/wide.jpg {width}w" in tag
+    signed_url = cloudinary.utils.cloudinary_url("rbp/wide", format="jpg", sign_url=True, transformation=[
+        {"effect": "grayscale"}, {"crop": "scale", "width": "auto:breakpoints_100_900_10_6:json"}])[0]
+    assert "/s--" in signed_url and len(_get(signed_url).json()["breakpoints"]) <= 6
+    forged = requests.get(signed_url.replace("e_grayscale", "e_sepia"), timeout=HTTP_TIMEOUT)
+    assert forged.status_code == 401
     bad = requests.get(url.replace("100_900", "900_100"), timeout=HTTP_TIMEOUT)
     assert bad.status_code == 400 and "min_width" in bad.json()["error"]["message"]
 

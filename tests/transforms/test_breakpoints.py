@@ -106,3 +106,10 @@ def test_delivery_json(client, upload):
     assert len(widths) == 3 and widths[0] == 400 and widths[-1] == 50 and 50 < widths[1] < 400
     missing = client.get(f"/{CLOUD}/image/upload/c_scale,w_auto:breakpoints:json/nothing.jpg")
     assert missing.status_code == 404
+
+
+def test_strict_mode_refuses_unsigned_breakpoints(client, upload, settings):
+    upload(make_image(300, 150), public_id="strict")
+    settings.DAM_STRICT_TRANSFORMATIONS = True
+    response = client.get(f"/{CLOUD}/image/upload/c_scale,w_auto:breakpoints:json/strict.jpg")
+    assert response.status_code == 401
