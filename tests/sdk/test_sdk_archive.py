@@ -169,3 +169,17 @@ def test_node_create_zip_and_download_zip_url(node_sdk):  # noqa: F811
     files = _zip(_get(created["secure_url"].replace("https://", "http://")).content)
     assert list(files) == ["node/arch_c_scale,w_32.jpg"]
     assert pyvips.Image.new_from_buffer(files["node/arch_c_scale,w_32.jpg"], "").width == 32
+
+
+def test_node_responsive_breakpoints_and_download_zip_url(node_sdk):  # noqa: F811
+    photo = node_sdk.file("w.jpg", make_image(600, 300))
+    uploaded, url = node_sdk([
+        ("uploader.upload", [photo, {"public_id": "node/rbp", "tags": ["n-zip"], "responsive_breakpoints": [
+            {"create_derived": False, "min_width": 100, "max_width": 500, "max_images": 3,
+             "transformation": {"effect": "grayscale"}}]}]),
+        ("utils.download_zip_url", [{"tags": ["n-zip"]}]),
+    ])
+    [entry] = uploaded["responsive_breakpoints"]
+    widths = [b["width"] for b in entry["breakpoints"]]
+    assert entry["transformation"] == "e_grayscale" and widths[0] == 500 and widths[-1] == 100, uploaded
+    assert _zip(_get(url).content) == {"node/rbp.jpg": make_image(600, 300)}

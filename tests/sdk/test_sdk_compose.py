@@ -4,13 +4,14 @@ decoded and measured."""
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 import cloudinary
 import cloudinary.uploader
 import numpy as np
 import pytest
 import pyvips
 import requests
-from urllib.parse import unquote
 
 from tests.conftest import make_image
 from tests.sdk.test_sdk_node import chunked_server, node_sdk  # noqa: F401  (fixtures)
@@ -83,3 +84,17 @@ def test_sprite(sdk):  # noqa: F811
 def test_node_text(node_sdk):  # noqa: F811
     [result] = node_sdk([("uploader.text", ["node text", {"public_id": "node/txt", "font_size": 30}])])
     assert result["public_id"] == "node/txt" and result["width"] > 50, result
+
+
+def test_node_multi_and_sprite(node_sdk):  # noqa: F811
+    red = node_sdk.file("r.png", _solid(40, 20, (255, 0, 0)))
+    blue = node_sdk.file("b.png", _solid(40, 20, (0, 0, 255)))
+    *_, animated, sprite = node_sdk([
+        ("uploader.upload", [red, {"public_id": "nm/1", "tags": ["n-multi"]}]),
+        ("uploader.upload", [blue, {"public_id": "nm/2", "tags": ["n-multi"]}]),
+        ("uploader.multi", ["n-multi", {"transformation": {"width": 20, "crop": "scale"}}]),
+        ("uploader.generate_sprite", ["n-multi", {}]),
+    ])
+    frames = pyvips.Image.new_from_buffer(_get(animated["url"]).content, "", n=-1)
+    assert frames.get("n-pages") == 2 and frames.width == 20
+    assert sprite["image_infos"]["nm/2"] == {"x": 0, "y": 20, "width": 40, "height": 20}
