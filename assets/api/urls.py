@@ -2,7 +2,7 @@ from django.urls import path, re_path
 
 from . import (admin_account, admin_delete, admin_folders, admin_mappings, admin_metadata, admin_presets,
                admin_resources, search)
-from .upload import UploadApiView
+from .upload import ArchiveApiView, UploadApiView
 
 ADMIN = "v1_1/<str:cloud_name>/"
 
@@ -53,6 +53,9 @@ admin_urlpatterns = [
 ]
 
 urlpatterns = admin_urlpatterns + [
+    # generate_archive: POST, and the signed GET of download_archive_url (assets/api/archive.py)
+    re_path(r"^v1_1/(?P<cloud_name>[^/]+)/(?P<resource_type>image|auto|video|raw)/generate_archive$",
+            ArchiveApiView.as_view(), name="upload-api-archive"),
     # Upload API, POST only; restricted to resource types so it never shadows other 3-segment routes.
     re_path(r"^v1_1/(?P<cloud_name>[^/]+)/(?P<resource_type>image|auto|video|raw)/(?P<action>[^/]+)$",
             UploadApiView.as_view(), name="upload-api"),

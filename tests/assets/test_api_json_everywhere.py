@@ -34,6 +34,7 @@ SAMPLES = {
     "admin-presets": "upload_presets",
     "admin-preset": "upload_presets/sweep-preset",
     "upload-api": "image/upload",
+    "upload-api-archive": "image/generate_archive",
     "admin-search": "resources/search",
     "admin-folders-search": "folders/search",
     "admin-metadata-fields": "metadata_fields",
