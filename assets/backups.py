@@ -80,4 +80,8 @@ def restore(resource_type: str, type_: str, public_id: str, wanted: set[str]) ->
             height=r.height, bytes=r.bytes, etag=r.etag, content_hash=r.content_hash, storage_name=r.storage_name,
             backed_up=True) for r in rows], ignore_conflicts=True)
         DeletedBackup.objects.filter(pk__in=[r.pk for r in rows]).delete()
+        # The asset comes back under the asset_id it had (Cloudinary's placeholder keeps it).
+        if not Asset.objects.filter(asset_id=backup.asset_id).exists():
+            Asset.objects.filter(pk=restored.pk).update(asset_id=backup.asset_id)
+            restored.asset_id = backup.asset_id
     return restored

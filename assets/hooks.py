@@ -20,6 +20,12 @@ that the higher layer provides in its ``AppConfig.ready()``:
 - ``faces``: face detection (transforms.ai.faces): ``ensure(asset)`` -> the faces of the
   asset's current version, detected and stored now unless known (``faces=true`` on
   upload or explicit), ``request(asset)`` queues detection in the worker after a commit.
+- ``breakpoints``: responsive breakpoints of an upload or explicit
+  (transforms.cloudinary.breakpoints): ``check(raw)`` before anything is stored,
+  ``compute(asset, raw, request)`` -> the answer's ``responsive_breakpoints`` list.
+- ``compose``: images made for the Upload API's ``text``, ``multi`` and ``sprite``
+  (transforms.cloudinary.compose): ``text_image(text, params)``, ``frames(assets,
+  transformation)``, ``animation(images, fmt)``, ``sprite(images, fmt)``.
 - ``refiners``: the refiners' revisions on an asset, for the Admin API's resource
   details (refiners.base): ``revisions(asset)`` -> ``{name: {"revision": n}}``.
 
@@ -31,7 +37,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-NAMES = frozenset({"renderings", "background_removal", "eager", "refiners", "faces"})
+NAMES = frozenset({"renderings", "background_removal", "eager", "refiners", "faces", "breakpoints", "compose"})
 _provided: dict[str, object] = {}
 
 

@@ -339,3 +339,19 @@ class DatasourceValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field_id}:{self.external_id}"
+
+
+class UploadMapping(models.Model):
+    """An upload mapping (Admin API ``upload_mappings``): delivering
+    ``/<cloud>/image/upload/<folder>/<rest>`` for an asset not stored yet fetches
+    ``<template><rest>`` through the SSRF guard and stores it (assets.mappings)."""
+
+    folder = models.CharField(max_length=255, unique=True)
+    template = models.CharField(max_length=1024)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["folder"]
+
+    def __str__(self) -> str:
+        return f"{self.folder} -> {self.template}"

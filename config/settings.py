@@ -85,6 +85,9 @@ DAM_MAX_IMAGE_PIXELS = env_int("DAM_MAX_IMAGE_PIXELS", 100_000_000)
 DAM_MAX_UPLOAD_BYTES = env_int("DAM_MAX_UPLOAD_BYTES", 100 * 1024 * 1024)
 DAM_MAX_RAW_BYTES = env_int("DAM_MAX_RAW_BYTES", DAM_MAX_UPLOAD_BYTES)  # a raw file (raw or auto): assets.fileinfo
 DAM_SIGNATURE_MAX_AGE = env_int("DAM_SIGNATURE_MAX_AGE", 3600)
+# generate_archive (assets.archive): files in one archive, bytes of their originals/renderings
+DAM_ARCHIVE_MAX_FILES = env_int("DAM_ARCHIVE_MAX_FILES", 200)
+DAM_ARCHIVE_MAX_BYTES = env_int("DAM_ARCHIVE_MAX_BYTES", 2 * 1024 ** 3)
 DAM_ALLOW_PRIVATE_REMOTE_URLS = env_bool("DAM_ALLOW_PRIVATE_REMOTE_URLS", False)
 DAM_REMOTE_FETCH_TIMEOUT = env_int("DAM_REMOTE_FETCH_TIMEOUT", 20)  # seconds for a whole remote download, redirects included
 DAM_NOTIFICATION_TIMEOUT = env_int("DAM_NOTIFICATION_TIMEOUT", 10)  # seconds for one notification POST

@@ -12,7 +12,7 @@ class TransformsConfig(AppConfig):
         from . import derived, derived_api, receivers  # noqa: F401  (connects the derived-cache receivers)
         from .ai import detect, faces, legacy, stages  # noqa: F401  (detect provides object gravities' detector)
         from .ai import receivers as ai_receivers  # noqa: F401  (AI results follow their asset)
-        from .cloudinary import eager, entry, named
+        from .cloudinary import breakpoints, compose, eager, entry, named
 
         derived.first_render_stored.connect(named.record_stored, dispatch_uid="transforms.cloudinary.named.record_stored")
 
@@ -21,3 +21,5 @@ class TransformsConfig(AppConfig):
         provide("background_removal", legacy)  # the legacy upload/update add-on
         provide("faces", faces)  # face detection for faces=true (upload, explicit)
         provide("eager", eager)  # an upload's eager transformations
+        provide("breakpoints", breakpoints)  # responsive_breakpoints on upload and explicit
+        provide("compose", compose)  # the Upload API's text, multi and sprite

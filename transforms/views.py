@@ -11,22 +11,24 @@ for fl_attachment).  Errors leave as Cloudinary's JSON with an ``X-Cld-Error``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import connections
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponse, JsonResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header, http_date, quote_etag
 
+from assets import mappings
 from assets.fileinfo import VIDEO_MIME
 from core.errors import ApiError, BadRequest, NotFound, Unauthorized
 from core.responses import error_response
 
 from . import admission, derived
-from .cloudinary import entry, lookup, parser, signatures
+from .cloudinary import breakpoints, entry, lookup, parser, signatures
 from .cloudinary.named import check_strict
 from .encode import mime_type
 from .memo import ENVIRON_KEY, Candidate
@@ -42,12 +44,16 @@ def deliver(request, cloud: str, rest: str):
     try:
         if cloud != settings.DAM_CLOUD_NAME:
             raise NotFound(f"Invalid cloud_name {cloud}")
+        if ":json" in rest:  # w_auto:breakpoints...:json answers the breakpoints' JSON
+            answer = _breakpoints_json(request, rest)
+            if answer is not None:
+                return answer
         parsed, requested = _parse(rest)
         signatures.check(request.META, parsed)
         signed = parsed.signature is not None
         if requested.needs_signature and not signed:  # checked before the cache, which may hold it
             raise Unauthorized("A private or authenticated layer needs a signed URL")
-        asset, requested = lookup.find_asset(parsed, requested)
+        asset, requested = _find_or_fetch_mapped(parsed, requested)
         resolved = requested.for_asset(asset, accept=request.META.get("HTTP_ACCEPT", ""),
                                        save_data=request.META.get("HTTP_SAVE_DATA", "").strip().lower() == "on")
         # Strict mode refuses to *render* a dynamic transformation; what is already stored
@@ -95,6 +101,17 @@ RAW_INLINE_TYPES = {
     "wav": "audio/wav", "ogg": "audio/ogg", "woff": "font/woff", "woff2": "font/woff2", "ttf": "font/ttf",
 }
 FILE_CSP = "default-src 'none'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+def _find_or_fetch_mapped(parsed, requested):
+    """The asset the path names; for a missing one in an upload-mapped folder, fetched
+    from the mapping's template first (assets.mappings)."""
+    try:
+        return lookup.find_asset(parsed, requested)
+    except NotFound:
+        if parsed.type != "upload" or mappings.fetch_mapped(parsed.public_id, parsed.extension or "") is None:
+            raise
+    return lookup.find_asset(parsed, requested)
 
 
 def deliver_file(request, cloud: str, resource_type: str, rest: str):
@@ -190,6 +207,52 @@ def _parse(rest: str):
         parsed = parser.parse(rest)
         return parsed, entry.from_path(parsed)
     return _parse_pure(rest)
+
+
+_BREAKPOINTS_SEEN: dict = {}  # (version, transformation, format, settings) -> answer, per process
+BREAKPOINTS_REMEMBERED = 512
+
+
+def _breakpoints_json(request, rest: str):
+    """``.../c_scale,w_auto:breakpoints_<min>_<max>_<KB>_<n>:json/<public_id>``: the widths as
+    ``{"breakpoints": [...]}`` (None when no component asks for them).  The widths are
+    measured by rendering (bounded by transforms.breakpoints.SAMPLES) and remembered per
+    asset version."""
+    parts = rest.split("/")
+    at = next((i for i, part in enumerate(parts) if breakpoints.delivery_settings(part) is not None), None)
+    if at is None:
+        return None
+    wanted = breakpoints.delivery_settings(parts[at])
+    parsed, requested = _parse("/".join(parts[:at] + parts[at + 1:]))
+    signatures.check(request.META, _signed_as_sent(parsed, parts, at))
+    if requested.needs_signature and parsed.signature is None:
+        raise Unauthorized("A private or authenticated layer needs a signed URL")
+    signed = parsed.signature is not None
+    if not signed:  # strict mode: the breakpoints component is itself a dynamic transformation
+        check_strict("/".join((*parsed.transformations, parts[at])), requested.named, signed=False)
+    asset, requested = lookup.find_asset(parsed, requested)
+    key = (asset.version_id, parsed.transformation, parsed.extension, wanted)
+    answer = _BREAKPOINTS_SEEN.get(key)
+    if answer is None:
+        answer = breakpoints.delivery_json(asset, parsed.transformation, parsed.extension, wanted)
+        if len(_BREAKPOINTS_SEEN) >= BREAKPOINTS_REMEMBERED:
+            _BREAKPOINTS_SEEN.pop(next(iter(_BREAKPOINTS_SEEN)))
+        _BREAKPOINTS_SEEN[key] = answer
+    response = JsonResponse(answer)
+    if asset.type == "upload":
+        response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _signed_as_sent(parsed, parts: list[str], at: int):
+    """A signed breakpoints URL signs its transformations as sent, the breakpoints one included."""
+    if parsed.signature is None:
+        return parsed
+    first = next(i for i, part in enumerate(parts) if part.startswith("s--")) + 1
+    transformations, signed = list(parsed.transformations), list(parsed.signed_components)
+    transformations.insert(at - first, parts[at])
+    signed.insert(at - first, parts[at])
+    return dataclasses.replace(parsed, transformations=tuple(transformations), signed_components=tuple(signed))
 
 
 def _offer_to_memo(request, asset, resolved, found: derived.Deliverable, etag: str) -> None:

@@ -1,4 +1,4 @@
-"""Admin API, account-wide reads: ``GET ping``, ``GET usage[/<date>]``, ``GET tags/<resource_type>``."""
+"""Admin API, account-wide reads: ``GET ping``, ``GET config``, ``GET usage[/<date>]``, ``GET tags/<resource_type>``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from django.utils import timezone
 from rest_framework.response import Response
 
 from ..hooks import hook
-from ..models import Asset, AssetTag, AssetVersion, DeletedBackup
+from ..models import ApiKey, Asset, AssetTag, AssetVersion, DeletedBackup
 from . import admin_base as base
 from .admin_base import AdminView
+from .params import as_bool
 
 PLAN = "Self-hosted"
 
@@ -18,6 +19,19 @@ PLAN = "Self-hosted"
 class PingView(AdminView):
     def get(self, request, cloud_name: str):
         return Response({"status": "ok"})
+
+
+class ConfigView(AdminView):
+    """``GET config``: the cloud name and when the installation began (its first API key);
+    ``settings=true`` adds ``settings`` (folders are fixed: the public_id's path is its folder)."""
+
+    def get(self, request, cloud_name: str):
+        first = ApiKey.objects.order_by("created_at").values_list("created_at", flat=True).first()
+        body = {"cloud_name": settings.DAM_CLOUD_NAME,
+                "created_at": (first or timezone.now()).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        if as_bool(self.params.get("settings"), False, "settings"):
+            body["settings"] = {"folder_mode": "fixed"}
+        return Response(body)
 
 
 def usage_json() -> dict:

@@ -3,7 +3,14 @@
 - ``DELETE resources/<resource_type>/<type>`` with ``public_ids[]``, ``prefix`` or ``all=true``
 - ``DELETE resources/<resource_type>/tags/<tag>``; ``DELETE resources`` with ``asset_ids[]``
 - ``POST resources/<resource_type>/<type>/restore`` with ``public_ids[]`` and ``versions[]``
-  (a live asset's backed-up version, or a deleted asset's backup: see assets.backups)
+  (a live asset's backed-up version, or a deleted asset's backup: see assets.backups);
+  ``POST resources/restore`` with ``asset_ids[]`` (the asset_id a deleted asset had)
+- a deleted asset with backups reads as Cloudinary's placeholder: its resource details
+  (by public_id or asset_id) answer ``placeholder: true``, ``bytes: 0``; delivery is a 404
+- ``POST resources/<resource_type>/publish_resources`` with ``public_ids[]``, ``prefix`` or
+  ``tag``: private/authenticated assets (``type`` narrows to one) become ``upload``
+- ``POST resources/<resource_type>/<type>/update_access_mode`` (``access_mode`` public or
+  authenticated, by ``public_ids[]``, ``prefix`` or ``tag``)
 
 A delete call removes at most ``DELETE_CAP`` assets; when more match, the answer says
 ``"partial": true`` with a ``next_cursor`` to call again with. ``keep_original=true``
@@ -15,17 +22,21 @@ from __future__ import annotations
 from django.db import transaction
 from rest_framework.response import Response
 
-from core.errors import BadRequest
+from core.errors import BadRequest, Conflict, NotFound
 
 from .. import backups
 from ..hooks import hook
-from ..models import Asset
+from ..links import delivery_urls
+from ..models import Asset, DeletedBackup
 from . import admin_base as base
-from .admin_resources import ResourceListView, ResourcesByTagView, ResourceTypesView, ResourceView, detail_json
+from .admin_resources import (ResourceByAssetIdView, ResourceListView, ResourcesByTagView, ResourceTypesView,
+                              ResourceView, detail_json)
 from .params import as_bool
-from .upload import delete_assets
+from .serialize import context_json, iso
+from .upload import delete_assets, rename_asset
 
 DELETE_CAP = 1000
+PUBLISH_CAP = 1000  # assets per publish_resources or update_access_mode call
 
 
 def delete_response(queryset, params: dict, requested: list[str] | None = None, key: str = "public_id"):
@@ -142,11 +153,175 @@ def restore_response(request, resource_type: str, type_: str, params: dict):
     return Response(body)
 
 
+def restore_by_asset_ids_response(request, params: dict):
+    asset_ids = base.id_list(params.get("asset_ids"), "asset_ids", limit=100)
+    if not asset_ids:
+        raise BadRequest("Missing required parameter - asset_ids")
+    wanted = set(base.id_list(params.get("versions"), "versions", limit=100))
+    body = {}
+    for asset_id in asset_ids:
+        live = Asset.objects.filter(asset_id=asset_id).values_list("resource_type", "type", "public_id").first()
+        if live is None:
+            live = (DeletedBackup.objects.filter(asset_id=asset_id).order_by("-deleted_at", "-version")
+                    .values_list("resource_type", "type", "public_id").first())
+        restored = backups.restore(*live, wanted) if live else None
+        body[asset_id] = {"error": "no_backup"} if restored is None else detail_json(restored, request, {})
+    return Response(body)
+
+
+def placeholder_json(rows: list[DeletedBackup], request) -> dict:
+    """A deleted asset's backups as Cloudinary's placeholder resource: no bytes, no size,
+    ``placeholder: true``; ``versions`` lists what restore can bring back."""
+    newest = rows[0]
+    shell = Asset(resource_type=newest.resource_type, type=newest.type, public_id=newest.public_id,
+                  version=newest.version, format=newest.format)
+    url, secure_url = delivery_urls(shell, request)
+    folder = newest.public_id.rpartition("/")[0]
+    data = {
+        "asset_id": newest.asset_id, "public_id": newest.public_id, "format": newest.format,
+        "version": newest.version, "resource_type": newest.resource_type, "type": newest.type,
+        "created_at": iso(newest.created_at), "bytes": 0, "width": 0, "height": 0, "folder": folder,
+        "asset_folder": folder, "display_name": newest.public_id.rsplit("/", 1)[-1], "access_mode": "public",
+        "url": url, "secure_url": secure_url, "tags": list(newest.tags or []), "version_id": newest.version_id,
+        "etag": newest.etag, "placeholder": True, "original_filename": newest.original_filename,
+        "backup_bytes": sum(r.bytes for r in rows), "derived": [],
+        "versions": [{"version_id": r.version_id, "version": r.version, "format": r.format, "size": r.bytes,
+                      "time": iso(r.created_at), "restorable": True} for r in rows],
+    }
+    if newest.context:
+        data["context"] = context_json(newest.context)
+    return data
+
+
+def deleted_rows(**identity) -> list[DeletedBackup]:
+    return list(DeletedBackup.objects.filter(**identity).order_by("-version", "-id")[:100])
+
+
 class ResourceAndRestoreView(ResourceView):
     """``GET|POST resources/<resource_type>/<type>/<public_id>``, where a POST to
-    ``.../restore`` is restore."""
+    ``.../restore`` is restore; a deleted asset with backups reads as a placeholder."""
+
+    def get(self, request, cloud_name: str, resource_type: str, type: str, public_id: str):
+        try:
+            return super().get(request, cloud_name, resource_type, type, public_id)
+        except NotFound:
+            rows = deleted_rows(resource_type=resource_type, type=type, public_id=public_id)
+            if not rows:
+                raise
+        return Response(placeholder_json(rows, request))
 
     def post(self, request, cloud_name: str, resource_type: str, type: str, public_id: str):
         if public_id == "restore":
             return restore_response(request, resource_type, type, self.params)
+        if public_id == "update_access_mode":
+            return update_access_mode_response(resource_type, type, self.params)
         return super().post(request, cloud_name, resource_type, type, public_id)
+
+
+class ResourceByAssetIdOrPlaceholderView(ResourceByAssetIdView):
+    """``GET|POST resources/<asset_id>``; a deleted asset with backups reads as a placeholder."""
+
+    def get(self, request, cloud_name: str, asset_id: str):
+        try:
+            return super().get(request, cloud_name, asset_id)
+        except NotFound:
+            rows = deleted_rows(asset_id=asset_id)
+            if not rows:
+                raise
+        return Response(placeholder_json(rows, request))
+
+
+class RestoreByAssetIdsView(base.AdminView):
+    """``POST resources/restore`` with ``asset_ids[]`` (and ``versions[]``)."""
+
+    def post(self, request, cloud_name: str):
+        return restore_by_asset_ids_response(request, self.params)
+
+
+# --- access mode -----------------------------------------------------------------------
+
+ACCESS_MODES = ("public", "authenticated")
+
+
+def _stores_access_mode() -> bool:
+    return any(f.name == "access_mode" for f in Asset._meta.get_fields())
+
+
+def update_access_mode_response(resource_type: str, type_: str, params: dict):
+    """``POST resources/<resource_type>/<type>/update_access_mode`` with ``access_mode`` and
+    ``public_ids[]``, ``prefix`` or ``tag``: ``{updated: [{public_id, access_mode}], failed}``.
+    The value lives in ``Asset.access_mode`` where the model has it; without that column every
+    asset is public, so only ``public`` is accepted (a clear 400 otherwise)."""
+    base.check_resource_type(resource_type)
+    base.check_type(type_)
+    mode = str(params.get("access_mode") or "")
+    if mode not in ACCESS_MODES:
+        raise BadRequest(f"Invalid access_mode {mode!r}: must be public or authenticated")
+    stored = _stores_access_mode()
+    if mode != "public" and not stored:
+        raise BadRequest("access_mode authenticated is not supported by this server: every asset is public")
+    public_ids = base.id_list(params.get("public_ids"), limit=PUBLISH_CAP)
+    prefix, tag = str(params.get("prefix") or ""), str(params.get("tag") or "")
+    queryset = Asset.objects.filter(resource_type=resource_type, type=type_)
+    if public_ids:
+        queryset = queryset.filter(public_id__in=public_ids)
+    elif prefix:
+        queryset = queryset.filter(base.prefix_q("public_id", prefix))
+    elif tag:
+        queryset = queryset.filter(tags__name=tag)
+    else:
+        raise BadRequest("Missing required parameter - public_ids, prefix or tag")
+    with transaction.atomic():
+        rows = list(queryset.order_by("id").values_list("pk", "public_id")[:PUBLISH_CAP])
+        if stored:
+            Asset.objects.filter(pk__in=[pk for pk, _ in rows]).update(access_mode=mode)
+    updated = [{"public_id": name, "access_mode": mode} for _, name in rows]
+    found = {name for _, name in rows}
+    failed = [{"public_id": name, "error": "not_found"} for name in public_ids if name not in found]
+    return Response({"updated": updated, "failed": failed})
+
+
+# --- publish ---------------------------------------------------------------------------
+
+
+class PublishResourcesView(base.AdminView):
+    """``POST resources/<resource_type>/publish_resources``: private or authenticated assets
+    (``type``: only that one) chosen by ``public_ids``, ``prefix`` or ``tag`` become
+    ``upload`` (public delivery). An asset already at upload with that public_id makes it
+    fail unless ``overwrite=true``. At most PUBLISH_CAP per call."""
+
+    def post(self, request, cloud_name: str, resource_type: str):
+        params = self.params
+        base.check_resource_type(resource_type)
+        from_types = ["private", "authenticated"]
+        if params.get("type"):
+            type_ = base.check_type(str(params["type"]))
+            from_types = [type_] if type_ in from_types else []
+        overwrite = as_bool(params.get("overwrite"), False, "overwrite")
+        as_bool(params.get("invalidate"), False, "invalidate")  # accepted: nothing is cached at a CDN
+        public_ids = base.id_list(params.get("public_ids"), limit=PUBLISH_CAP)
+        prefix, tag = str(params.get("prefix") or ""), str(params.get("tag") or "")
+        queryset = Asset.objects.filter(resource_type=resource_type, type__in=from_types)
+        if public_ids:
+            queryset = queryset.filter(public_id__in=public_ids)
+        elif prefix:
+            queryset = queryset.filter(base.prefix_q("public_id", prefix))
+        elif tag:
+            queryset = queryset.filter(tags__name=tag)
+        else:
+            raise BadRequest("Missing required parameter - public_ids, prefix or tag")
+        published, failed = [], []
+        for asset in queryset.order_by("id")[:PUBLISH_CAP]:
+            try:
+                moved = rename_asset(asset, asset.public_id, to_type="upload", overwrite=overwrite)
+            except Conflict as exc:
+                failed.append({"public_id": asset.public_id, "type": asset.type, "error": exc.message})
+                continue
+            published.append({"public_id": moved.public_id, "asset_id": moved.asset_id, "type": "upload",
+                              "resource_type": moved.resource_type, "url": delivery_urls(moved, request)[0],
+                              "secure_url": delivery_urls(moved, request)[1]})
+        done = {p["public_id"] for p in published} | {f["public_id"] for f in failed}
+        for public_id in public_ids:
+            if public_id not in done:
+                failed.append({"public_id": public_id, "error": "not_found"})
+        return Response({"published": published, "failed": failed})

@@ -22,8 +22,9 @@ from .params import as_int
 NON_SIGNABLE_NOTIFICATION = ("notification_url", "batch_id")
 NON_SIGNABLE_ACTIONS = frozenset({"tags", "context", "metadata"})
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
-# Admin API routes (URL names) that only an admin key may change: upload presets.
-ADMIN_ONLY_ROUTES = frozenset({"admin-presets", "admin-preset"})
+# Admin API routes (URL names) that only an admin key may change: upload presets, and
+# upload mappings (they make the server fetch from a URL).
+ADMIN_ONLY_ROUTES = frozenset({"admin-presets", "admin-preset", "admin-upload-mappings"})
 # Admin API routes (URL names) that only read, whatever the method (the Search API is POSTed to).
 READ_ROUTES = frozenset({"admin-search", "admin-folders-search"})
 
@@ -73,7 +74,7 @@ def check_role(credential: keys.Credential | None, method: str = "POST", route: 
         raise Forbidden(f"API key {credential.key} has the viewer role: it may only read (GET Admin API calls)")
     if credential.role != "admin" and route in ADMIN_ONLY_ROUTES:
         raise Forbidden(f"API key {credential.key} has the {credential.role} role: "
-                        "only an admin key may change upload presets")
+                        "only an admin key may change upload presets and upload mappings")
 
 
 def rate_limit(request, credential: keys.Credential) -> None:

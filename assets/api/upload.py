@@ -1,6 +1,7 @@
 """Upload API: ``POST /v1_1/<cloud>/<resource_type>/<action>``.
 
-Actions: upload, destroy, rename, explicit, tags, context, metadata.  Requests are signed
+Actions: upload, destroy, rename, explicit, tags, context, metadata, generate_archive (also a
+signed GET: assets/api/archive.py), text, multi, sprite (assets/api/compose.py).  Requests are signed
 (``api_key``, ``timestamp``, ``signature``), made with HTTP Basic credentials, or,
 for ``upload`` only, unsigned through an unsigned upload preset.
 """
@@ -18,7 +19,7 @@ from core.errors import BadRequest, Conflict, NotFound
 from .. import backups, chunks, convert, focus, ingest, keys, metadata, metadata_fields, phash, signals, signing, tasks
 from ..hooks import hook
 from ..models import Asset, AssetTag, AssetVersion, UploadPreset
-from . import auth
+from . import archive, auth, compose
 from .bounded_json import BoundedJSONParser
 from .params import (access_fields, apply_metadata, as_bool, as_context, as_list, collect, focus_params, save_focus,
                      scalars)
@@ -105,6 +106,7 @@ class UploadApiView(APIView):
         type_ = params.get("type") or "upload"
         if type_ not in DELIVERY_TYPES:
             raise BadRequest(f"Invalid type {type_!r}: must be one of {', '.join(DELIVERY_TYPES)}")
+        self._check_breakpoints(params, self.resource_type)
         if self._eager_items(params) and self.resource_type in ("raw", "video"):  # refused before anything is stored
             raise BadRequest(f"Eager transformations are not supported for {self.resource_type} files yet")
         tags = metadata.check_tags(as_list(params.get("tags")))  # so are too many or too long tags
@@ -167,6 +169,7 @@ class UploadApiView(APIView):
         if image:
             self._background_removal(asset, params, credential)
         eager = self._store_eager(request, asset, params, credential) if image else None
+        breakpoints = self._breakpoints(request, asset, params)
         secret = credential.secret if credential else (keys.signing_secrets() or [""])[0]
         body = upload_json(asset, request, credential.key if credential else None, secret, result.existing)
         _focus_json(body, asset, faces, "regions" in focus_given)
@@ -174,6 +177,8 @@ class UploadApiView(APIView):
         _sign_response(body, asset, secret, params)
         if eager is not None:
             body["eager"] = eager
+        if breakpoints is not None:
+            body["responsive_breakpoints"] = breakpoints
         self._notify(request, params, body, credential, "upload")
         return Response(body)
 
@@ -228,6 +233,22 @@ class UploadApiView(APIView):
                                    request=request, api_key=credential.key if credential else None)
 
     @staticmethod
+    def _check_breakpoints(params: dict, resource_type: str) -> None:
+        """``responsive_breakpoints`` checked (400) before anything is stored."""
+        if params.get("responsive_breakpoints"):
+            if resource_type in ("raw", "video"):
+                raise BadRequest(f"Responsive breakpoints are not supported for {resource_type} files")
+            hook("breakpoints").check(params["responsive_breakpoints"])
+
+    @staticmethod
+    def _breakpoints(request, asset: Asset, params: dict):
+        """The answer's ``responsive_breakpoints`` (images only: an ``auto`` upload that was
+        a raw or video file has none)."""
+        if not params.get("responsive_breakpoints") or asset.resource_type != "image":
+            return None
+        return hook("breakpoints").compute(asset, params["responsive_breakpoints"], request)
+
+    @staticmethod
     def _background_removal(asset: Asset, params: dict, credential) -> None:
         """Legacy ``background_removal=cloudinary_ai[...]``: pending now, replaced by a worker."""
         if params.get("background_removal"):
@@ -240,12 +261,29 @@ class UploadApiView(APIView):
             tasks.enqueue_notification(url, {"notification_type": notification_type, **body},
                                        credential.key if credential else None)
 
+    # --- generate_archive (assets/api/archive.py) ---------------------------------------
+
+    def do_generate_archive(self, request, params: dict, credential):
+        return archive.generate_archive(request, params, self.resource_type, get=request.method == "GET")
+
+    # --- text, multi, sprite (assets/api/compose.py) ------------------------------------
+
+    def do_text(self, request, params: dict, credential):
+        return compose.do_text(request, params, credential)
+
+    def do_multi(self, request, params: dict, credential):
+        return compose.do_multi(request, params, credential)
+
+    def do_sprite(self, request, params: dict, credential):
+        return compose.do_sprite(request, params, credential)
+
     # --- explicit ------------------------------------------------------------------
 
     def do_explicit(self, request, params: dict, credential):
         asset = _get_asset(params.get("public_id"), params.get("type"), resource_type=self.resource_type)
         invalidate = as_bool(params.get("invalidate"), False, "invalidate")  # refused before anything is written
         self._eager_items(params)
+        self._check_breakpoints(params, asset.resource_type)
         detect_now = as_bool(params.get("faces"), False, "faces") and asset.resource_type == "image"
         want_phash = as_bool(params.get("phash"), False, "phash")
         if self._eager_items(params) and asset.resource_type != "image":
@@ -255,12 +293,15 @@ class UploadApiView(APIView):
         if invalidate:
             transaction.on_commit(lambda: signals.asset_replaced.send(Asset, asset=asset))
         eager = self._store_eager(request, asset, params, credential)
+        breakpoints = self._breakpoints(request, asset, params)
         body = upload_json(asset, request, credential.key, credential.secret)
         _focus_json(body, asset, faces, params.get("regions") is not None)
         _phash_json(body, asset, want_phash)
         _sign_response(body, asset, credential.secret, params)
         if eager is not None:
             body["eager"] = eager
+        if breakpoints is not None:
+            body["responsive_breakpoints"] = breakpoints
         self._notify(request, params, body, credential, "explicit")
         return Response(body)
 
@@ -352,6 +393,17 @@ class UploadApiView(APIView):
         body = {"public_ids": [a.public_id for a in assets]}
         self._notify(request, params, body, credential, "context")
         return Response(body)
+
+
+class ArchiveApiView(UploadApiView):
+    """``generate_archive`` also answers the signed GET of ``download_archive_url`` (its own
+    route, so the other Upload API calls stay POST only)."""
+
+    def get(self, request, cloud_name: str, resource_type: str):
+        return self.post(request, cloud_name, resource_type, "generate_archive")
+
+    def post(self, request, cloud_name: str, resource_type: str, action: str = "generate_archive"):
+        return super().post(request, cloud_name, resource_type, "generate_archive")
 
 
 def rename_asset(source: Asset, to_public_id: str, *, to_type: str | None = None, overwrite: bool = False,

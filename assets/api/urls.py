@@ -1,7 +1,8 @@
 from django.urls import path, re_path
 
-from . import admin_account, admin_delete, admin_folders, admin_metadata, admin_presets, admin_resources, search
-from .upload import UploadApiView
+from . import (admin_account, admin_delete, admin_folders, admin_mappings, admin_metadata, admin_presets,
+               admin_resources, search)
+from .upload import ArchiveApiView, UploadApiView
 
 ADMIN = "v1_1/<str:cloud_name>/"
 
@@ -16,8 +17,14 @@ admin_urlpatterns = [
     # which would otherwise take "search" as a resource type or a folder to create.
     path(ADMIN + "resources/search", search.ResourcesSearchView.as_view(), name="admin-search"),
     path(ADMIN + "folders/search", search.FoldersSearchView.as_view(), name="admin-folders-search"),
+    # restore by asset_id, publish, upload mappings, config (issue 15): before resources/<resource_type>[/<type>]
+    path(ADMIN + "resources/restore", admin_delete.RestoreByAssetIdsView.as_view(), name="admin-restore-by-asset-ids"),
+    path(ADMIN + "resources/<str:resource_type>/publish_resources", admin_delete.PublishResourcesView.as_view(),
+         name="admin-publish-resources"),
+    path(ADMIN + "upload_mappings", admin_mappings.UploadMappingsView.as_view(), name="admin-upload-mappings"),
+    path(ADMIN + "config", admin_account.ConfigView.as_view(), name="admin-config"),
     re_path(r"^v1_1/(?P<cloud_name>[^/]+)/resources/(?P<asset_id>[0-9a-f]{32})$",
-            admin_resources.ResourceByAssetIdView.as_view(), name="admin-resource-by-asset-id"),
+            admin_delete.ResourceByAssetIdOrPlaceholderView.as_view(), name="admin-resource-by-asset-id"),
     path(ADMIN + "resources/<str:resource_type>/tags/<path:tag>", admin_delete.ResourcesByTagAndDeleteView.as_view(),
          name="admin-resources-by-tag"),
     path(ADMIN + "resources/<str:resource_type>/context", admin_resources.ResourcesByContextView.as_view(),
@@ -48,6 +55,9 @@ admin_urlpatterns = [
 ]
 
 urlpatterns = admin_urlpatterns + [
+    # generate_archive: POST, and the signed GET of download_archive_url (assets/api/archive.py)
+    re_path(r"^v1_1/(?P<cloud_name>[^/]+)/(?P<resource_type>image|auto|video|raw)/generate_archive$",
+            ArchiveApiView.as_view(), name="upload-api-archive"),
     # Upload API, POST only; restricted to resource types so it never shadows other 3-segment routes.
     re_path(r"^v1_1/(?P<cloud_name>[^/]+)/(?P<resource_type>image|auto|video|raw)/(?P<action>[^/]+)$",
             UploadApiView.as_view(), name="upload-api"),

@@ -120,7 +120,11 @@ def test_deleted_asset_comes_back_from_its_backups(admin, put_image, upload):
     second = put_image("undel/pic", 50, 40, seed=2, overwrite="true", backup="true", tags="kept")
     body = admin.delete("resources/image/upload", {"public_ids": ["undel/pic"]}).json()
     assert body["deleted"] == {"undel/pic": "deleted"}
-    assert admin.get("resources/image/upload/undel/pic").status_code == 404
+    # a placeholder stays (Cloudinary's semantics): no bytes, its backups listed, delivery 404
+    placeholder = admin.get("resources/image/upload/undel/pic").json()
+    assert (placeholder["placeholder"], placeholder["bytes"], placeholder["width"]) == (True, 0, 0)
+    assert placeholder["backup_bytes"] == first["bytes"] + second["bytes"]
+    assert {v["version_id"] for v in placeholder["versions"]} == {first["version_id"], second["version_id"]}
     assert admin.get("usage").json()["storage"]["usage"] == first["bytes"] + second["bytes"]
     restored = admin.post("resources/image/upload/restore", {"public_ids": ["undel/pic"]}).json()["undel/pic"]
     assert (restored["width"], restored["height"], restored["etag"]) == (50, 40, second["etag"])

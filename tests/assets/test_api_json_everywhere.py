@@ -35,6 +35,7 @@ SAMPLES = {
     "admin-presets": "upload_presets",
     "admin-preset": "upload_presets/sweep-preset",
     "upload-api": "image/upload",
+    "upload-api-archive": "image/generate_archive",
     "admin-search": "resources/search",
     "admin-folders-search": "folders/search",
     "admin-metadata-fields": "metadata_fields",
@@ -43,6 +44,10 @@ SAMPLES = {
     "admin-metadata-datasource": "metadata_fields/sweep_field/datasource",
     "admin-metadata-datasource-order": "metadata_fields/sweep_field/datasource/order",
     "admin-metadata-datasource-restore": "metadata_fields/sweep_field/datasource_restore",
+    "admin-restore-by-asset-ids": "resources/restore",
+    "admin-publish-resources": "resources/image/publish_resources",
+    "admin-upload-mappings": "upload_mappings",
+    "admin-config": "config",
     # the other apps' routes under /v1_1/
     "admin-transformations": "transformations",
     "admin-transformation": "transformations/sweep_named",

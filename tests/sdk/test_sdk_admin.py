@@ -139,8 +139,8 @@ def test_restore_a_backed_up_version(sdk):
 def test_restore_a_deleted_asset_from_backup(sdk):
     uploaded = sdk.upload(make_image(30, 20), public_id="undelete_me", backup=True)
     cloudinary.api.delete_resources(["undelete_me"])
-    with pytest.raises(cloudinary.exceptions.NotFound):
-        cloudinary.api.resource("undelete_me")
+    placeholder = cloudinary.api.resource("undelete_me")  # Cloudinary's placeholder: no bytes
+    assert (placeholder["placeholder"], placeholder["bytes"]) == (True, 0)
     result = cloudinary.api.restore(["undelete_me"])
     assert result["undelete_me"]["public_id"] == "undelete_me"
     detail = cloudinary.api.resource("undelete_me")
