@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('assets', '0011_search_indexes'),
+        ('assets', '0012_upload_mappings'),
     ]
 
     operations = [
