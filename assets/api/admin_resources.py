@@ -13,7 +13,7 @@ by public_id when a prefix is given. The cursor is opaque and stable under inser
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q, Sum
 from django.db.models.fields.json import KeyTransform
 from rest_framework.response import Response
@@ -25,7 +25,7 @@ from ..hooks import hook
 from ..models import Asset, AssetVersion
 from . import admin_base as base
 from .admin_base import AdminView
-from .params import apply_metadata, as_access_mode, as_bool, as_list, parse_moment
+from .params import apply_metadata, as_bool, parse_moment
 from .serialize import iso, requested_fields, resource_json, select_fields
 
 
@@ -268,36 +268,3 @@ class ResourceByAssetIdView(AdminView):
         asset.refresh_from_db()
         return Response(detail_json(asset, request, self.params))
 
-
-MAX_ACCESS_MODE_UPDATES = 1000
-
-
-class UpdateAccessModeView(AdminView):
-    """``POST resources/<resource_type>/<type>/update_access_mode``: ``access_mode`` for the
-    assets given by ``public_ids[]``, ``prefix`` or ``tag`` (the npm SDK's
-    update_resources_access_mode_by_*). All of them or none; at most 1000 per call."""
-
-    def post(self, request, cloud_name: str, resource_type: str, type: str):
-        base.check_resource_type(resource_type)
-        base.check_type(type)
-        params = self.params
-        mode = as_access_mode(params.get("access_mode"))
-        if mode is None:
-            raise BadRequest("Missing required parameter - access_mode")
-        queryset = Asset.objects.filter(resource_type=resource_type, type=type)
-        public_ids = as_list(params.get("public_ids"))
-        if public_ids:
-            queryset = queryset.filter(public_id__in=public_ids)
-        elif params.get("prefix"):
-            queryset = queryset.filter(base.prefix_q("public_id", str(params["prefix"])))
-        elif params.get("tag"):
-            queryset = queryset.filter(tags__name=str(params["tag"]))
-        else:
-            raise BadRequest("Missing required parameter - public_ids, prefix or tag")
-        with transaction.atomic():
-            rows = list(queryset.select_for_update().order_by("id")[:MAX_ACCESS_MODE_UPDATES + 1])
-            if len(rows) > MAX_ACCESS_MODE_UPDATES:
-                raise BadRequest(f"Too many resources: at most {MAX_ACCESS_MODE_UPDATES} per call; "
-                                 "narrow the prefix or tag")
-            Asset.objects.filter(pk__in=[a.pk for a in rows]).update(access_mode=mode)
-        return Response({"updated": [{"public_id": a.public_id, "access_mode": mode} for a in rows], "failed": []})

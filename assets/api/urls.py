@@ -29,8 +29,6 @@ admin_urlpatterns = [
          name="admin-resources-by-tag"),
     path(ADMIN + "resources/<str:resource_type>/context", admin_resources.ResourcesByContextView.as_view(),
          name="admin-resources-by-context"),
-    path(ADMIN + "resources/<str:resource_type>/<str:type>/update_access_mode",  # issue 15: before <public_id>
-         admin_resources.UpdateAccessModeView.as_view(), name="admin-update-access-mode"),
     path(ADMIN + "resources/<str:resource_type>/<str:type>/<path:public_id>",
          admin_delete.ResourceAndRestoreView.as_view(), name="admin-resource"),
     path(ADMIN + "resources/<str:resource_type>/<str:type>", admin_delete.ResourcesView.as_view(),

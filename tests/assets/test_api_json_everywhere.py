@@ -26,7 +26,6 @@ SAMPLES = {
     "admin-resources-by-tag": "resources/image/tags/sweep",
     "admin-resources-by-context": "resources/image/context",
     "admin-resource": "resources/image/upload/sweep/none",
-    "admin-update-access-mode": "resources/image/upload/update_access_mode",
     "admin-resources-type": "resources/image/upload",
     "admin-resources": "resources/image",
     "admin-derived-resources": "derived_resources",

@@ -142,21 +142,6 @@ def test_access_mode_and_access_control_stored_and_returned(admin, upload):
     assert Asset.objects.get(public_id="acl/a").tag_names == []
 
 
-def test_update_access_mode_in_bulk(admin, put_image):
-    put_image("am/a", tags="grp")
-    put_image("am/b")
-    put_image("other")
-    body = admin.post("resources/image/upload/update_access_mode",
-                      {"access_mode": "authenticated", "prefix": "am/"}).json()
-    assert sorted(r["public_id"] for r in body["updated"]) == ["am/a", "am/b"] and body["failed"] == []
-    modes = dict(Asset.objects.values_list("public_id", "access_mode"))
-    assert modes == {"am/a": "authenticated", "am/b": "authenticated", "other": "public"}
-    body = admin.post("resources/image/upload/update_access_mode", {"access_mode": "public", "tag": "grp"}).json()
-    assert body["updated"] == [{"public_id": "am/a", "access_mode": "public"}]
-    assert admin.post("resources/image/upload/update_access_mode", {"access_mode": "x", "tag": "grp"}).status_code == 400
-    assert admin.post("resources/image/upload/update_access_mode", {"access_mode": "public"}).status_code == 400
-
-
 # --- eval and on_success --------------------------------------------------------------------
 
 
