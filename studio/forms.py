@@ -83,12 +83,14 @@ class BulkForm(forms.Form):
     folder = forms.CharField(required=False, label="Folder", max_length=255)
     confirm = forms.BooleanField(required=False)
     collection = forms.IntegerField(required=False, min_value=1, label="Collection")
+    collection_name = forms.CharField(required=False, max_length=200, label="New collection")
 
     def clean(self):
         data = super().clean()
         action = data.get("action")
-        if action == "collect" and not data.get("collection"):
-            self.add_error("collection", "Choose the collection to add the assets to.")
+        data["collection_name"] = " ".join((data.get("collection_name") or "").split())
+        if action == "collect" and not data.get("collection") and not data["collection_name"]:
+            self.add_error("collection", "Choose a collection or name a new one to add the assets to.")
         if action in ("tag", "untag"):
             try:
                 data["tag_list"] = parse_tags(data.get("tags", ""))

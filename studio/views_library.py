@@ -140,7 +140,10 @@ def bulk(request):
         done, problems = actions.remove_tags(assets, form.cleaned_data["tag_list"])
         messages.success(request, f"Removed the tags from {done} asset{'s' if done != 1 else ''}.")
     elif action == "collect":  # studio.views_collections: the Collections screens
-        collection = Collection.objects.filter(pk=form.cleaned_data["collection"]).first()
+        if form.cleaned_data["collection"]:
+            collection = Collection.objects.filter(pk=form.cleaned_data["collection"]).first()
+        else:  # a new collection named in the bulk bar
+            collection = Collection.objects.create(name=form.cleaned_data["collection_name"], created_by=request.user)
         if collection is None:
             messages.error(request, "That collection does not exist any more.")
             return redirect(back)

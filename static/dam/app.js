@@ -214,8 +214,16 @@
     var show = function () {
       document.getElementById("bulk-tags").hidden = !(action.value === "tag" || action.value === "untag");
       document.getElementById("bulk-folder").hidden = action.value !== "move";
+      var fields = document.getElementById("bulk-collection-fields");
+      if (fields) {
+        fields.hidden = action.value !== "collect";
+        var pick = document.getElementById("bulk-collection");
+        document.getElementById("bulk-collection-name").hidden = !!(pick && pick.value);  // a chosen one needs no name
+      }
     };
     action.addEventListener("change", show);
+    var pickCollection = document.getElementById("bulk-collection");
+    if (pickCollection) pickCollection.addEventListener("change", show);
     show();
   }
 

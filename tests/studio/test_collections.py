@@ -25,6 +25,19 @@ def three(db):
 
 
 @pytest.mark.django_db
+def test_the_bulk_bar_adds_to_a_new_collection_it_names(login, three):
+    client = login("editor")
+    response = client.post("/library/-/bulk/", {"action": "collect", "collection_name": "  ", "ids": [three[0].asset_id],
+                                                "next": "/library/"}, follow=True)
+    assert "Choose a collection or name a new one" in response.content.decode() and not Collection.objects.exists()
+    response = client.post("/library/-/bulk/", {"action": "collect", "collection_name": " Spring  sale ",
+                                                "ids": [a.asset_id for a in three], "next": "/library/"}, follow=True)
+    collection = Collection.objects.get()
+    assert collection.name == "Spring sale" and order(collection) == ["c", "shoes/b", "trips/a"]
+    assert "Added 3 assets to the collection Spring sale." in response.content.decode()
+
+
+@pytest.mark.django_db
 def test_create_add_reorder_remove_rename_delete(login, three):
     client = login("editor")
     response = client.post("/collections/", {"name": "  Summer   picks "}, follow=True)
@@ -71,7 +84,7 @@ def test_create_add_reorder_remove_rename_delete(login, three):
 def test_bulk_collect_needs_a_collection(login, three):
     response = login("editor").post("/library/-/bulk/", {"action": "collect", "ids": [three[0].asset_id],
                                                          "next": "/library/"}, follow=True)
-    assert "Choose the collection to add the assets to." in response.content.decode()
+    assert "Choose a collection or name a new one to add the assets to." in response.content.decode()
     gone = login("editor").post("/library/-/bulk/", {"action": "collect", "collection": 999,
                                                      "ids": [three[0].asset_id], "next": "/library/"}, follow=True)
     assert "That collection does not exist any more." in gone.content.decode()
