@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 from django.utils import timezone
 
 from assets.models import Collection, ShareLink
@@ -41,12 +42,12 @@ def test_collection_with_a_share_link_opened_without_login(page, editor, browser
     page.goto("/collections/")
     screenshot(page, "collections-list")
     page.get_by_role("link", name="Summer picks").click()
-    names = lambda: page.locator(".collection-item .name").all_inner_texts()  # noqa: E731
-    assert names() == ["sale", "shoes/red", "trips/beach"]
+    page.wait_for_url(f"**/collections/{collection.pk}/")
+    expect(page.locator(".collection-item .name")).to_have_text(["sale", "shoes/red", "trips/beach"])
     page.get_by_role("button", name="Move trips/beach up").click()
-    assert names() == ["sale", "trips/beach", "shoes/red"]
+    expect(page.locator(".collection-item .name")).to_have_text(["sale", "trips/beach", "shoes/red"])
     page.get_by_role("button", name="Move sale down").click()
-    assert names() == ["trips/beach", "sale", "shoes/red"]
+    expect(page.locator(".collection-item .name")).to_have_text(["trips/beach", "sale", "shoes/red"])
 
     page.get_by_role("button", name="Create a share link").click()
     link = ShareLink.objects.get()
