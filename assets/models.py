@@ -355,3 +355,22 @@ class UploadMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.folder} -> {self.template}"
+
+
+class ChunkSession(models.Model):
+    """A chunked upload (``upload_large``) in progress (assets.chunks).  Its chunks are objects
+    in the default storage; this row says who started it, the public_id chosen at its first
+    chunk, the byte ranges received and which object holds each.  Any web host may take any
+    chunk: the row is locked (``select_for_update``) while one is recorded."""
+
+    upload_id = models.CharField(max_length=128, unique=True)
+    owner = models.CharField(max_length=255, help_text="The credential of the first chunk: key:…, user:… or preset:…")
+    public_id = models.CharField(max_length=255)
+    total = models.BigIntegerField(null=True, blank=True, help_text="Size of the file; null until a chunk names it")
+    ranges = models.JSONField(default=list, help_text="Merged [start, end] byte ranges received (inclusive)")
+    parts = models.JSONField(default=dict, help_text='{"<start>-<end>": storage name of that chunk}')
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"chunks {self.upload_id} ({self.total})"

@@ -4,7 +4,9 @@ PostgreSQL, Redis and an S3 bucket (SeaweedFS, tests/s3_server.py).  An upload t
 one, an overwrite through the other, and both deliver the new version: the original and a
 transformation that both had rendered, stored and remembered (derived files in the bucket,
 delivery memo per process) before the overwrite.  The Admin API rate limit counts calls
-to either server in one count.
+to either server in one count.  A chunked upload (``upload_large``) whose chunks alternate
+between the two servers is assembled whole (its session is a database row, its chunks
+objects in the bucket).
 
 Runs when PostgreSQL and Redis answer (the session's own, else 127.0.0.1:5432 as
 ``postgres`` and 127.0.0.1:6379); .ci/run's second leg has both.
@@ -13,6 +15,7 @@ Runs when PostgreSQL and Redis answer (the session's own, else 127.0.0.1:5432 as
 from __future__ import annotations
 
 import base64
+import time
 import io
 import os
 import secrets
@@ -21,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import cloudinary.uploader
+import cloudinary.utils
 import pytest
 import pyvips
 import requests
@@ -171,3 +175,45 @@ def test_two_servers_share_nothing_but_the_database_redis_and_the_bucket(two_ser
     before = _ping(a)
     assert _ping(b) == before - 1
     assert _ping(a) == before - 2
+
+
+def _chunk(server, piece: bytes, start: int, total: int, upload_id: str, public_id: str) -> dict:
+    """One chunk as the SDK's upload_large sends it: signed parameters, Content-Range, X-Unique-Upload-Id."""
+    params = {"public_id": public_id, "timestamp": str(int(time.time()))}
+    params["signature"] = cloudinary.utils.api_sign_request(params, server.secret, "sha1")
+    params["api_key"] = server.key
+    response = requests.post(f"{server.url}/v1_1/{CLOUD}/image/upload", data=params,
+                             files={"file": ("big.png", piece, "application/octet-stream")},
+                             headers={"Content-Range": f"bytes {start}-{start + len(piece) - 1}/{total}",
+                                      "X-Unique-Upload-Id": upload_id}, timeout=TIMEOUT)
+    assert response.status_code == 200, (server.url, response.status_code, response.text[:300])
+    return response.json()
+
+
+def test_a_chunked_upload_may_alternate_between_the_servers(two_servers, s3_server):  # noqa: F811
+    a, b = two_servers
+    image = pyvips.Image.gaussnoise(300, 200, mean=128, sigma=60).cast("uchar").bandjoin([
+        pyvips.Image.xyz(300, 200)[0].cast("uchar"), pyvips.Image.xyz(300, 200)[1].cast("uchar")])
+    data = image.write_to_buffer(".png")
+    size = 20_000
+    assert len(data) > 4 * size
+    upload_id = uuid.uuid4().hex
+    starts = list(range(0, len(data), size))
+    for number, start in enumerate(starts):
+        server = (a, b)[number % 2]
+        answer = _chunk(server, data[start:start + size], start, len(data), upload_id, "shared/big")
+        if start != starts[-1]:
+            assert (answer["done"], answer["public_id"]) == (False, "shared/big"), server.url
+    assert (answer["public_id"], answer["width"], answer["height"], answer["bytes"]) == ("shared/big", 300, 200,
+                                                                                        len(data))
+    expected = image.numpy()
+    for server in (a, b):
+        delivered = _fetch(server, "shared/big.png")
+        assert (delivered.width, delivered.height) == (300, 200)
+        assert (delivered.numpy() == expected).all(), server.url  # every pixel, through either server
+    bucket = a.env["DAM_S3_BUCKET"]
+    left = [o["Key"] for o in s3_server.client().list_objects_v2(Bucket=bucket).get("Contents", [])
+            if "/chunks/" in f"/{o['Key']}"]
+    assert left == [], "the chunks were removed once assembled"
+    for server in (a, b):  # no chunk on either server's own disk
+        assert not (Path(server.env["DAM_VAR_DIR"]) / "chunks").exists()
