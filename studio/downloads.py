@@ -13,11 +13,11 @@ MAX_ZIP_BYTES bytes of originals or an original missing from storage before anyt
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 
 from django.core.files.storage import storages
 
+from assets import archive
 from core.errors import BadRequest
 
 from . import links
@@ -26,7 +26,6 @@ FORMATS = ("jpg", "png", "webp", "avif")
 MAX_WIDTH = 10_000
 MAX_ZIP_ASSETS = 200
 MAX_ZIP_BYTES = 2 * 1024 ** 3
-CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -106,38 +105,9 @@ def entry_names(assets: list) -> list[str]:
     return names
 
 
-class _Pipe:
-    """A write-only, unseekable file whose writes are taken out piece by piece."""
-
-    def __init__(self):
-        self.pieces: list[bytes] = []
-        self.offset = 0
-
-    def write(self, data) -> int:
-        self.pieces.append(bytes(data))
-        self.offset += len(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self.offset
-
-    def flush(self) -> None:
-        pass
-
-    def take(self) -> bytes:
-        data, self.pieces = b"".join(self.pieces), []
-        return data
-
-
 def zip_stream(assets: list):
-    """The zip's bytes in pieces: each original stored (not recompressed: images are compressed)."""
-    pipe = _Pipe()
-    storage = storages["default"]
-    with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for asset, name in zip(assets, entry_names(assets)):
-            info = zipfile.ZipInfo(name, date_time=asset.created_at.timetuple()[:6])
-            with storage.open(asset.storage_name, "rb") as source, archive.open(info, "w", force_zip64=True) as out:
-                for block in iter(lambda: source.read(CHUNK), b""):
-                    out.write(block)
-                    yield pipe.take()
-    yield pipe.take()  # the central directory, written when the archive closes
+    """The zip's bytes in pieces: each original stored (not recompressed: images are compressed),
+    written by the Upload API's archive writer (assets.archive)."""
+    entries = [archive.Entry(name, "default", asset.storage_name, asset.bytes, asset.created_at.timestamp())
+               for asset, name in zip(assets, entry_names(assets))]
+    return archive.stream(entries, "zip")

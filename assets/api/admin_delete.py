@@ -243,38 +243,33 @@ class RestoreByAssetIdsView(base.AdminView):
 ACCESS_MODES = ("public", "authenticated")
 
 
-def _stores_access_mode() -> bool:
-    return any(f.name == "access_mode" for f in Asset._meta.get_fields())
+def _chosen(queryset, params: dict) -> tuple:
+    """``queryset`` narrowed to the assets ``public_ids``, ``prefix`` or ``tag`` name (in that
+    order of precedence), and the public_ids asked for; a 400 when none is given."""
+    public_ids = base.id_list(params.get("public_ids"), limit=PUBLISH_CAP)
+    prefix, tag = str(params.get("prefix") or ""), str(params.get("tag") or "")
+    if public_ids:
+        return queryset.filter(public_id__in=public_ids), public_ids
+    if prefix:
+        return queryset.filter(base.prefix_q("public_id", prefix)), public_ids
+    if tag:
+        return queryset.filter(tags__name=tag), public_ids
+    raise BadRequest("Missing required parameter - public_ids, prefix or tag")
 
 
 def update_access_mode_response(resource_type: str, type_: str, params: dict):
     """``POST resources/<resource_type>/<type>/update_access_mode`` with ``access_mode`` and
     ``public_ids[]``, ``prefix`` or ``tag``: ``{updated: [{public_id, access_mode}], failed}``.
-    The value lives in ``Asset.access_mode`` where the model has it; without that column every
-    asset is public, so only ``public`` is accepted (a clear 400 otherwise)."""
+    The value lives in ``Asset.access_mode``."""
     base.check_resource_type(resource_type)
     base.check_type(type_)
     mode = str(params.get("access_mode") or "")
     if mode not in ACCESS_MODES:
         raise BadRequest(f"Invalid access_mode {mode!r}: must be public or authenticated")
-    stored = _stores_access_mode()
-    if mode != "public" and not stored:
-        raise BadRequest("access_mode authenticated is not supported by this server: every asset is public")
-    public_ids = base.id_list(params.get("public_ids"), limit=PUBLISH_CAP)
-    prefix, tag = str(params.get("prefix") or ""), str(params.get("tag") or "")
-    queryset = Asset.objects.filter(resource_type=resource_type, type=type_)
-    if public_ids:
-        queryset = queryset.filter(public_id__in=public_ids)
-    elif prefix:
-        queryset = queryset.filter(base.prefix_q("public_id", prefix))
-    elif tag:
-        queryset = queryset.filter(tags__name=tag)
-    else:
-        raise BadRequest("Missing required parameter - public_ids, prefix or tag")
+    queryset, public_ids = _chosen(Asset.objects.filter(resource_type=resource_type, type=type_), params)
     with transaction.atomic():
         rows = list(queryset.order_by("id").values_list("pk", "public_id")[:PUBLISH_CAP])
-        if stored:
-            Asset.objects.filter(pk__in=[pk for pk, _ in rows]).update(access_mode=mode)
+        Asset.objects.filter(pk__in=[pk for pk, _ in rows]).update(access_mode=mode)
     updated = [{"public_id": name, "access_mode": mode} for _, name in rows]
     found = {name for _, name in rows}
     failed = [{"public_id": name, "error": "not_found"} for name in public_ids if name not in found]
@@ -299,17 +294,7 @@ class PublishResourcesView(base.AdminView):
             from_types = [type_] if type_ in from_types else []
         overwrite = as_bool(params.get("overwrite"), False, "overwrite")
         as_bool(params.get("invalidate"), False, "invalidate")  # accepted: nothing is cached at a CDN
-        public_ids = base.id_list(params.get("public_ids"), limit=PUBLISH_CAP)
-        prefix, tag = str(params.get("prefix") or ""), str(params.get("tag") or "")
-        queryset = Asset.objects.filter(resource_type=resource_type, type__in=from_types)
-        if public_ids:
-            queryset = queryset.filter(public_id__in=public_ids)
-        elif prefix:
-            queryset = queryset.filter(base.prefix_q("public_id", prefix))
-        elif tag:
-            queryset = queryset.filter(tags__name=tag)
-        else:
-            raise BadRequest("Missing required parameter - public_ids, prefix or tag")
+        queryset, public_ids = _chosen(Asset.objects.filter(resource_type=resource_type, type__in=from_types), params)
         published, failed = [], []
         for asset in queryset.order_by("id")[:PUBLISH_CAP]:
             try:
