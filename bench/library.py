@@ -114,8 +114,8 @@ def child(backend: str, count: int, runs: int) -> dict:
     return {"backend": backend, "load_seconds": load_seconds, "results": results}
 
 
-def run_child(env: dict, backend: str, count: int, runs: int) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", backend, "--assets", str(count), "--runs", str(runs)],
+def run_child(env: dict, backend: str, count: int, runs: int, script: str = __file__) -> dict:
+    proc = subprocess.run([sys.executable, script, "--child", backend, "--assets", str(count), "--runs", str(runs)],
                           env=env, cwd=ROOT, capture_output=True, text=True, timeout=3600)
     if proc.returncode != 0:
         raise RuntimeError(f"{backend} run failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -139,8 +139,12 @@ def postgres_database(url: str):
     return urlunsplit(parts._replace(path="/" + name)), drop
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def run_backends(description: str, script: str, child_fn, prefix: str):
+    """The benches' shared driver: parse --assets/--runs; as a child (``--child <backend>``)
+    print ``child_fn``'s JSON report and return None; else run a child on a throwaway SQLite
+    database and, when DATABASE_URL names PostgreSQL, one on a throwaway database there, and
+    return ``(args, reports)``."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--assets", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -148,21 +152,29 @@ def main() -> None:
     args.assets = max(1000, min(args.assets, 1_000_000))
     args.runs = max(1, min(args.runs, 50))
     if args.child:
-        print(json.dumps(child(args.child, args.assets, args.runs)))
-        return
+        print(json.dumps(child_fn(args.child, args.assets, args.runs)))
+        return None
 
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DAM_", "DATABASE_URL", "CELERY_"))}
     base.update({"DJANGO_SETTINGS_MODULE": "config.settings", "DAM_LOG_LEVEL": "WARNING", "DAM_DEBUG": "0"})
     reports = []
-    with tempfile.TemporaryDirectory(prefix="dam-bench-library-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         env = {**base, "DAM_VAR_DIR": tmp, "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3"}
-        reports.append(run_child(env, "sqlite", args.assets, args.runs))
+        reports.append(run_child(env, "sqlite", args.assets, args.runs, script))
         if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
             url, drop = postgres_database(os.environ["DATABASE_URL"])
             try:
-                reports.append(run_child({**env, "DATABASE_URL": url}, "postgresql", args.assets, args.runs))
+                reports.append(run_child({**env, "DATABASE_URL": url}, "postgresql", args.assets, args.runs, script))
             finally:
                 drop()
+    return args, reports
+
+
+def main() -> None:
+    ran = run_backends(__doc__, __file__, child, "dam-bench-library-")
+    if ran is None:
+        return
+    args, reports = ran
 
     print(f"\nMedia Library, {args.assets:,} assets, median of {args.runs} requests (ms, whole view via the test client)")
     header = f"{'case':<30}" + "".join(f"{r['backend'] + ' ms (max)':>22}" for r in reports) + f"{'tiles':>7}"

@@ -16,13 +16,8 @@ Prints median milliseconds. Only 127.0.0.1 or the given DATABASE_URL is contacte
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -113,40 +108,13 @@ def child(backend: str, count: int, runs: int) -> dict:
     return {"backend": backend, "load_seconds": load_seconds, "results": results}
 
 
-def run_child(env: dict, backend: str, count: int, runs: int) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", backend, "--assets", str(count), "--runs", str(runs)],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=3600)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{backend} run failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
-    from bench.library import postgres_database
+    from bench.library import run_backends
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--assets", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    args.assets = max(1000, min(args.assets, 1_000_000))
-    args.runs = max(1, min(args.runs, 50))
-    if args.child:
-        print(json.dumps(child(args.child, args.assets, args.runs)))
+    ran = run_backends(__doc__, __file__, child, "dam-bench-search-")
+    if ran is None:
         return
-
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DAM_", "DATABASE_URL", "CELERY_"))}
-    base.update({"DJANGO_SETTINGS_MODULE": "config.settings", "DAM_LOG_LEVEL": "WARNING", "DAM_DEBUG": "0"})
-    reports = []
-    with tempfile.TemporaryDirectory(prefix="dam-bench-search-") as tmp:
-        env = {**base, "DAM_VAR_DIR": tmp, "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3"}
-        reports.append(run_child(env, "sqlite", args.assets, args.runs))
-        if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-            url, drop = postgres_database(os.environ["DATABASE_URL"])
-            try:
-                reports.append(run_child({**env, "DATABASE_URL": url}, "postgresql", args.assets, args.runs))
-            finally:
-                drop()
+    args, reports = ran
 
     print(f"\nSearch engine, {args.assets:,} assets, median of {args.runs} runs in ms (max); "
           f"peer: the same words as plain icontains (on PostgreSQL the trigram indexes serve it too)")
