@@ -9,6 +9,8 @@ enters the cache key through the ``generative`` dependency).  Jobs run with jobs
 
 from __future__ import annotations
 
+import secrets
+
 import numpy as np
 import pytest
 import pyvips
@@ -66,9 +68,24 @@ def pic(upload, settings, tmp_path):
     return Asset.objects.get(public_id="gen/pic")
 
 
+class FixedSeeds:
+    """The refiner's seeds for these tests: seeds 1 and 3 fill this small image's 12 px
+    borders visibly differently from the default (22-34 grey levels on the right border),
+    while some random seeds differ by only ~9: a random pick made the comparisons flaky."""
+
+    def __init__(self, *seeds):
+        self.seeds = list(seeds)
+
+    def randbelow(self, _n):
+        return self.seeds.pop(0)
+
+    token_hex = staticmethod(secrets.token_hex)
+
+
 @pytest.fixture
-def chosen(client, api_key, pic):
+def chosen(client, api_key, pic, monkeypatch):
     """The default result delivered first (a derived row cached), then a variation chosen."""
+    monkeypatch.setattr(store, "secrets", FixedSeeds(1, 3))
     admin = Admin(client, api_key)
     default = pixels(client, T)
     assert DerivedImage.objects.filter(asset=pic).exists()
@@ -165,4 +182,5 @@ def test_a_later_generative_step_follows_the_choice_made_before_it(client, chose
     assert chosen["admin"].delete(API, {"transformation": T}).status_code == 200
     without = pixels(client, later)
     assert differ(without[:, 40:], chosen["default"][:, 40:]) < 0.5
-    assert differ(without[:, 40:], with_choice[:, 40:]) > 1.0
+    right = slice(148, None)  # the right border the fill made (the original is 135 px wide at x=12)
+    assert differ(without[:, right], with_choice[:, right]) > 5.0
