@@ -55,7 +55,8 @@ def _credential(request, cloud_name: str, write: bool) -> keys.Credential:
 
 
 def _body(request) -> object:
-    if len(request.body) > MAX_BODY:
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if (declared.isdigit() and int(declared) > MAX_BODY) or len(request.body) > MAX_BODY:
         raise GenerationError(f"The request body is larger than {MAX_BODY} bytes", code="invalid_request")
     try:
         return json.loads(request.body or b"null")

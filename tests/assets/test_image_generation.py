@@ -574,3 +574,43 @@ def test_declared_sizes(size, expected):
 
     req = parse({"prompt": "x", "image_size": size})
     assert (req.width, req.height) == expected
+
+
+# --- a real worker ---------------------------------------------------------------------------------
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_async_generation_in_a_real_worker_with_its_webhook(images_server, settings, http_recorder, shared_media,
+                                                             tmp_path):
+    """The worker process registers the generation task (assets.apps), runs it on its queue,
+    stores the asset and POSTs the signed webhook itself."""
+    from tests.worker import start_worker, stop_worker
+
+    key = ApiKey.objects.create(name="gen-worker", role="editor")
+    queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-generation"
+    settings.DAM_IMAGE_GENERATION_QUEUE = queue
+    worker = start_worker(tmp_path / "worker.log", {"DAM_IMAGE_GENERATION_URL": images_server.url,
+                                                   "DAM_IMAGE_GENERATION_KEY": "sk-test-key"}, queue=queue)
+    try:
+        settings.DAM_ALLOW_PRIVATE_REMOTE_URLS = True
+        response = post(key, {"prompt": "A futuristic city skyline at night", "async": True, "seed": 5,
+                              "image_size": {"width": 96, "height": 64},
+                              "target": {"target_type": "managed_asset", "public_id": "worker/city"},
+                              "notification_url": http_recorder.url + "/done"})
+        assert response.status_code == 202, response.content
+        task_id = response.json()["data"]["task_id"]
+        received = http_recorder.wait_for(1, timeout=60)
+        assert received, (tmp_path / "worker.log").read_text()[-3000:]
+        text = received[0]["body"].decode()
+        assert received[0]["headers"]["X-Cld-Signature"] == signing.notification_signature(
+            text, received[0]["headers"]["X-Cld-Timestamp"], key.secret)
+        data = poll(key, task_id).json()["data"]
+        assert data["status"] == "completed", data
+        assert json.loads(text)["data"]["result"] == data["result"]
+        storage = data["result"]["assets"][0]["storage"]
+        image = decoded(fetch(storage["secure_url"]))
+        assert (image.width, image.height) == (96, 64)
+        assert images_server.requests[0]["body"]["seed"] == 5
+    finally:
+        stop_worker(worker)
