@@ -66,6 +66,6 @@ def give_back(api_key: str, window: int) -> None:
 
 def current(api_key: str, used_by_request: int = 0) -> Usage:
     """This month's usage of `api_key`, counting nothing."""
-    start, end = month()
-    return Usage(used_by_request, throttle.peek_window(_name(api_key), start), settings.DAM_IMAGE_GENERATION_MONTHLY_QUOTA,
-                 start)
+    start, _ = month()
+    used = throttle.peek_window(_name(api_key), start)
+    return Usage(used_by_request, used, settings.DAM_IMAGE_GENERATION_MONTHLY_QUOTA, start)
