@@ -9,13 +9,9 @@ other notification tests do) and their signatures are verified.
 
 from __future__ import annotations
 
-import base64
 import json
-import threading
-import time
 import types
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -33,82 +29,18 @@ from assets.generation import tasks as gen_tasks
 from assets.models import ApiKey, Asset, AssetTag, GenerationTask, TemporaryImage, UploadPreset
 from tests.admin_client import basic
 from tests.conftest import CLOUD
+from tests.images_server import configure, picture, running
 
 pytestmark = pytest.mark.django_db
 
 URL = f"/v2/generate/{CLOUD}/text_to_image"
 
 
-def picture(width: int, height: int, seed: int) -> bytes:
-    """A PNG with a gradient and seed-dependent noise: what a generation would answer."""
-    rng = np.random.default_rng(seed)
-    base = np.linspace(0, 255, width, dtype=np.float32)[None, :, None].repeat(height, 0).repeat(3, 2)
-    array = np.clip(base + rng.normal(0, 30, (height, width, 3)), 0, 255).astype(np.uint8)
-    return pyvips.Image.new_from_array(array, interpretation="srgb").pngsave_buffer()
-
-
-class ImagesServer:
-    """An OpenAI-compatible ``POST /v1/images/generations`` on 127.0.0.1; `script` holds the
-    behaviour of the next answers ("ok", "fail", "slow", "garbage", "not_json", "wrong_size")."""
-
-    def __init__(self):
-        self.requests: list[dict] = []
-        self.script: list[str] = []
-        self.default = "ok"
-        self.slow_seconds = 3.0
-        self.release = threading.Event()
-
-    def next(self) -> str:
-        return self.script.pop(0) if self.script else self.default
-
-
 @pytest.fixture
 def images_server(settings):
-    state = ImagesServer()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def _send(self, status: int, body: bytes, ctype: str = "application/json"):
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-            state.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
-            if self.path != "/v1/images/generations":
-                return self._send(404, b'{"error": {"message": "no such route"}}')
-            mode = state.next()
-            if mode == "fail":
-                return self._send(500, b'{"error": {"message": "the GPU caught fire"}}')
-            if mode == "slow":
-                state.release.wait(state.slow_seconds)
-            if mode == "not_json":
-                return self._send(200, b"<html>surprise</html>", "text/html")
-            width, height = (int(v) for v in body["size"].split("x"))
-            data = picture(width, height, body.get("seed") or 0)
-            if mode == "garbage":
-                data = b"these bytes are no image at all" * 10
-            answer = {"created": int(time.time()), "data": [{"b64_json": base64.b64encode(data).decode()}]}
-            self._send(200, json.dumps(answer).encode())
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    settings.DAM_IMAGE_GENERATION_URL = state.url
-    settings.DAM_IMAGE_GENERATION_KEY = "sk-test-key"
-    settings.DAM_IMAGE_GENERATION_BACKENDS = ""
-    settings.DAM_IMAGE_GENERATION_RETRIES = 2
-    settings.DAM_IMAGE_GENERATION_TIMEOUT = 30
-    yield state
-    state.release.set()
-    server.shutdown()
-    server.server_close()
+    with running() as state:
+        configure(settings, state.url)
+        yield state
 
 
 @pytest.fixture
