@@ -25,6 +25,7 @@ import shlex
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -133,7 +134,8 @@ def snippets(url: str, body: dict) -> dict:
             f"fetch({js_literal(url)}, {{\n  method: \"POST\",\n"
             "  headers: {Authorization: \"Basic \" + auth, \"Content-Type\": \"application/json\"},\n"
             f"  body: JSON.stringify({js_literal(body)}),\n}})\n"
-            "  .then((response) => response.json())\n  .then((answer) => console.log(answer));")
+            "  .then((response) => response.json())\n"
+            "  .then((answer) => console.log(JSON.stringify(answer, null, 2)));")
     return {"curl": curl, "python": python, "node": node, "json": text}
 
 
@@ -176,7 +178,8 @@ def task_view(request, task: GenerationTask) -> dict:
         storage = entry.get("storage") or {}
         result = {"width": entry.get("width"), "height": entry.get("height"), "seed": entry.get("seed"),
                   "model": (entry.get("model") or {}).get("id", view["model"]), "format": entry.get("format"),
-                  "kind": storage.get("storage_type"), "src": "", "asset": None, "expires_at": storage.get("expires_at")}
+                  "kind": storage.get("storage_type"), "src": "", "asset": None,
+                  "expires_at": storage.get("expires_at")}
         if result["kind"] == "managed_asset":
             asset = Asset.objects.filter(asset_id=storage.get("asset_id")).first()
             if asset is not None:
@@ -195,19 +198,37 @@ def task_view(request, task: GenerationTask) -> dict:
     return view
 
 
+def _owners(views: list[dict]) -> None:
+    """Who made each task, for an admin's list: a user's name, or the API key."""
+    ids = {v["task"].api_key[5:] for v in views if v["task"].api_key.startswith("user:")}
+    names = {str(pk): name for pk, name in get_user_model().objects.filter(
+        pk__in=[i for i in ids if i.isdigit()]).values_list("pk", "username")}
+    for view in views:
+        key = view["task"].api_key
+        view["owner"] = names.get(key[5:], key) if key.startswith("user:") else f"API key {key}"
+
+
+def _recent(request) -> dict:
+    """The recent tasks' section: the user's (an admin's: everyone's) and this month's usage."""
+    usage = quota.current(credential_of(request.user).key)
+    views = [task_view(request, t) for t in _tasks_for(request.user)[:RECENT]]
+    if has_role(request.user, "admin"):
+        _owners(views)
+    return {"tasks": views,
+            "all_users": has_role(request.user, "admin"), "quota": usage,
+            "remaining": max(0, usage.limit - usage.used)}
+
+
 def _page(request, values: dict, *, task=None, problem: str = "", status: int = 200):
     available = models()
     served = [m for m in available if m["served"]]
     if served and values["model"] not in {m["id"] for m in served}:
         values = {**values, "model": served[0]["id"]}
-    usage = quota.current(credential_of(request.user).key)
     context = {"values": values, "models": available, "served": served, "problem": problem,
                "aspect_ratios": list(gen_request.ASPECT_RATIOS), "resolutions": list(gen_request.RESOLUTIONS),
                "formats": ("png", "jpeg", "webp"), "min_side": gen_request.MIN_SIDE, "max_side": gen_request.MAX_SIDE,
                "max_prompt": gen_request.MAX_PROMPT, "code": _code(request, values), "code_tabs": CODE_TABS,
-               "tasks": [task_view(request, t) for t in _tasks_for(request.user)[:RECENT]],
-               "all_users": has_role(request.user, "admin"), "quota": usage, "remaining": max(0, usage.limit - usage.used),
-               "current": task_view(request, task) if task is not None else None}
+               "current": task_view(request, task) if task is not None else None, **_recent(request)}
     return render(request, "studio/generate.html", context, status=status)
 
 
@@ -244,7 +265,7 @@ def generate_page(request):
     if request.htmx:
         response = render(request, "studio/partials/generate_task.html",
                           {"current": task_view(request, task), "oob_code": _code(request, _values_of(task)),
-                           "code_tabs": CODE_TABS})
+                           "code_tabs": CODE_TABS, "oob_recent": _recent(request)})
         response["HX-Push-Url"] = reverse("generate-task", args=[task.task_id])
         return response
     return redirect("generate-task", task_id=task.task_id)
@@ -265,8 +286,7 @@ def generate_state(request, task_id: str):
     task = _task(request, task_id)
     context = {"current": task_view(request, task)}
     if task.status in TERMINAL:
-        context["oob_tasks"] = [task_view(request, t) for t in _tasks_for(request.user)[:RECENT]]
-        context["all_users"] = has_role(request.user, "admin")
+        context["oob_recent"] = _recent(request)
     return render(request, "studio/partials/generate_task.html", context)
 
 
