@@ -260,7 +260,7 @@ def generate_page(request):
     except GenerationError as error:
         if request.htmx:
             return render(request, "studio/partials/generate_problem.html", {"problem": error.message}, status=422)
-        return _page(request, values, problem=error.message, status=400)
+        return _page(request, values, problem=error.message, status=error.status)
     task = GenerationTask.objects.get(task_id=answer["data"]["task_id"])
     if request.htmx:
         response = render(request, "studio/partials/generate_task.html",

@@ -147,6 +147,20 @@ def test_form_errors_are_shown_and_store_nothing(client, images_server, editor):
     assert not GenerationTask.objects.exists() and not images_server.requests
 
 
+@pytest.mark.django_db
+def test_the_quota_is_the_users_own(client, images_server, editor, settings):
+    settings.DAM_IMAGE_GENERATION_MONTHLY_QUOTA = 1
+    client.force_login(editor)
+    assert client.post("/generate/", form()).status_code == 302
+    refused = client.post("/generate/", form())
+    assert refused.status_code == 429
+    assert "quota exceeded: 1 generations per month" in refused.content.decode()
+    other = Client()
+    other.force_login(make_user("otto", "editor"))
+    assert other.post("/generate/", form()).status_code == 302  # another user has a quota of their own
+    assert GenerationTask.objects.filter(api_key=f"user:{editor.pk}").count() == 1
+
+
 def snippet_body(**overrides) -> dict:
     return views_generate.body_from_form(form(prompt=NASTY, seed="42", target="managed_asset",
                                               public_id="it's $me", folder="a/b", **overrides))
