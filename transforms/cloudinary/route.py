@@ -7,7 +7,7 @@ delivery URL.  It sits here, below all of them, so each imports it at module lev
 import re
 
 # Only `/<cloud>/image/...`; first segments the rest of the site uses are never a cloud name.
-RESERVED = r"v1_1|static|media|django-admin|admin|api|login|logout|library|studio|assets|refiners|transformations|health"
+RESERVED = r"v1_1|ik|static|media|django-admin|admin|api|login|logout|library|studio|assets|refiners|transformations|health"
 PATTERN = rf"^(?!(?:{RESERVED})/)(?P<cloud>[^/]+)/image/(?P<rest>[\s\S]+)$"
 DELIVERY = re.compile(PATTERN)
 
