@@ -29,11 +29,12 @@ from core.errors import ApiError, BadRequest, NotFound, Unauthorized
 from .. import admission, derived
 from ..ai.lifecycle import ResultPending
 from ..answers import error, respond
+from ..cloudinary import entry as cloudinary_entry
 from ..cloudinary import lookup
 from ..cloudinary.named import check_strict
 from ..cloudinary.parser import DeliveryPath
 from . import signatures
-from .entry import from_steps
+from .entry import components, from_steps, is_original
 
 ALLOWED_METHODS = ("GET", "HEAD")
 PATH_STEPS = "tr:"
@@ -53,16 +54,21 @@ def deliver(request, cloud: str, rest: str):
         steps, name = _steps_and_name(request.META, cloud, rest)
         signed = signatures.check(request.META, cloud, rest)
         public_id, extension = _split_name(name)
-        requested = _plan(steps, extension)
-        if requested.needs_signature and not signed:
-            raise Unauthorized("A private or authenticated layer needs a signed URL")
         parsed = DeliveryPath("upload", None, (), None, public_id, extension, ())
-        asset, requested = lookup.find_asset(parsed, requested)
-        resolved = requested.for_asset(asset, accept=request.META.get("HTTP_ACCEPT", ""),
-                                       save_data=request.META.get("HTTP_SAVE_DATA", "").strip().lower() == "on")
-        found, fh = derived.open_file(asset, resolved, signed=signed,
-                                      before_render=lambda: _check_strict(requested, signed),
-                                      log_after_response=True, client=admission.client_address(request.META))
+        if is_original(steps):  # orig-true: the stored file, whatever the extension says
+            asset, _ = lookup.find_asset(parsed, _plan("", None))
+            resolved = _plan("", None).for_asset(asset)
+            found, fh = _original(asset)
+        else:
+            requested = _plan(steps, extension)
+            if requested.needs_signature and not signed:
+                raise Unauthorized("A private or authenticated layer needs a signed URL")
+            asset, requested = lookup.find_asset(parsed, requested)
+            resolved = requested.for_asset(asset, accept=request.META.get("HTTP_ACCEPT", ""),
+                                           save_data=request.META.get("HTTP_SAVE_DATA", "").strip().lower() == "on")
+            found, fh = derived.open_file(asset, resolved, signed=signed,
+                                          before_render=lambda: _check_strict(steps, requested, signed),
+                                          log_after_response=True, client=admission.client_address(request.META))
     except ResultPending as exc:
         return intermediate(request, exc)
     except ApiError as exc:
@@ -133,24 +139,34 @@ def _split_name(name: str) -> tuple[str, str | None]:
     return name, None
 
 
-@functools.lru_cache(maxsize=4096)
-def _plan_pure(steps: str, extension: str | None):
+def _read(steps: str, extension: str | None):
+    if not steps:  # no transformation: the original, or its conversion to the extension's format
+        return cloudinary_entry.from_text("", extension)
     return from_steps(steps, extension)
+
+
+_plan_pure = functools.lru_cache(maxsize=4096)(_read)
 
 
 def _plan(steps: str, extension: str | None):
     """The Plan of the steps; a pure function of the text unless it names a named
     transformation (``n-``, read from the database), so remembered per process."""
-    if "n-" in steps:
-        return from_steps(steps, extension)
-    return _plan_pure(steps, extension)
+    return _read(steps, extension) if "n-" in steps else _plan_pure(steps, extension)
 
 
-def _check_strict(requested, signed: bool) -> None:
-    """Strict transformations (transforms.cloudinary.named) hold for this dialect too: the
-    plan's canonical text is what an allowed transformation is listed by."""
-    if requested.transformation:
-        check_strict(requested.transformation, requested.named, signed=signed)
+def _original(asset):
+    found = derived.original(asset)
+    try:
+        return found, found.open()
+    except FileNotFoundError:
+        raise NotFound(f"Resource not found - {asset.public_id}") from None
+
+
+def _check_strict(steps: str, requested, signed: bool) -> None:
+    """Strict transformations (transforms.cloudinary.named) hold for this dialect too, by
+    the Cloudinary components the steps read as (``n-<name>`` as ``t_<name>``)."""
+    if steps:
+        check_strict("/".join(components(steps)), requested.named, signed=signed)
 
 
 def intermediate(request, exc: ResultPending) -> HttpResponse:
