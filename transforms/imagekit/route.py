@@ -6,6 +6,6 @@ reserved first segment of the Cloudinary route, so no cloud is named so."""
 
 import re
 
-PREFIX = "ik"
+from ..cloudinary.route import IMAGEKIT_PREFIX as PREFIX
 PATTERN = rf"^{PREFIX}/(?P<cloud>[^/]+)/(?P<rest>[\s\S]+)$"
 DELIVERY = re.compile(PATTERN)
