@@ -4,7 +4,8 @@ A cached hit costs Django its request and response objects, the middleware, the 
 parse, two row reads and a file open, about half a millisecond of Python; behind a
 WSGI server on two cores that, not the network, caps the hits per second.  This WSGI
 wrapper (config.wsgi, outermost) remembers, per worker process, the whole answer the
-delivery view gave to a ``GET``/``HEAD`` of an unsigned public URL (status, headers,
+delivery view (Cloudinary's, or ImageKit's for ``/ik/<cloud>/...``) gave to a ``GET``/``HEAD``
+of an unsigned public URL (status, headers,
 body up to a size) and serves the next identical request from memory after **one
 indexed query** proves that what the answer was built from still holds:
 
