@@ -24,6 +24,7 @@ from tests.conftest import CLOUD, make_image
 from tests.cutouts import centre, corners, scene
 from tests.wsgi import run_app
 from transforms.ai import jobs
+from transforms.cloudinary import named
 from transforms.cloudinary.route import DELIVERY
 from transforms.imagekit import signatures
 from transforms.imagekit.route import DELIVERY as IK_DELIVERY
@@ -220,6 +221,16 @@ def test_the_signed_text_is_what_the_sdk_signs():
     assert signatures.signed_text("a.jpg", "ik-s=ab", None) == "a.jpg9999999999"
 
 
+def test_strict_mode_holds_for_imagekit_urls(client, pic, api_key):
+    named.create("ik_small", "c_scale,w_20", allowed_for_strict=True)
+    named.set_strict(True)
+    refused = client.get(f"{IK}/tr:w-33/shop/pic.jpg")
+    assert refused.status_code == 401 and "not allowed" in message_of(refused)
+    assert client.get(f"{IK}/tr:n-ik_small/shop/pic.jpg").status_code == 200  # allowed named one
+    assert client.get(sdk_signed(api_key.secret, "tr:w-33/shop/pic.jpg")).status_code == 200
+    assert client.get(f"{IK}/tr:w-33/shop/pic.jpg").status_code == 200  # stored now: served, as Cloudinary does
+
+
 # --- the memo (production WSGI stack) --------------------------------------------------------
 
 
@@ -232,9 +243,9 @@ class Counting:
         return self.app(environ, start_response)
 
 
-def call(app, path: str, query: str = "", **headers) -> tuple[int, dict, bytes]:
+def call(app, path: str, query: str = "", method: str = "GET", **headers) -> tuple[int, dict, bytes]:
     environ = {
-        "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "SCRIPT_NAME": "",
+        "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SCRIPT_NAME": "",
         "SERVER_NAME": "testserver", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
         "HTTP_HOST": "testserver", "REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http",
         "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr, "wsgi.version": (1, 0),
@@ -287,6 +298,8 @@ def test_an_ai_step_answers_the_intermediate_response_then_the_image(upload):
     calls = counter.calls
     assert call(memo, path)[1]["is-intermediate-response"] == "true"
     assert counter.calls == calls + 1  # never remembered
+    head = call(memo, path, method="HEAD")
+    assert head[0] == 200 and head[1]["is-intermediate-response"] == "true" and head[2] == b""
     assert not DerivedImage.objects.exists()
     row = AIResult.objects.get()  # one run queued, whatever the number of requests
     assert row.status == AIResult.PENDING
