@@ -28,7 +28,7 @@ from ..values import COMPASS, object_classes
 from .grammar import Step
 
 # ImageKit keys this dialect reads (anything else: 400 naming it).
-BASE_KEYS = frozenset("w h ar c cm fo z x y xc yc dpr bg b r rt fl bl q f o t n pr e orig di l".split())
+BASE_KEYS = frozenset("w h ar c cm fo z x y xc yc dpr bg b r rt fl bl q f o t n pr e orig l".split())
 LAYER_KEYS = frozenset("i ie w h ar c cm fo z x y xc yc bg b r rt fl bl o t e lx ly lfo fs co ff pa tg".split())
 # ImageKit keys known but not rendered here: a clear 400 instead of "unknown".
 NOT_SUPPORTED = {
@@ -133,7 +133,7 @@ def path(value: str, key: str = "i") -> str:
     if dot and stem and "/" not in suffix and re.fullmatch(r"[A-Za-z0-9]{1,5}", suffix):
         text = stem
     parts = text.split("/")
-    if not text or any(not p or not _PATH_PART.match(p) for p in parts):
+    if not text or any(not p or not _PATH_PART.match(p) or p in (".", "..") for p in parts):
         raise bad(key, value, "a path of letters, digits, '_', '-', '.' and '@@' between folders")
     return ":".join(parts)
 
@@ -308,6 +308,11 @@ def unknown_key(key: str, where: str) -> BadRequest:
 
 def step_components(step: Step) -> list[str]:
     """The Cloudinary components of one ImageKit step."""
+    ai = [f"{k}-{v}" for k, v, _ in step
+          if (k == "e" and v.partition("-")[0] in AI_EFFECTS) or (k == "bg" and v.startswith("genfill"))]
+    if len(ai) > 1:
+        raise BadRequest(f"Only one AI transformation is allowed in a step; chain them with ':' "
+                         f"(tr:e-removedotbg,h-200:e-dropshadow); this step has {', '.join(ai)}")
     parts = _Parts()
     layers: list[list[tuple[str, str]]] = []
     index = 0
@@ -329,12 +334,7 @@ def step_components(step: Step) -> list[str]:
             raise unknown_key(key, "step")
         parts.add(key, value, "step")
         index += 1
-    ai_count = len(parts.ai)
     layer_parts = [_layer_parts(layer) for layer in layers]
-    ai_count += sum(len(lp.ai) for _, lp in layer_parts)
-    if ai_count > 1:
-        raise BadRequest("Only one AI transformation is allowed in a step; chain them with ':' "
-                         "(tr:e-removedotbg,h-200:e-dropshadow)")
     components = [f"t_{check_name(name)}" for name in parts.named]
     components += [f"e_{cld}" for cld in parts.ai if cld != "gen_fill"]
     components += [f"e_{cld}" for cld in parts.pre]
