@@ -82,9 +82,8 @@ def size(key: str, value: str) -> str:
     if value == "auto":
         raise BadRequest(f"Unsupported ImageKit value for {key}: auto (responsive sizes need client hints)")
     if not _DECIMAL.match(value):
-        if re.match(r"^[a-z]{2}_", value):
-            raise BadRequest(f"Unsupported ImageKit value for {key}: {value!r} (arithmetic expressions are not "
-                             "supported here)")
+        if re.match(r"^[a-z]{2,3}(_|$)", value):
+            return expression(key, value)
         raise bad(key, value, "a whole number of pixels, or a fraction between 0 and 1")
     number = float(value)
     if number <= 0:
@@ -94,6 +93,35 @@ def size(key: str, value: str) -> str:
     if not number.is_integer():
         raise bad(key, value, "a whole number of pixels, or a fraction between 0 and 1")
     return str(int(number))
+
+
+# ImageKit's arithmetic variables -> Cloudinary's (input, current); bw/bh (a layer's base) have none.
+VARIABLES = {"iw": "iw", "ih": "ih", "iar": "iar", "cw": "w", "ch": "h", "car": "ar"}
+OPERATORS = ("add", "sub", "mul", "div", "mod", "pow")
+
+
+def expression(key: str, value: str) -> str:
+    """``iw_div_2``, ``cw_mul_0.8``: operands (a variable or a number) joined by operators,
+    re-spelled for Cloudinary's expression grammar (``cw`` is its ``w``)."""
+    tokens = value.split("_")
+    if len(tokens) % 2 == 0 or len(tokens) > 15:
+        raise bad(key, value, "an expression such as iw_div_2: operands joined by add, sub, mul, div, mod or pow")
+    out = []
+    for index, token in enumerate(tokens):
+        if index % 2:
+            if token not in OPERATORS:
+                raise bad(key, value, f"unknown operator {token!r} (add, sub, mul, div, mod, pow)")
+            out.append(token)
+        elif token in VARIABLES:
+            out.append(VARIABLES[token])
+        elif _DECIMAL.match(token):
+            out.append(_num(token))
+        elif token in ("bw", "bh", "bar"):
+            raise BadRequest(f"Unsupported ImageKit value for {key}: {value!r} ({token} is only supported in a "
+                             f"layer's w or h as {'bw' if token == 'bw' else 'bh'}_mul_<fraction>)")
+        else:
+            raise bad(key, value, f"unknown operand {token!r} (iw, ih, iar, cw, ch, car or a number)")
+    return "_".join(out)
 
 
 def decimal(key: str, value: str, low: float, high: float) -> str:
