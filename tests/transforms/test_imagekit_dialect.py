@@ -347,6 +347,23 @@ def test_too_long_or_too_many_steps_is_a_400():
         from_steps(":".join(["e-grayscale"] * 50), None)
 
 
+def test_prompted_ai_operations_mean_their_cloudinary_twin(settings):
+    settings.DAM_IMAGE_EDIT_URL = "http://127.0.0.1:9/v1/images/edits"  # a prompt back-end is configured (never called)
+    assert from_steps("e-changebg-prompt-snowy mountains", None).key == \
+        from_text("e_gen_background_replace:prompt_snowy mountains").key
+    assert from_steps(f"e-changebg-prompte-{b64('a beach')}", None).key == \
+        from_text("e_gen_background_replace:prompt_a beach").key
+
+
+def test_ai_operations_follow_the_engines_placement_rules():
+    """Differences from ImageKit, said in the README: background removal only as the first step
+    and never in a layer (the engine's rule for producers that start from the original)."""
+    with pytest.raises(BadRequest, match="first component"):
+        from_steps("w-100:e-bgremove", None)
+    with pytest.raises(BadRequest, match="layer"):
+        from_steps("l-image,i-a.png,e-removedotbg,l-end", None)
+
+
 def test_two_ai_operations_in_one_step_is_imagekits_400():
     for tr in ("e-removedotbg,h-200,e-dropshadow", "e-bgremove,e-upscale", "e-retouch,bg-genfill,w-10,h-10,cm-pad_resize",
                "e-genvar,l-image,i-a.png,e-removedotbg,l-end", "e-changebg-prompt-sky,e-edit-prompt-hat"):
@@ -461,7 +478,8 @@ AI_TABLE = [
 
 
 @pytest.mark.parametrize("ik,cld,effect", AI_TABLE, ids=[row[0] for row in AI_TABLE])
-def test_ai_operations_mean_their_cloudinary_twin(ik, cld, effect):
+def test_ai_operations_mean_their_cloudinary_twin(ik, cld, effect, settings):
+    settings.DAM_IMAGE_EDIT_URL = "http://127.0.0.1:9/v1/images/edits"  # a prompt back-end is configured (never called)
     if effect not in registry.load():
         pytest.skip(f"e_{effect} is not in this engine yet (added on another branch)")
     assert from_steps(ik, None).key == from_text(cld).key
