@@ -197,6 +197,8 @@ def test_the_canonical_text_is_stable_under_parameter_order():
 
 def test_the_canonical_text_keeps_the_order_of_effects_layers_and_steps():
     assert entry.canonical("e-sharpen,w-10,e-grayscale") == "tr:w-10,e-sharpen,e-grayscale"
+    assert entry.canonical("e-shadow,bl-5,w-10") == "tr:w-10,e-shadow,bl-5"  # bl is an effect: order is meaning
+    assert from_steps("e-shadow,bl-5", None).key != from_steps("bl-5,e-shadow", None).key
     assert entry.canonical("l-image,lx-5,i-b.png,l-end,w-10,l-image,i-a.png,l-end") == \
         "tr:w-10,l-image,i-b.png,lx-5,l-end,l-image,i-a.png,l-end"
     assert entry.canonical("rt-90:w-10") == "tr:rt-90:w-10"
@@ -330,7 +332,15 @@ ERRORS = [
     ("l-text,ie-@@@,l-end", "base64"),
     ("l-text,i-%FF,l-end", "not UTF-8"),
     ("n-a%2Fb", "Invalid transformation name"),
-    ("z-0.5,w-10", "z_ needs"),  # the Cloudinary rule, its text shown
+    ("z-0.5,w-10,h-10", "z \\(zoom\\) needs fo-face"),
+    ("fo-top", "fo-top needs w, h or ar"),
+    ("cm-extract,fo-top", "cm-extract and fo-top need w, h or ar"),
+    ("c-force", "c-force needs w, h or ar"),
+    ("c-force,fo-top,w-10,h-10", "fo cannot be used with c-force"),
+    ("cm-extract,c-at_max,w-10", "c and cm cannot be used together"),
+    ("fo-face,e-bgremove", "fo-face needs w, h or ar"),
+    ("c-maintain_ratio,w-10,f-png,l-image,i-a.png,f-jpg,l-end", "in a layer: f"),
+    ("w-10:e-bgremove", "the ImageKit transformation reads as 'w_10/e_background_removal'"),
 ]
 
 
@@ -338,6 +348,33 @@ ERRORS = [
 def test_bad_input_is_a_400_naming_it(tr, message):
     with pytest.raises(BadRequest, match=message):
         from_steps(tr, "jpg")
+
+
+def test_random_combinations_give_a_plan_or_a_400_and_the_canonical_text_means_the_same():
+    """A fixed-seed sweep over combinations of valid parameters: every one is a plan or a
+    BadRequest (never another exception), and a plan's canonical text and its Cloudinary
+    literal read back to the same meaning."""
+    import random
+
+    tokens = ["w-300", "h-200", "w-0.5", "ar-4-3", "c-force", "c-at_max", "c-at_least", "cm-extract", "cm-pad_resize",
+              "cm-pad_extract", "fo-face", "fo-auto", "fo-top", "fo-dog", "z-0.5", "x-10", "y-N5", "xc-10", "dpr-2",
+              "q-50", "f-png", "o-50", "bg-red", "bg-dominant", "bg-genfill", "b-3_000000", "r-10", "r-max", "rt-90",
+              "fl-h", "bl-5", "t-true", "pr-true", "e-grayscale", "e-sharpen-5", "e-shadow", "e-usm-1-1-1-0",
+              "e-bgremove", "e-contrast", "l-image,i-a.png,w-50,l-end", "l-text,i-Hi%2C%20you,fs-20,co-red,l-end",
+              "l-image,i-ik_canvas,bg-blue,w-10,h-10,lx-N5,l-end", "w-iw_div_2", "h-ch_mul_0.5",
+              "l-image,i-a.png,w-bw_mul_0.3,lfo-bottom,e-grayscale,l-end"]
+    rng = random.Random(16)
+    planned = 0
+    for _ in range(600):
+        tr = ":".join(",".join(rng.sample(tokens, rng.randint(1, 4))) for _ in range(rng.randint(1, 3)))
+        try:
+            plan = from_steps(tr, "jpg")
+        except BadRequest:
+            continue
+        planned += 1
+        assert from_text(plan.literal, "jpg").key == plan.key, tr
+        assert from_steps(plan.transformation[3:], "jpg").key == plan.key, tr
+    assert planned > 50
 
 
 def test_too_long_or_too_many_steps_is_a_400():

@@ -409,6 +409,15 @@ def _resize(own: dict[str, str], *, layer: bool, text_layer: bool = False) -> li
     dims = ("w" in p) + ("h" in p) + ("ar" in p)
     gravity = _focus(own["fo"]) if "fo" in own else None
     subject = gravity is not None and gravity not in COMPASS and gravity not in ("auto", "custom")
+    if gravity is not None and mode in CROPS and mode != "maintain_ratio":
+        raise BadRequest(f"ImageKit fo cannot be used with c-{mode} (it places a crop: c-maintain_ratio, "
+                         "cm-extract, cm-pad_resize or cm-pad_extract)")
+    if not dims and not text_layer and not (mode == "extract" and subject):
+        named_by = [f"{k}-{own[k]}" for k in ("c", "cm", "fo") if k in own]
+        if named_by:
+            raise BadRequest(f"ImageKit {' and '.join(named_by)} need{'s' if len(named_by) == 1 else ''} w, h or ar")
+    if "z" in own and not subject:
+        raise BadRequest("ImageKit z (zoom) needs fo-face or fo-<object>")
     if mode == "maintain_ratio":
         if text_layer:
             if "w" in p:
