@@ -21,6 +21,7 @@ MAX_PARAMS = 60  # in one step
 _KEY = re.compile(r"^[a-z]{1,8}$")
 
 Step = tuple[tuple[str, str, str], ...]  # (key, decoded value, value as written)
+ORDERED = ("e", "bl", "t", "n")  # parameters whose order among themselves is meaning (effects, named)
 
 
 def split(tr: str) -> list[Step]:
@@ -56,8 +57,8 @@ def split(tr: str) -> list[Step]:
 
 
 def canonical_step(step: Step) -> str:
-    """The step with its order-free parameters sorted: effects (``e-``) keep their order
-    among themselves and layers (``l-...`` to ``l-end``) keep theirs and their contents,
+    """The step with its order-free parameters sorted: effects (``e-``, ``bl-``, ``t-``) and
+    named transformations (``n-``) keep their order among themselves and layers (``l-...`` to ``l-end``) keep theirs and their contents,
     after the step's own parameters; values as written."""
     own: list[tuple[str, str]] = []
     effects: list[str] = []
@@ -73,7 +74,7 @@ def canonical_step(step: Step) -> str:
             continue
         if key == "l" and written != "end":
             current = [token]
-        elif key == "e":
+        elif key in ORDERED:
             effects.append(token)
         else:
             own.append((key, token))
@@ -84,8 +85,8 @@ def canonical_step(step: Step) -> str:
         head, body, end = layer[:1], layer[1:], []
         if body and body[-1] == "l-end":
             body, end = body[:-1], ["l-end"]
-        layer_effects = [t for t in body if t.startswith("e-")]
-        layer_own = sorted(t for t in body if not t.startswith("e-"))
+        layer_effects = [t for t in body if t.partition("-")[0] in ORDERED]
+        layer_own = sorted(t for t in body if t.partition("-")[0] not in ORDERED)
         parts += head + layer_own + layer_effects + end
     return ",".join(parts)
 

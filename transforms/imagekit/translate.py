@@ -28,7 +28,7 @@ from ..values import COMPASS, object_classes
 from .grammar import Step
 
 # ImageKit keys this dialect reads (anything else: 400 naming it).
-BASE_KEYS = frozenset("w h ar c cm fo z x y xc yc dpr bg b r rt fl bl q f o t n pr e orig di l".split())
+BASE_KEYS = frozenset("w h ar c cm fo z x y xc yc dpr bg b r rt fl bl q f o t n pr e orig l".split())
 LAYER_KEYS = frozenset("i ie w h ar c cm fo z x y xc yc bg b r rt fl bl o t e lx ly lfo fs co ff pa tg".split())
 # ImageKit keys known but not rendered here: a clear 400 instead of "unknown".
 NOT_SUPPORTED = {
@@ -82,9 +82,8 @@ def size(key: str, value: str) -> str:
     if value == "auto":
         raise BadRequest(f"Unsupported ImageKit value for {key}: auto (responsive sizes need client hints)")
     if not _DECIMAL.match(value):
-        if re.match(r"^[a-z]{2}_", value):
-            raise BadRequest(f"Unsupported ImageKit value for {key}: {value!r} (arithmetic expressions are not "
-                             "supported here)")
+        if re.match(r"^[a-z]{2,3}(_|$)", value):
+            return expression(key, value)
         raise bad(key, value, "a whole number of pixels, or a fraction between 0 and 1")
     number = float(value)
     if number <= 0:
@@ -94,6 +93,35 @@ def size(key: str, value: str) -> str:
     if not number.is_integer():
         raise bad(key, value, "a whole number of pixels, or a fraction between 0 and 1")
     return str(int(number))
+
+
+# ImageKit's arithmetic variables -> Cloudinary's (input, current); bw/bh (a layer's base) have none.
+VARIABLES = {"iw": "iw", "ih": "ih", "iar": "iar", "cw": "w", "ch": "h", "car": "ar"}
+OPERATORS = ("add", "sub", "mul", "div", "mod", "pow")
+
+
+def expression(key: str, value: str) -> str:
+    """``iw_div_2``, ``cw_mul_0.8``: operands (a variable or a number) joined by operators,
+    re-spelled for Cloudinary's expression grammar (``cw`` is its ``w``)."""
+    tokens = value.split("_")
+    if len(tokens) % 2 == 0 or len(tokens) > 15:
+        raise bad(key, value, "an expression such as iw_div_2: operands joined by add, sub, mul, div, mod or pow")
+    out = []
+    for index, token in enumerate(tokens):
+        if index % 2:
+            if token not in OPERATORS:
+                raise bad(key, value, f"unknown operator {token!r} (add, sub, mul, div, mod, pow)")
+            out.append(token)
+        elif token in VARIABLES:
+            out.append(VARIABLES[token])
+        elif _DECIMAL.match(token):
+            out.append(_num(token))
+        elif token in ("bw", "bh", "bar"):
+            raise BadRequest(f"Unsupported ImageKit value for {key}: {value!r} ({token} is only supported in a "
+                             f"layer's w or h as {'bw' if token == 'bw' else 'bh'}_mul_<fraction>)")
+        else:
+            raise bad(key, value, f"unknown operand {token!r} (iw, ih, iar, cw, ch, car or a number)")
+    return "_".join(out)
 
 
 def decimal(key: str, value: str, low: float, high: float) -> str:
@@ -133,7 +161,7 @@ def path(value: str, key: str = "i") -> str:
     if dot and stem and "/" not in suffix and re.fullmatch(r"[A-Za-z0-9]{1,5}", suffix):
         text = stem
     parts = text.split("/")
-    if not text or any(not p or not _PATH_PART.match(p) for p in parts):
+    if not text or any(not p or not _PATH_PART.match(p) or p in (".", "..") for p in parts):
         raise bad(key, value, "a path of letters, digits, '_', '-', '.' and '@@' between folders")
     return ":".join(parts)
 
@@ -308,6 +336,11 @@ def unknown_key(key: str, where: str) -> BadRequest:
 
 def step_components(step: Step) -> list[str]:
     """The Cloudinary components of one ImageKit step."""
+    ai = [f"{k}-{v}" for k, v, _ in step
+          if (k == "e" and v.partition("-")[0] in AI_EFFECTS) or (k == "bg" and v.startswith("genfill"))]
+    if len(ai) > 1:
+        raise BadRequest(f"Only one AI transformation is allowed in a step; chain them with ':' "
+                         f"(tr:e-removedotbg,h-200:e-dropshadow); this step has {', '.join(ai)}")
     parts = _Parts()
     layers: list[list[tuple[str, str]]] = []
     index = 0
@@ -329,12 +362,7 @@ def step_components(step: Step) -> list[str]:
             raise unknown_key(key, "step")
         parts.add(key, value, "step")
         index += 1
-    ai_count = len(parts.ai)
     layer_parts = [_layer_parts(layer) for layer in layers]
-    ai_count += sum(len(lp.ai) for _, lp in layer_parts)
-    if ai_count > 1:
-        raise BadRequest("Only one AI transformation is allowed in a step; chain them with ':' "
-                         "(tr:e-removedotbg,h-200:e-dropshadow)")
     components = [f"t_{check_name(name)}" for name in parts.named]
     components += [f"e_{cld}" for cld in parts.ai if cld != "gen_fill"]
     components += [f"e_{cld}" for cld in parts.pre]
@@ -381,6 +409,15 @@ def _resize(own: dict[str, str], *, layer: bool, text_layer: bool = False) -> li
     dims = ("w" in p) + ("h" in p) + ("ar" in p)
     gravity = _focus(own["fo"]) if "fo" in own else None
     subject = gravity is not None and gravity not in COMPASS and gravity not in ("auto", "custom")
+    if gravity is not None and mode in CROPS and mode != "maintain_ratio":
+        raise BadRequest(f"ImageKit fo cannot be used with c-{mode} (it places a crop: c-maintain_ratio, "
+                         "cm-extract, cm-pad_resize or cm-pad_extract)")
+    if not dims and not text_layer and not (mode == "extract" and subject):
+        named_by = [f"{k}-{own[k]}" for k in ("c", "cm", "fo") if k in own]
+        if named_by:
+            raise BadRequest(f"ImageKit {' and '.join(named_by)} need{'s' if len(named_by) == 1 else ''} w, h or ar")
+    if "z" in own and not subject:
+        raise BadRequest("ImageKit z (zoom) needs fo-face or fo-<object>")
     if mode == "maintain_ratio":
         if text_layer:
             if "w" in p:
