@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.files.storage import storages
 from django.http import FileResponse, HttpResponse, JsonResponse
 from django.utils.cache import get_conditional_response
-from django.utils.http import content_disposition_header, quote_etag
+from django.utils.http import content_disposition_header, http_date, quote_etag
 
 from assets import mappings
 from assets.fileinfo import VIDEO_MIME
