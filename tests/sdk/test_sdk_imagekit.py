@@ -172,6 +172,8 @@ def test_javascript_sdk_overlays_text_and_query_parameters(build, assets):
         ("javascript", {**src, "transformation": [{"overlay": {
             "type": "text", "text": "Hi, you: 100%", "transformation": [{"fontSize": 24, "fontColor": "FFFFFF"}]}}]}),
         ("javascript", {**src, "transformation": [{"width": 100}, {"rotation": 90}]}),
+        ("javascript", {**src, "transformationPosition": "path", "transformation": [{"overlay": {
+            "type": "text", "text": "Hi? you", "transformation": [{"fontSize": 24, "fontColor": "FFFFFF"}]}}]}),
     ])
     assert "v=2" in urls[0] and "tr=w-200" in urls[0]
     plain = image(urls[0])
@@ -189,6 +191,11 @@ def test_javascript_sdk_overlays_text_and_query_parameters(build, assets):
     assert image(urls[3]).shape == image(urls[2]).shape
     assert np.abs(image(urls[3]).astype(int) - image(urls[2]).astype(int)).mean() < 2  # path = query
     assert image(urls[5]).shape[:2] == (100, 50)
+    # In the path, a base64 value with "/" ("Hi? you" is SGk/IHlvdQ==) is escaped (%2F) by the SDK;
+    # the server decodes the path before Django sees it and the view puts the value back together.
+    assert "ie-SGk%2FIHlvdQ%3D%3D" in urls[6]
+    text = image(urls[6])
+    assert text.shape[:2] == (100, 200) and (text[..., :3].min(axis=2) > 200).sum() > 60
 
 
 def test_named_transformation(build, assets):

@@ -131,6 +131,15 @@ def test_orig_true_is_the_stored_original(client, pic):
     assert DerivedImage.objects.count() == 0
 
 
+def test_a_base64_value_with_a_slash_in_the_decoded_path(client, pic):
+    """``ie-SGk%2FIHlvdQ%3D%3D`` ("Hi? you") reaches the view decoded, its "/" a separator."""
+    escaped = client.get(f"{IK}/tr:l-text,ie-SGk%2FIHlvdQ%3D%3D,fs-20,co-FFFFFF,l-end/shop/pic.png")
+    assert escaped.status_code == 200, escaped.content
+    assert pixels(escaped).shape[:2] == (90, 120)
+    plain = client.get(f"{IK}/tr:l-text,i-Hi%3F%20you,fs-20,co-FFFFFF,l-end/shop/pic.png")
+    assert plain["ETag"] == escaped["ETag"]  # the same text, the same rendering
+
+
 def test_other_query_parameters_are_ignored(client, pic):
     first = client.get(f"{IK}/shop/pic.jpg?tr=w-60")
     sdk = client.get(f"{IK}/shop/pic.jpg?ik-sdk-version=javascript-5.5.1&tr=w-60&updatedAt=1700000000")

@@ -7,7 +7,10 @@ the dialect (`entry.from_steps`) -> the signature (``ik-s``/``ik-t``, transforms
 signatures) -> the asset (the path without its extension is the public_id; the extension
 picks the format unless ``f-`` does) -> `derived.open_file` -> transforms.answers.respond
 (headers, conditional GET, memo).  Other query parameters (the SDKs' ``ik-sdk-version``,
-``updatedAt``) are ignored.
+``updatedAt``) are ignored.  The steps reach the dialect as sent (it splits before it
+decodes): the raw query string's ``tr``; the path's ``tr:`` segment from the raw request
+target when the server gives one, else decoded and re-escaped (a base64 ``ie-`` value whose
+``%2F`` the server decoded into a separator is joined back).
 
 An AI result still being computed (transforms.ai.lifecycle.ResultPending, Cloudinary's 423)
 answers as ImageKit does: 200 with a small HTML page "The asset is currently being prepared",
@@ -86,8 +89,8 @@ def _steps_and_name(meta: dict, cloud: str, rest: str) -> tuple[str, str]:
                    for item in meta.get("QUERY_STRING", "").split("&") if item.partition("=")[0] == "tr"]
     path_steps = None
     if rest.startswith(PATH_STEPS):
-        decoded, _, rest = rest.partition("/")
         path_steps = _raw_path_steps(meta, cloud)
+        decoded, rest = _decoded_path_steps(rest)
         if path_steps is None:  # the server gives no raw target: the decoded text, escaped once more
             path_steps = decoded[len(PATH_STEPS):].replace("%", "%25")
         if not rest:
@@ -111,6 +114,20 @@ def _query_value(value: str) -> str:
     if "," not in value and ":" not in value and _WHOLE_ESCAPED.search(value):
         return unquote_plus(value)
     return value.replace("+", "%20")
+
+
+def _decoded_path_steps(rest: str) -> tuple[str, str]:
+    """(the ``tr:`` segment, the path after it) of the decoded path.  The browser SDK escapes
+    a base64 value (``ie-``) with encodeURIComponent, and the decoded path shows its ``/``
+    as a separator: while the segment ends in an ``ie-`` value whose length is not a whole
+    number of base64 quads (the SDKs pad it), the next segment is part of it."""
+    parts = rest.split("/")
+    while len(parts) > 2:
+        last = parts[0].rsplit(",", 1)[-1].rsplit(":", 1)[-1]
+        if not (last.startswith("ie-") and len(last[3:]) % 4):
+            break
+        parts[0:2] = [parts[0] + "/" + parts[1]]
+    return parts[0], "/".join(parts[1:])
 
 
 def _raw_path_steps(meta: dict, cloud: str) -> str | None:
