@@ -401,11 +401,23 @@ def test_prompted_ai_operations_mean_their_cloudinary_twin(settings):
         from_text("e_gen_background_replace:prompt_a beach").key
 
 
+@pytest.mark.parametrize("prompt", ["50% off_sale", "a dog", "ünïcode words"])
+def test_a_prompt_is_passed_on_literally(prompt):
+    from urllib.parse import quote
+
+    plan = from_steps(f"bg-genfill-prompt-{quote(prompt, safe='')},w-100,h-96,cm-pad_resize", None)
+    assert plan.steps[0].background.gen.prompt == prompt
+    assert from_text(plan.literal).key == plan.key
+
+
 def test_ai_operations_follow_the_engines_placement_rules():
     """Differences from ImageKit, said in the README: background removal only as the first step
     and never in a layer (the engine's rule for producers that start from the original)."""
     with pytest.raises(BadRequest, match="first component"):
         from_steps("w-100:e-bgremove", None)
+    for prompt in ("a%3Bseed_3", "a%2Cb", "a%2Fb", "a%3Ab", "(a)", "a%5Cb"):
+        with pytest.raises(BadRequest, match="Invalid ImageKit prompt"):
+            from_steps(f"bg-genfill-prompt-{prompt},w-100,h-96,cm-pad_resize", None)
     with pytest.raises(BadRequest, match="layer"):
         from_steps("l-image,i-a.png,e-removedotbg,l-end", None)
 

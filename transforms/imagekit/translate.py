@@ -176,13 +176,14 @@ def base64_text(key: str, value: str) -> str:
 
 
 def prompt_token(text: str) -> str:
-    """A prompt in the spelling Cloudinary's sub-parameters read back as the same text:
-    the separators ``;``, ``,``, ``/``, ``:``, ``%`` and ``_`` are not allowed in prompts
-    we pass on, so a prompt can never end a sub-parameter or a component."""
+    """A prompt in the spelling Cloudinary's sub-parameters read back as the same text
+    (they decode nothing): the separators ``;``, ``,``, ``/``, ``:`` and the parentheses
+    (which group sub-parameters) are not allowed in prompts we pass on, so a prompt can
+    never end a sub-parameter or a component."""
     words = " ".join(text.split())
     if not words:
         raise BadRequest("Invalid ImageKit prompt: empty")
-    bad_chars = sorted(set(words) & set(";,/:%_()\\"))
+    bad_chars = sorted(set(words) & set(";,/:()\\"))
     if bad_chars or any(ord(ch) < 32 or ord(ch) == 127 for ch in words):
         raise BadRequest(f"Invalid ImageKit prompt {text!r}: it must not contain {' '.join(bad_chars) or 'control characters'}")
     return words
