@@ -132,32 +132,37 @@ TABLE = [
      "b_gen_fill:prompt_red flowers,c_pad,w_100,h_96"),
     ("bg-genfill,w-100,h-96,cm-pad_extract", "c_crop,w_100,h_96/b_gen_fill,c_pad,w_100,h_96"),
     # layers
-    ("l-image,i-logo.png,l-end", "l_logo/fl_layer_apply"),
-    ("l-image,i-customer@@logo.png,l-end", "l_customer:logo/fl_layer_apply"),
-    ("l-image,i-customer@@logo.png,lx-10,ly-20,l-end", "l_customer:logo/fl_layer_apply,g_north_west,x_10,y_20"),
-    ("l-image,i-logo.png,lx-N10,ly-20,l-end", "l_logo/fl_layer_apply,g_north_east,x_10,y_20"),
-    ("l-image,i-logo.png,lx-10,ly-N20,l-end", "l_logo/fl_layer_apply,g_south_west,x_10,y_20"),
-    ("l-image,i-logo.png,lfo-bottom_right,l-end", "l_logo/fl_layer_apply,g_south_east"),
-    ("l-image,i-logo.png,lfo-top,l-end", "l_logo/fl_layer_apply,g_north"),
-    (f"l-image,ie-{b64('customer/logo.png')},l-end", "l_customer:logo/fl_layer_apply"),
+    ("l-image,i-logo.png,l-end", "l_logo/fl_layer_apply.no_overflow"),
+    ("l-image,i-customer@@logo.png,l-end", "l_customer:logo/fl_layer_apply.no_overflow"),
+    ("l-image,i-customer@@logo.png,lx-10,ly-20,l-end", "l_customer:logo/fl_layer_apply.no_overflow,g_north_west,x_10,y_20"),
+    ("l-image,i-logo.png,lx-N10,ly-20,l-end", "l_logo/fl_layer_apply.no_overflow,g_north_west,x_-10,y_20"),
+    ("l-image,i-logo.png,ly-N20,l-end", "l_logo/fl_layer_apply.no_overflow,g_north_west,y_-20"),
+    ("l-image,i-a.png,w-100,l-image,i-b.png,w-20,lx-5,ly-5,l-end,l-end",
+     "l_a,w_100/l_b,w_20,fl_layer_apply.no_overflow,g_north_west,x_5,y_5/fl_layer_apply.no_overflow"),
+    ("l-image,i-a.png,l-text,i-Hi,co-red,lfo-bottom,l-end,lfo-top_right,l-end",
+     "l_a/co_red,fl_layer_apply.no_overflow,g_south,l_text:Arial_14:Hi/fl_layer_apply.no_overflow,g_north_east"),
+    ("l-image,i-a.png,l-image,i-b.png,w-bw_mul_0.5,l-end,l-end", "l_a/l_b,w_0.5,fl_layer_apply.no_overflow.relative/fl_layer_apply.no_overflow"),
+    ("l-image,i-logo.png,lfo-bottom_right,l-end", "l_logo/fl_layer_apply.no_overflow,g_south_east"),
+    ("l-image,i-logo.png,lfo-top,l-end", "l_logo/fl_layer_apply.no_overflow,g_north"),
+    (f"l-image,ie-{b64('customer/logo.png')},l-end", "l_customer:logo/fl_layer_apply.no_overflow"),
     ("h-300,w-400,l-image,i-overlay.jpg,w-100,b-10_CDDC39,l-end",
-     "c_fill,h_300,w_400/bo_10px_solid_rgb:CDDC39,l_overlay,w_100/fl_layer_apply"),
-    ("l-image,i-logo.png,w-100,h-50,rt-90,bg-blue,l-end", "l_logo,c_fill,w_100,h_50,a_90,b_blue/fl_layer_apply"),
-    ("l-image,i-logo.png,w-100,e-grayscale,l-end", "l_logo,w_100/e_grayscale/fl_layer_apply"),
-    ("l-image,i-logo.png,w-bw_mul_0.5,l-end", "l_logo,w_0.5,fl_relative/fl_layer_apply"),
+     "c_fill,h_300,w_400/bo_10px_solid_rgb:CDDC39,l_overlay,w_100/fl_layer_apply.no_overflow"),
+    ("l-image,i-logo.png,w-100,h-50,rt-90,bg-blue,l-end", "l_logo,c_fill,w_100,h_50,a_90,b_blue/fl_layer_apply.no_overflow"),
+    ("l-image,i-logo.png,w-100,e-grayscale,l-end", "l_logo,w_100/e_grayscale/fl_layer_apply.no_overflow"),
+    ("l-image,i-logo.png,w-bw_mul_0.5,l-end", "l_logo,w_0.5,fl_relative/fl_layer_apply.no_overflow"),
     ("w-300,l-image,i-a.png,l-end,l-image,i-b.png,lfo-top_left,l-end",
-     "w_300/l_a/fl_layer_apply/l_b/fl_layer_apply,g_north_west"),
-    ("l-text,i-Hi,fs-20,co-0000ff,l-end", "l_text:Arial_20:Hi,co_rgb:0000ff/fl_layer_apply"),
-    ("l-text,i-Hi,l-end", "l_text:Arial_14:Hi/fl_layer_apply"),
-    ("l-text,i-Hi,ff-Roboto,fs-30,tg-b_i,l-end", "l_text:Roboto_30_bold_italic:Hi/fl_layer_apply"),
+     "w_300/l_a/fl_layer_apply.no_overflow/l_b/fl_layer_apply.no_overflow,g_north_west"),
+    ("l-text,i-Hi,fs-20,co-0000ff,l-end", "l_text:Arial_20:Hi,co_rgb:0000ff/fl_layer_apply.no_overflow"),
+    ("l-text,i-Hi,l-end", "l_text:Arial_14:Hi/fl_layer_apply.no_overflow"),
+    ("l-text,i-Hi,ff-Roboto,fs-30,tg-b_i,l-end", "l_text:Roboto_30_bold_italic:Hi/fl_layer_apply.no_overflow"),
     ("l-text,i-Hello%20world,bg-yellow,pa-10,lx-5,ly-5,l-end",
-     "l_text:Arial_14:Hello world,b_yellow,bo_10px_solid_yellow/fl_layer_apply,g_north_west,x_5,y_5"),
-    ("l-text,i-long%20text,w-200,l-end", "l_text:Arial_14:long text,c_fit,w_200/fl_layer_apply"),
-    (f"l-text,ie-{b64('a, b')},l-end", "l_text:Arial_14:a%2C b/fl_layer_apply"),
+     "l_text:Arial_14:Hello world,b_yellow,bo_10px_solid_yellow/fl_layer_apply.no_overflow,g_north_west,x_5,y_5"),
+    ("l-text,i-long%20text,w-200,l-end", "l_text:Arial_14:long text,c_fit,w_200/fl_layer_apply.no_overflow"),
+    (f"l-text,ie-{b64('a, b')},l-end", "l_text:Arial_14:a%2C b/fl_layer_apply.no_overflow"),
     ("l-image,i-ik_canvas,bg-FF0000,w-50,h-40,l-end",
-     "l_text:Arial_14:.,co_rgb:00000000,b_rgb:ff0000,c_scale,w_50,h_40/fl_layer_apply"),
+     "l_text:Arial_14:.,co_rgb:00000000,b_rgb:ff0000,c_scale,w_50,h_40/fl_layer_apply.no_overflow"),
     ("l-image,i-ik_canvas,bg-FF0000,l-end",
-     "l_text:Arial_14:.,co_rgb:00000000,b_rgb:ff0000,c_scale,w_1.0,h_1.0,fl_relative/fl_layer_apply"),
+     "l_text:Arial_14:.,co_rgb:00000000,b_rgb:ff0000,c_scale,w_1.0,h_1.0,fl_relative/fl_layer_apply.no_overflow"),
 ]
 
 
@@ -317,7 +322,11 @@ ERRORS = [
     ("l-image,l-end", "needs exactly one i-"),
     ("l-image,i-a.png,i-b.png,l-end", "needs exactly one i-"),
     ("l-image,i-a.png", "closed with l-end"),
-    ("l-image,i-a.png,l-image,i-b.png,l-end,l-end", "cannot be nested"),
+    ("l-image,i-a.png,lx-10_5,l-end", "Invalid ImageKit value for lx"),
+    ("l-image,i-a.png,l-image,i-b.png,l-image,i-c.png,l-end,l-end,l-end", "nested deeper than 2"),
+    ("l-image,i-a.png,l-image,i-b.png,e-grayscale,l-end,l-end", "nested ImageKit layer may only size and place"),
+    ("l-image,i-a.png,l-image,i-b.png,w-10,h-10,fo-top,l-end,l-end", "nested ImageKit layer cannot use fo"),
+    ("l-image,i-a.png,l-image,i-b.png,l-end", "closed with l-end"),
     ("l-end", "l-end without a layer"),
     ("l-video,i-a.mp4,l-end", "video"),
     ("l-shape,i-a,l-end", "Invalid ImageKit value for l"),
@@ -392,11 +401,23 @@ def test_prompted_ai_operations_mean_their_cloudinary_twin(settings):
         from_text("e_gen_background_replace:prompt_a beach").key
 
 
+@pytest.mark.parametrize("prompt", ["50% off_sale", "a dog", "ünïcode words"])
+def test_a_prompt_is_passed_on_literally(prompt):
+    from urllib.parse import quote
+
+    plan = from_steps(f"bg-genfill-prompt-{quote(prompt, safe='')},w-100,h-96,cm-pad_resize", None)
+    assert plan.steps[0].background.gen.prompt == prompt
+    assert from_text(plan.literal).key == plan.key
+
+
 def test_ai_operations_follow_the_engines_placement_rules():
     """Differences from ImageKit, said in the README: background removal only as the first step
     and never in a layer (the engine's rule for producers that start from the original)."""
     with pytest.raises(BadRequest, match="first component"):
         from_steps("w-100:e-bgremove", None)
+    for prompt in ("a%3Bseed_3", "a%2Cb", "a%2Fb", "a%3Ab", "(a)", "a%5Cb"):
+        with pytest.raises(BadRequest, match="Invalid ImageKit prompt"):
+            from_steps(f"bg-genfill-prompt-{prompt},w-100,h-96,cm-pad_resize", None)
     with pytest.raises(BadRequest, match="layer"):
         from_steps("l-image,i-a.png,e-removedotbg,l-end", None)
 
@@ -489,7 +510,7 @@ def test_a_padded_solid_colour_layer_renders_like_its_twin(pic):
     mine = from_steps("cm-pad_resize,w-160,h-90,bg-00FF00,l-image,i-ik_canvas,bg-FF0000,w-20,h-10,lx-0,ly-0,l-end",
                       "png").for_asset(pic)
     twin = from_text("b_rgb:00ff00,c_pad,w_160,h_90/l_text:Arial_14:.,co_rgb:00000000,b_rgb:ff0000,c_scale,w_20,h_10/"
-                     "fl_layer_apply,g_north_west,x_0,y_0", "png").for_asset(pic)
+                     "fl_layer_apply.no_overflow,g_north_west,x_0,y_0", "png").for_asset(pic)
     assert derived.cache_key(pic, mine) == derived.cache_key(pic, twin)
     image, pixels = _pixels(derived.deliverable(pic, mine))
     assert (image.width, image.height) == (160, 90)
@@ -520,3 +541,27 @@ def test_ai_operations_mean_their_cloudinary_twin(ik, cld, effect, settings):
     if effect not in registry.load():
         pytest.skip(f"e_{effect} is not in this engine yet (added on another branch)")
     assert from_steps(ik, None).key == from_text(cld).key
+
+
+@pytest.mark.django_db
+def test_a_nested_layer_is_placed_inside_its_parent(pic):
+    plan = from_steps("cm-pad_resize,w-160,h-90,bg-00FF00,"
+                      "l-image,i-ik_canvas,bg-FF0000,w-40,h-30,lx-100,ly-50,"
+                      "l-image,i-ik_canvas,bg-0000FF,w-10,h-10,lx-5,ly-N5,l-end,l-end", "png")
+    image, pixels = _pixels(derived.deliverable(pic, plan.for_asset(pic)))
+    assert (image.width, image.height) == (160, 90)
+    assert tuple(pixels[60, 120, :3]) == (255, 0, 0)  # the parent layer
+    assert tuple(pixels[51, 108, :3]) == (0, 0, 255)  # the nested one, 5 px above the parent's top edge: clipped
+    assert tuple(pixels[47, 108, :3]) != (0, 0, 255)  # above the parent nothing of it shows (the photo does)
+    assert tuple(pixels[56, 108, :3]) == (255, 0, 0)  # below its 5 visible rows: the parent again
+    assert tuple(pixels[79, 108, :3]) == (255, 0, 0) and tuple(pixels[81, 108, :3]) != (255, 0, 0)  # 30 rows high
+    assert tuple(pixels[45, 5, :3]) == (0, 255, 0)  # the pad colour
+
+
+@pytest.mark.django_db
+def test_a_layer_past_the_edge_is_clipped_never_growing_the_image(pic):
+    plan = from_steps("l-image,i-ik_canvas,bg-FF0000,w-50,h-50,lx-N20,ly-80,l-end", "png")
+    image, pixels = _pixels(derived.deliverable(pic, plan.for_asset(pic)))
+    assert (image.width, image.height) == (120, 90)
+    assert tuple(pixels[85, 0, :3]) == (255, 0, 0) and tuple(pixels[85, 29, :3]) == (255, 0, 0)
+    assert tuple(pixels[85, 31, :3]) != (255, 0, 0) and tuple(pixels[78, 10, :3]) != (255, 0, 0)

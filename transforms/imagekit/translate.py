@@ -8,8 +8,9 @@ One ImageKit step becomes, in this order: its named transformations (``n-`` -> `
 its AI operation (at most one per step, ImageKit's rule), its resize/crop component
 (w, h, ar, c/cm, fo, x/y, z, dpr, bg, b, r, rt/fl, o, q, f, pr; ``cm-pad_extract`` is a
 crop then a pad), its plain effects in the order written (one component each), then its
-layers in the order written (``l_<source>,<layer's own sizing>`` / its effects /
-``fl_layer_apply,<placement>``).
+layers in the order written (``l_<source>,<layer's own sizing>`` / its effects / its
+nested layers, each in one component / ``fl_layer_apply.no_overflow,<placement>``: an
+ImageKit layer never grows the image).
 """
 
 from __future__ import annotations
@@ -175,13 +176,14 @@ def base64_text(key: str, value: str) -> str:
 
 
 def prompt_token(text: str) -> str:
-    """A prompt in the spelling Cloudinary's sub-parameters read back as the same text:
-    the separators ``;``, ``,``, ``/``, ``:``, ``%`` and ``_`` are not allowed in prompts
-    we pass on, so a prompt can never end a sub-parameter or a component."""
+    """A prompt in the spelling Cloudinary's sub-parameters read back as the same text
+    (they decode nothing): the separators ``;``, ``,``, ``/``, ``:`` and the parentheses
+    (which group sub-parameters) are not allowed in prompts we pass on, so a prompt can
+    never end a sub-parameter or a component."""
     words = " ".join(text.split())
     if not words:
         raise BadRequest("Invalid ImageKit prompt: empty")
-    bad_chars = sorted(set(words) & set(";,/:%_()\\"))
+    bad_chars = sorted(set(words) & set(";,/:()\\"))
     if bad_chars or any(ord(ch) < 32 or ord(ch) == 127 for ch in words):
         raise BadRequest(f"Invalid ImageKit prompt {text!r}: it must not contain {' '.join(bad_chars) or 'control characters'}")
     return words
@@ -341,36 +343,61 @@ def step_components(step: Step) -> list[str]:
     if len(ai) > 1:
         raise BadRequest(f"Only one AI transformation is allowed in a step; chain them with ':' "
                          f"(tr:e-removedotbg,h-200:e-dropshadow); this step has {', '.join(ai)}")
+    items, end = _items([(k, v) for k, v, _ in step], 0, depth=0)
     parts = _Parts()
-    layers: list[list[tuple[str, str]]] = []
-    index = 0
-    while index < len(step):
-        key, value, _ = step[index]
-        if key == "l":
-            if value == "end":
-                raise BadRequest("l-end without a layer (l-image or l-text) to close")
-            end = next((i for i in range(index + 1, len(step)) if step[i][0] == "l"), None)
-            if end is None or step[end][1] != "end":
-                raise BadRequest("A layer (l-image, l-text) must be closed with l-end before another layer; "
-                                 "layers cannot be nested")
-            layers.append([(key, value)] + [(k, v) for k, v, _ in step[index + 1:end]])
-            index = end + 1
+    layers = []
+    for item in items:
+        if isinstance(item, _Layer):
+            layers.append(item)
             continue
+        key, value = item
         if key == "orig":
             raise BadRequest("orig-true serves the original file as is: it cannot be combined with other parameters")
         if key not in BASE_KEYS:
             raise unknown_key(key, "step")
         parts.add(key, value, "step")
-        index += 1
     layer_parts = [_layer_parts(layer) for layer in layers]
     components = [f"t_{check_name(name)}" for name in parts.named]
     components += [f"e_{cld}" for cld in parts.ai if cld != "gen_fill"]
     components += [f"e_{cld}" for cld in parts.pre]
     components += _resize(parts.own, layer=False)
     components += [f"e_{cld}" for cld in parts.effects]
-    for (kind, source), lp in layer_parts:
-        components += _layer(kind, source, lp)
+    for (kind, source), lp, nested in layer_parts:
+        components += _layer(kind, source, lp, nested)
     return [c for c in components if c]
+
+
+class _Layer:
+    """``l-<kind>`` ... ``l-end``: its parameters and nested layers, in order."""
+
+    def __init__(self, kind: str, items: list) -> None:
+        self.kind, self.items = kind, items
+
+
+MAX_LAYER_DEPTH = 2  # a layer in a layer (ImageKit nests; the engine places a nested layer in one component)
+
+
+def _items(params: list[tuple[str, str]], index: int, *, depth: int):
+    """Parameters and `_Layer`s from `index` to the end (depth 0) or to this layer's
+    ``l-end`` (returned index just after it)."""
+    items: list = []
+    while index < len(params):
+        key, value = params[index]
+        if key == "l" and value == "end":
+            if depth == 0:
+                raise BadRequest("l-end without a layer (l-image or l-text) to close")
+            return items, index + 1
+        if key == "l":
+            if depth + 1 > MAX_LAYER_DEPTH:
+                raise BadRequest(f"ImageKit layers nested deeper than {MAX_LAYER_DEPTH} levels are not supported")
+            inner, index = _items(params, index + 1, depth=depth + 1)
+            items.append(_Layer(value, inner))
+            continue
+        items.append((key, value))
+        index += 1
+    if depth:
+        raise BadRequest("An ImageKit layer (l-image, l-text) must be closed with l-end")
+    return items, index
 
 
 # --- resize / crop ------------------------------------------------------------------------
@@ -525,27 +552,30 @@ def _join(params: dict[str, str]) -> str:
 # --- layers ------------------------------------------------------------------------------
 
 
-def _layer_parts(layer: list[tuple[str, str]]):
-    (_, kind), rest = layer[0], layer[1:]
+def _layer_parts(layer: _Layer):
+    kind = layer.kind
     if kind not in ("image", "text"):
         if kind in ("video", "subtitles"):
             raise BadRequest(f"Unsupported ImageKit layer: l-{kind} (video and subtitle layers)")
         raise bad("l", kind, "l-image or l-text")
-    sources = [(k, v) for k, v in rest if k in ("i", "ie")]
+    params = [item for item in layer.items if not isinstance(item, _Layer)]
+    nested = [_layer_parts(item) for item in layer.items if isinstance(item, _Layer)]
+    sources = [(k, v) for k, v in params if k in ("i", "ie")]
     if len(sources) != 1:
         raise BadRequest(f"An ImageKit l-{kind} layer needs exactly one i- (or ie-) input")
     parts = _Parts()
-    for key, value in rest:
+    for key, value in params:
         if key in ("i", "ie"):
             continue
         if key not in LAYER_KEYS:
             raise unknown_key(key, "layer")
         parts.add(key, value, "layer")
-    return (kind, sources[0]), parts
+    return (kind, sources[0]), parts, nested
 
 
 def _placement(own: dict[str, str]) -> dict[str, str]:
-    """lx/ly (negatives, ``N``, measured from the right/bottom edge) or lfo -> g, x, y."""
+    """lx/ly (the layer's top-left corner from the base's top-left; ``N`` negatives move it
+    past the left/top edge) or lfo -> g, x, y."""
     if "lfo" in own and ("lx" in own or "ly" in own):
         raise BadRequest("ImageKit lfo cannot be combined with lx or ly")
     if "lfo" in own:
@@ -558,26 +588,22 @@ def _placement(own: dict[str, str]) -> dict[str, str]:
         if key in own and re.match(r"^[a-z]{2}_", own[key]):
             raise BadRequest(f"Unsupported ImageKit value for {key}: {own[key]!r} (arithmetic expressions are not "
                              "supported)")
-    x = signed("lx", own["lx"]) if "lx" in own else 0
-    y = signed("ly", own["ly"]) if "ly" in own else 0
-    vertical = "south" if own.get("ly", "").startswith("N") else "north"
-    horizontal = "east" if own.get("lx", "").startswith("N") else "west"
-    out = {"g": f"{vertical}_{horizontal}"}
+    out = {"g": "north_west"}
     if "lx" in own:
-        out["x"] = str(abs(x))
+        out["x"] = str(signed("lx", own["lx"]))
     if "ly" in own:
-        out["y"] = str(abs(y))
+        out["y"] = str(signed("ly", own["ly"]))
     return out
 
 
-def _layer(kind: str, source: tuple[str, str], parts: _Parts) -> list[str]:
+def _layer(kind: str, source: tuple[str, str], parts: _Parts, nested=()) -> list[str]:
+    """``l_<source>,<own sizing>`` / its AI and effect components / nested layers /
+    ``fl_layer_apply,<placement>``."""
     own = dict(parts.own)
     placement = _placement(own)
     for key in ("lx", "ly", "lfo"):
         own.pop(key, None)
     skey, svalue = source
-    if parts.named:  # pragma: no cover - LAYER_KEYS has no n
-        raise BadRequest("Named transformations cannot be used in a layer")
     if kind == "text":
         head, own = _text_layer(skey, svalue, own)
     elif svalue == "ik_canvas" and skey == "i":
@@ -592,8 +618,28 @@ def _layer(kind: str, source: tuple[str, str], parts: _Parts) -> list[str]:
     components += [f"e_{cld}" for cld in parts.pre]
     components += sizing[1:]
     components += [f"e_{cld}" for cld in parts.effects]
-    components.append(_join({"fl": "layer_apply", **placement}))
+    for (inner_kind, inner_source), inner_parts, deeper in nested:
+        inner = _layer(inner_kind, inner_source, inner_parts, deeper)
+        components.append(_one_component(inner))
+    components.append(_join({"fl": "layer_apply.no_overflow", **placement}))  # ImageKit never grows the base
     return components
+
+
+def _one_component(components: list[str]) -> str:
+    """A nested layer as the one component the engine places inside a layer
+    (``l_<source>,<own>,fl_layer_apply,<placement>``): sizing and placement only."""
+    head, apply = components[0], components[-1]
+    if len(components) != 2:
+        raise BadRequest("A nested ImageKit layer may only size and place its input (no effects, trim or "
+                         "cm-pad_extract in it)")
+    tokens = head.split(",")
+    if any(t.startswith(("g_", "x_", "y_")) for t in tokens[1:]):
+        raise BadRequest("A nested ImageKit layer cannot use fo, x, y, xc or yc (its component holds its placement)")
+    apply_tokens = apply.split(",")
+    flags = [f for t in tokens + apply_tokens if t.startswith("fl_") for f in t[3:].split(".")]
+    tokens = [t for t in tokens if not t.startswith("fl_")]
+    placement = [t for t in apply_tokens if not t.startswith("fl_")]
+    return ",".join([*tokens, "fl_" + ".".join(sorted(set(flags))), *placement])
 
 
 def _text_layer(skey: str, svalue: str, own: dict[str, str]) -> tuple[str, dict[str, str]]:
