@@ -1,6 +1,7 @@
 """The answer to a delivery, shared by both dialects' views (transforms.views for
 Cloudinary's URLs, transforms.imagekit.views for ImageKit's): headers, the memo's offer,
-the conditional GET and the streamed file (`respond`), and errors as Cloudinary's JSON with
+the conditional GET and the streamed file (`respond`), the asset a path names (fetched
+through an upload mapping when missing: `find_or_fetch_mapped`), and errors as Cloudinary's JSON with
 an ``X-Cld-Error`` header (`error`).  It sits beside the ImageKit dialect in the import
 layers (below the HTTP modules) so that dialect's view can call it; `Candidate` lives here
 for the same reason (transforms.memo reads it)."""
@@ -15,10 +16,12 @@ from django.http import FileResponse, HttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header, http_date, quote_etag
 
-from core.errors import ApiError
+from assets import mappings
+from core.errors import ApiError, NotFound
 from core.responses import error_response
 
 from . import derived
+from .cloudinary import lookup
 from .encode import mime_type
 
 ENVIRON_KEY = "dam.memo"
@@ -132,3 +135,14 @@ def error(exc: ApiError):
     response["X-Cld-Error"] = header
     response["Cache-Control"] = "no-store"
     return response
+
+
+def find_or_fetch_mapped(parsed, requested):
+    """The asset the path names; for a missing one in an upload-mapped folder, fetched
+    from the mapping's template first (assets.mappings)."""
+    try:
+        return lookup.find_asset(parsed, requested)
+    except NotFound:
+        if parsed.type != "upload" or mappings.fetch_mapped(parsed.public_id, parsed.extension or "") is None:
+            raise
+    return lookup.find_asset(parsed, requested)

@@ -21,12 +21,11 @@ from django.http import FileResponse, HttpResponse, JsonResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header, http_date, quote_etag
 
-from assets import mappings
 from assets.fileinfo import VIDEO_MIME
 from core.errors import ApiError, BadRequest, NotFound, Unauthorized
 
 from . import admission, derived
-from .answers import STREAM_BLOCK, respond
+from .answers import STREAM_BLOCK, find_or_fetch_mapped, respond
 from .answers import error as _error
 from .answers import with_headers as _with_headers
 from .cloudinary import breakpoints, entry, lookup, parser, signatures
@@ -51,7 +50,7 @@ def deliver(request, cloud: str, rest: str):
         signed = parsed.signature is not None
         if requested.needs_signature and not signed:  # checked before the cache, which may hold it
             raise Unauthorized("A private or authenticated layer needs a signed URL")
-        asset, requested = _find_or_fetch_mapped(parsed, requested)
+        asset, requested = find_or_fetch_mapped(parsed, requested)
         resolved = requested.for_asset(asset, accept=request.META.get("HTTP_ACCEPT", ""),
                                        save_data=request.META.get("HTTP_SAVE_DATA", "").strip().lower() == "on")
         # Strict mode refuses to *render* a dynamic transformation; what is already stored
@@ -73,17 +72,6 @@ RAW_INLINE_TYPES = {
     "wav": "audio/wav", "ogg": "audio/ogg", "woff": "font/woff", "woff2": "font/woff2", "ttf": "font/ttf",
 }
 FILE_CSP = "default-src 'none'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
-
-
-def _find_or_fetch_mapped(parsed, requested):
-    """The asset the path names; for a missing one in an upload-mapped folder, fetched
-    from the mapping's template first (assets.mappings)."""
-    try:
-        return lookup.find_asset(parsed, requested)
-    except NotFound:
-        if parsed.type != "upload" or mappings.fetch_mapped(parsed.public_id, parsed.extension or "") is None:
-            raise
-    return lookup.find_asset(parsed, requested)
 
 
 def deliver_file(request, cloud: str, resource_type: str, rest: str):

@@ -15,12 +15,14 @@ import time
 import numpy as np
 import pytest
 import pyvips
+from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
 from django.urls import resolve
 
 from assets.bodyguard import BodyGuard
-from assets.models import Asset
+from assets.models import Asset, UploadMapping
 from tests.conftest import CLOUD, make_image
+from tests.sdk_fixtures import remote_files  # noqa: F401  (fixture)
 from tests.cutouts import centre, corners, scene
 from tests.wsgi import run_app
 from transforms.ai import jobs
@@ -145,6 +147,17 @@ def test_other_query_parameters_are_ignored(client, pic):
     sdk = client.get(f"{IK}/shop/pic.jpg?ik-sdk-version=javascript-5.5.1&tr=w-60&updatedAt=1700000000")
     assert sdk.status_code == 200 and sdk["ETag"] == first["ETag"]
     assert DerivedImage.objects.count() == 1
+
+
+def test_a_missing_asset_of_an_upload_mapped_folder_is_fetched_first(client, db, remote_files, settings):
+    settings.DAM_ALLOW_PRIVATE_REMOTE_URLS = True  # the test's file server is on the loopback
+    cache.clear()  # remembered misses (assets.mappings.MISS_SECONDS) of earlier tests
+    base = remote_files("/images/cat.jpg", make_image(40, 30)).rsplit("/cat.jpg", 1)[0]
+    UploadMapping.objects.create(folder="remote", template=base)
+    response = client.get(f"{IK}/tr:w-20/remote/cat.jpg")
+    assert response.status_code == 200, response.content
+    assert pixels(response).shape[:2] == (15, 20)
+    assert Asset.objects.get().public_id == "remote/cat"
 
 
 # --- HTTP: conditional GET, HEAD, methods, errors ----------------------------------------------

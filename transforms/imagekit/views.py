@@ -31,9 +31,8 @@ from core.errors import ApiError, BadRequest, NotFound, Unauthorized
 
 from .. import admission, derived
 from ..ai.lifecycle import ResultPending
-from ..answers import error, respond
+from ..answers import error, find_or_fetch_mapped, respond
 from ..cloudinary import entry as cloudinary_entry
-from ..cloudinary import lookup
 from ..cloudinary.named import check_strict
 from ..cloudinary.parser import DeliveryPath
 from . import signatures
@@ -59,14 +58,14 @@ def deliver(request, cloud: str, rest: str):
         public_id, extension = _split_name(name)
         parsed = DeliveryPath("upload", None, (), None, public_id, extension, ())
         if is_original(steps):  # orig-true: the stored file, whatever the extension says
-            asset, _ = lookup.find_asset(parsed, _plan("", None))
+            asset, _ = find_or_fetch_mapped(parsed, _plan("", None))
             resolved = _plan("", None).for_asset(asset)
             found, fh = _original(asset)
         else:
             requested = _plan(steps, extension)
             if requested.needs_signature and not signed:
                 raise Unauthorized("A private or authenticated layer needs a signed URL")
-            asset, requested = lookup.find_asset(parsed, requested)
+            asset, requested = find_or_fetch_mapped(parsed, requested)
             resolved = requested.for_asset(asset, accept=request.META.get("HTTP_ACCEPT", ""),
                                            save_data=request.META.get("HTTP_SAVE_DATA", "").strip().lower() == "on")
             found, fh = derived.open_file(asset, resolved, signed=signed,
