@@ -7,6 +7,8 @@ renders showing an ImageKit URL's plan and its Cloudinary twin share one Derived
 from __future__ import annotations
 
 import base64
+import random
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -22,6 +24,7 @@ from transforms.imagekit import entry
 from transforms.imagekit.entry import from_steps, is_original
 from transforms.models import DerivedImage
 from transforms.ops import registry
+from transforms.ops.layers import ImageSource, TextSource
 
 
 def b64(text: str) -> str:
@@ -363,8 +366,6 @@ def test_random_combinations_give_a_plan_or_a_400_and_the_canonical_text_means_t
     """A fixed-seed sweep over combinations of valid parameters: every one is a plan or a
     BadRequest (never another exception), and a plan's canonical text and its Cloudinary
     literal read back to the same meaning."""
-    import random
-
     tokens = ["w-300", "h-200", "w-0.5", "ar-4-3", "c-force", "c-at_max", "c-at_least", "cm-extract", "cm-pad_resize",
               "cm-pad_extract", "fo-face", "fo-auto", "fo-top", "fo-dog", "z-0.5", "x-10", "y-N5", "xc-10", "dpr-2",
               "q-50", "f-png", "o-50", "bg-red", "bg-dominant", "bg-genfill", "b-3_000000", "r-10", "r-max", "rt-90",
@@ -403,8 +404,6 @@ def test_prompted_ai_operations_mean_their_cloudinary_twin(settings):
 
 @pytest.mark.parametrize("prompt", ["50% off_sale", "a dog", "ünïcode words"])
 def test_a_prompt_is_passed_on_literally(prompt):
-    from urllib.parse import quote
-
     plan = from_steps(f"bg-genfill-prompt-{quote(prompt, safe='')},w-100,h-96,cm-pad_resize", None)
     assert plan.steps[0].background.gen.prompt == prompt
     assert from_text(plan.literal).key == plan.key
@@ -449,18 +448,12 @@ def test_a_value_cannot_inject_cloudinary_syntax(tr):
 
 
 def test_an_escaped_slash_in_a_layer_path_is_a_folder_not_a_component():
-    from transforms.ops.layers import ImageSource
-
     (layer,) = from_steps("l-image,i-a%2Fe_sepia.png,l-end", None).steps
     assert layer.source == ImageSource("a/e_sepia") and layer.steps == () and layer.own.effect is None
 
 
 @pytest.mark.parametrize("text", ["a,b", "a/b", "50% off", "x:y", "e_sepia", "a%2Cb", "l_end/fl_layer_apply", "τέλος"])
 def test_a_text_layer_renders_its_text_literally(text):
-    from urllib.parse import quote
-
-    from transforms.ops.layers import TextSource
-
     for value in (f"i-{quote(text, safe='')}", f"ie-{quote(b64(text), safe='')}"):
         plan = from_steps(f"l-text,{value},l-end", None)
         (layer,) = plan.steps

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from urllib.parse import quote
 
 from core.errors import BadRequest
 
