@@ -7,8 +7,10 @@ separator; each value is decoded once here).  The steps are translated into Clou
 components (transforms.imagekit.translate), named transformations expanded, and built by
 the Cloudinary dialect, so an ImageKit URL and its Cloudinary twin have the same
 `Plan.key` and share one derived-cache entry.  `Plan.transformation` is the canonical
-ImageKit text (``tr:h-200,w-300``); `Plan.literal` the Cloudinary components (how a
-worker re-reads a generative step, with the ``cloudinary`` dialect).
+Cloudinary text of those components (what the shared derived row, the Admin API's derived
+resources and the log of dynamic transformations hold, whichever dialect rendered first);
+`canonical(tr)` is the ImageKit text (``tr:h-200,w-300``); `Plan.literal` the Cloudinary
+components (how a worker re-reads a generative step, with the ``cloudinary`` dialect).
 
 `is_original(tr)`: ``orig-true`` alone asks for the original file as stored; with any
 other parameter (or ``orig-false`` next to others, which means nothing) it is a 400 from
@@ -22,6 +24,7 @@ from core.errors import BadRequest
 
 from ..cloudinary.build import build
 from ..cloudinary.entry import expand
+from ..cloudinary.parser import canonical as cloudinary_canonical
 from ..plan import Plan
 from . import grammar
 from .translate import step_components
@@ -59,11 +62,10 @@ def from_steps(tr: str, extension: str | None = None) -> Plan:
     """The engine's plan for an ImageKit transformation (BadRequest with a clear message)."""
     if is_original(tr):
         raise BadRequest("orig-true serves the original file: there is no transformation to plan")
-    text = canonical(tr)
     cld = components(tr)
     expanded, used = expand(cld)
     try:
-        return build(expanded, extension=extension, transformation=text, named=used)
+        return build(expanded, extension=extension, transformation=cloudinary_canonical("/".join(cld)), named=used)
     except BadRequest as error:
         if type(error) is not BadRequest:  # a subclass (a missing overlay...) keeps its meaning
             raise
