@@ -371,3 +371,22 @@ def test_retouch_through_the_url_uses_the_detected_face(client, uploaded):
     assert texture(out[box]) < texture(src[box]) * 0.8
     coffee = pixels_of(get(client, "f_png", "coffee"))
     assert np.array_equal(pixels_of(get(client, "e_retouch", "coffee")), coffee)  # no face: unchanged
+
+
+@pytest.mark.django_db
+def test_dropshadow_after_background_removal(upload, client):
+    """The documented chain: the real ISNet cut-out (computed by a synchronous eager upload, so
+    no 423), then the shadow on its alpha; the same photo without the removal is a 400."""
+    from tests.cutouts import scene
+
+    body = vips(scene()).write_to_buffer(".jpg", Q=92)
+    response = upload(body, name="scene.jpg", public_id="scene", eager="e_background_removal/e_dropshadow/png")
+    assert response.status_code == 200, response.content
+    plain = pixels_of(get(client, "e_background_removal", "scene"))
+    shadowed = pixels_of(get(client, "e_background_removal/e_dropshadow:azimuth_0;elevation_30", "scene"))
+    assert plain.shape == shadowed.shape and plain.shape[2] == 4
+    added = np.where(plain[..., 3] > 127, 0, shadowed[..., 3] - plain[..., 3]) / 255
+    assert added.max() > 0.3  # a shadow where the background was removed
+    assert centroid(np.clip(added, 0, 1))[1] > 120 + 30  # below the disc (light behind it)
+    response = get(client, "e_dropshadow", "scene")
+    assert response.status_code == 400 and "e_background_removal" in response.headers["X-Cld-Error"]

@@ -15,8 +15,8 @@ fades with distance from the object (a penumbra), and a lower light gives a ligh
 meets it.  The canvas keeps its size (what falls outside it is cut), the object is drawn
 over the shadow and the rest stays transparent.
 
-Everything is libvips (gaussblur, affine, composite) on the alpha band: well under a second
-at 2 MP.
+Everything is libvips (gaussblur, affine, composite) on the alpha band, the shadow computed
+where the object is at most `WORK_SIZE` pixels tall: ~0.1 s at 2 MP.
 """
 
 from __future__ import annotations
@@ -26,13 +26,14 @@ import math
 import numpy as np
 import pyvips
 
-from transforms.ops.effectlib import gaussblur, merge
+from transforms.ops.effectlib import fit, gaussblur, merge
 
 DEPTH = 0.5  # how much a shadow's depth (towards or away from the viewer) is foreshortened on screen
 MIN_DEPTH = 0.2  # a side light still casts a shadow with some depth (objects have thickness)
 MAX_LENGTH = 3.0  # the shadow's length in object heights (1 / tan(elevation), a grazing light bounded)
 OPACITY = 0.7  # of the shadow next to the object, light overhead
 CONTACT_OPACITY = 0.6
+WORK_SIZE = 400  # the object's height in pixels the shadow is computed at (at most)
 
 
 def silhouette_box(alpha: pyvips.Image) -> tuple[int, int, int, int] | None:
@@ -60,9 +61,27 @@ def cast(image: pyvips.Image, azimuth: int, elevation: int, spread: int) -> pyvi
     box = silhouette_box(alpha)
     if box is None:
         return image
-    left, top, right, bottom = box
+    # The shadow is soft: it is computed where the object is at most WORK_SIZE pixels tall
+    # and enlarged back, so its cost does not grow with the photo.
+    factor = min(1.0, WORK_SIZE / max(box[3] - box[1], 1))
+    small = alpha.resize(factor, kernel="linear") if factor < 1 else alpha
+    sy = small.height / height
+    shadow = _shadow(small, box[1] * sy, box[3] * sy, azimuth, elevation, spread)
+    if factor < 1:
+        shadow = fit(shadow.resize(width / small.width, vscale=height / small.height, kernel="linear"), width, height)
+    shadow_alpha = (shadow * 255 + 0.5).cast("uchar")
+    layer = pyvips.Image.black(width, height, bands=3).bandjoin(shadow_alpha).copy(interpretation="srgb")
+    out = layer.composite2(image, "over")
+    return merge(out.extract_band(0, n=3), out.extract_band(3))
+
+
+def _shadow(alpha: pyvips.Image, top: float, bottom: float, azimuth: int, elevation: int,
+            spread: int) -> pyvips.Image:
+    """The shadow's opacity (float 0..1, the size of `alpha`) for a silhouette from row
+    `top` to row `bottom` (exclusive)."""
+    width, height = alpha.width, alpha.height
     ground = bottom - 0.5  # the object's lowest pixel centre touches the ground
-    size = max(bottom - top, 1)  # the object's height: the scale of everything below
+    size = max(bottom - top, 1.0)  # the object's height: the scale of everything below
     length = min(MAX_LENGTH, 1 / math.tan(math.radians(max(elevation, 1))))
     dx, dy = direction(azimuth)
     shear = dx * length  # x shift per unit of height
@@ -86,12 +105,8 @@ def cast(image: pyvips.Image, azimuth: int, elevation: int, spread: int) -> pyvi
     shadow = (near * (1 - t) + far * t) * (1 - 0.6 * t) * strength
     shadow = (shadow > 1).ifthenelse(1, shadow)
     # Contact: the bottom few percent of the silhouette, pressed onto the ground and blurred.
-    band = max(2, round(size * 0.08))
+    band = max(2.0, size * 0.08)
     foot = ((rows >= bottom - band) & (rows < bottom)).ifthenelse(mask, 0).cast("float")
     contact = gaussblur(foot, max(1.0, size * 0.025)) * (CONTACT_OPACITY * 3.0)
     contact = (contact > CONTACT_OPACITY).ifthenelse(CONTACT_OPACITY, contact)
-    combined = shadow + contact - shadow * contact
-    shadow_alpha = (combined * 255).cast("uchar")
-    layer = pyvips.Image.black(width, height, bands=3).bandjoin(shadow_alpha).copy(interpretation="srgb")
-    out = layer.composite2(image, "over")
-    return merge(out.extract_band(0, n=3), out.extract_band(3))
+    return (shadow + contact - shadow * contact).copy_memory()
