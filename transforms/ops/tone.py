@@ -3,7 +3,7 @@
 No model ships for these (see MODELS.md), so the recipe is the classical one: auto-levels
 at the 0.5 / 99.5 % luminance percentiles after a partial grey-world white balance (on
 each channel above its own black point, so a coloured veil goes too; all measured on a
-thumbnail, applied as one linear map per channel), CLAHE on the CIELAB
+subsample, applied as one linear map per channel), CLAHE on the CIELAB
 lightness, a light vibrance (low-chroma colours gain more than saturated ones) and a light unsharp mask on L.
 `Recipe` holds the strengths: indoor corrects a warm cast (tungsten) more strongly, outdoor
 adds a little more vibrance; enhance adds a mild denoise (a small bilateral filter on L, a
@@ -26,7 +26,7 @@ import pyvips
 from transforms.ops.effectlib import fit, gaussblur
 
 FULL_PIXELS = 4096 * 4096  # larger L bands get their CLAHE on a reduced copy
-STATS_SIDE = 512  # the thumbnail the white balance and levels are measured on
+STATS_SIDE = 384  # the sample the white balance and levels are measured on
 LUMA = np.array([0.299, 0.587, 0.114])
 
 
@@ -47,7 +47,8 @@ ENHANCE = Recipe(balance=0.6, warm_balance=0.75, clip=2.0, vibrance=0.15, sharpe
 
 
 def _stats(rgb: pyvips.Image) -> np.ndarray:
-    small = rgb.thumbnail_image(STATS_SIDE) if max(rgb.width, rgb.height) > STATS_SIDE else rgb
+    side = max(rgb.width, rgb.height)
+    small = rgb.resize(STATS_SIDE / side, kernel="nearest") if side > STATS_SIDE else rgb  # a sample suffices
     return np.asarray(small.numpy(), dtype=np.float64).reshape(-1, 3)
 
 
@@ -93,8 +94,12 @@ def correct(rgb: pyvips.Image, recipe: Recipe) -> pyvips.Image:
     multipliers, offsets = levels(rgb, recipe)
     leveled = rgb.linear(multipliers, offsets)
     leveled = (leveled < 0).ifthenelse(0, (leveled > 255).ifthenelse(255, leveled)).cast("uchar")
-    lab = leveled.copy(interpretation="srgb").colourspace("lab")
-    lightness, a, b = lab[0], lab[1], lab[2]
+    # LabS (16-bit CIELAB) computed once: L is read twice (through numpy for CLAHE, then
+    # in the pipeline below); at most FULL_PIXELS x 6 bytes in memory, larger images recompute.
+    labs = leveled.copy(interpretation="srgb").colourspace("labs")
+    if labs.width * labs.height <= FULL_PIXELS:
+        labs = labs.copy_memory()
+    lightness, a, b = labs[0] / 327.67, labs[1] / 256, labs[2] / 256
     lq = (lightness * 2.55 + 0.5).cast("uchar")
     lightness = lightness + _clahe_delta(lq, recipe) / 2.55
     if recipe.clarity:
