@@ -390,3 +390,15 @@ def test_dropshadow_after_background_removal(upload, client):
     assert centroid(np.clip(added, 0, 1))[1] > 120 + 30  # below the disc (light behind it)
     response = get(client, "e_dropshadow", "scene")
     assert response.status_code == 400 and "e_background_removal" in response.headers["X-Cld-Error"]
+
+
+def test_large_images_get_their_clahe_on_a_reduced_copy(monkeypatch):
+    """Above tone.FULL_PIXELS the L band's correction is computed smaller and enlarged back:
+    nearly the same picture as the full computation."""
+    from transforms.ops import tone
+
+    src = vips(cast_photo()).resize(2)  # 1024 x 1024
+    full = pixels(run("improve", src))
+    monkeypatch.setattr(tone, "FULL_PIXELS", 512 * 512)
+    reduced = pixels(run("improve", src))
+    assert mean_difference(full, reduced) < 4 and ssim(full, reduced) > 0.9

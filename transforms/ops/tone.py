@@ -3,15 +3,16 @@
 No model ships for these (see MODELS.md), so the recipe is the classical one: auto-levels
 at the 0.5 / 99.5 % luminance percentiles after a partial grey-world white balance (on
 each channel above its own black point, so a coloured veil goes too; all measured on a
-subsample, applied as one linear map per channel), CLAHE on the CIELAB
-lightness, a light vibrance (low-chroma colours gain more than saturated ones) and a light unsharp mask on L.
+subsample, applied as one linear map per channel), CLAHE on the CIELAB lightness, a light
+vibrance (low-chroma colours gain more than saturated ones) and a light unsharp mask on L.
 `Recipe` holds the strengths: indoor corrects a warm cast (tungsten) more strongly, outdoor
 adds a little more vibrance; enhance adds a mild denoise (a small bilateral filter on L, a
 chroma blur on a/b) and more detail (a wide "clarity" unsharp for local contrast).
 
 CLAHE runs in OpenCV on the 8-bit L band (libvips' hist_local took 0.5-0.9 s at 2.7 MP,
 OpenCV 9 ms); only that band goes through numpy, and above `FULL_PIXELS` it is computed on a
-reduced copy whose correction is enlarged back, so memory stays a byte or two a pixel.
+reduced copy whose correction is enlarged back, so numpy holds a byte or two a pixel at
+most; the CIELAB copy read twice is kept in memory (6 bytes a pixel) only up to FULL_PIXELS.
 """
 
 from __future__ import annotations
@@ -103,7 +104,8 @@ def correct(rgb: pyvips.Image, recipe: Recipe) -> pyvips.Image:
     lq = (lightness * 2.55 + 0.5).cast("uchar")
     lightness = lightness + _clahe_delta(lq, recipe) / 2.55
     if recipe.clarity:
-        lightness = lightness + (lightness - gaussblur(lightness, max(lightness.width, lightness.height) / 150)) * recipe.clarity
+        wide = gaussblur(lightness, max(lightness.width, lightness.height) / 150)
+        lightness = lightness + (lightness - wide) * recipe.clarity
     if recipe.sharpen:
         lightness = lightness + (lightness - lightness.gaussblur(1.0, precision="approximate")) * recipe.sharpen
     lightness = (lightness < 0).ifthenelse(0, (lightness > 100).ifthenelse(100, lightness))
