@@ -20,6 +20,7 @@ Prints a markdown table.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import statistics
 import sys
@@ -81,7 +82,7 @@ def pillow_shadow(array: np.ndarray):
         alpha = im.getchannel("A").filter(ImageFilter.GaussianBlur(12)).point(lambda v: v * 6 // 10)
         shadow.paste((0, 0, 0, 255), (20, 20), alpha.crop((0, 0, im.width - 20, im.height - 20)))
         out = Image.alpha_composite(shadow, im)
-        buffer = __import__("io").BytesIO()
+        buffer = io.BytesIO()
         out.save(buffer, "PNG", compress_level=6)
         return buffer.getvalue()
 
@@ -95,7 +96,7 @@ def pillow_improve(array: np.ndarray):
         out = ImageOps.autocontrast(im, cutoff=0.5)
         out = ImageEnhance.Color(out).enhance(1.1)
         out = ImageEnhance.Sharpness(out).enhance(1.3)
-        buffer = __import__("io").BytesIO()
+        buffer = io.BytesIO()
         out.save(buffer, "JPEG", quality=80)
         return buffer.getvalue()
 
