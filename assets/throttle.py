@@ -105,3 +105,23 @@ def paused_until(name: str, now: float | None = None) -> int | None:
     moment = int(time.time() if now is None else now)
     return Counter.objects.filter(name=f"pause:{name}", started=0, expires__gt=moment).values_list(
         "expires", flat=True).first()
+
+
+def lease(name: str, seconds: int, now: float | None = None) -> bool:
+    """Take the lease `name` for `seconds` unless another holder's is still running: True for
+    the one caller that gets it (one INSERT, or one conditional UPDATE of an expired lease), so
+    processes that race for the same work start it once."""
+    moment = int(time.time() if now is None else now)
+    lease_name = f"lease:{name}"
+    try:
+        with transaction.atomic():
+            Counter.objects.create(name=lease_name, started=0, count=1, expires=moment + seconds)
+        return True
+    except IntegrityError:
+        return bool(Counter.objects.filter(name=lease_name, started=0, expires__lte=moment)
+                    .update(expires=moment + seconds, count=F("count") + 1))
+
+
+def release(name: str) -> None:
+    """Give the lease `name` up before it runs out."""
+    Counter.objects.filter(name=f"lease:{name}", started=0).delete()

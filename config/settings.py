@@ -353,3 +353,6 @@ DAM_IMAGE_GENERATION_MAX_CONCURRENT = env_int("DAM_IMAGE_GENERATION_MAX_CONCURRE
 DAM_IMAGE_GENERATION_MAX_PENDING_PER_KEY = env_int("DAM_IMAGE_GENERATION_MAX_PENDING_PER_KEY", 8)  # async (429)
 DAM_IMAGE_GENERATION_TEMPORARY_TTL = env_int("DAM_IMAGE_GENERATION_TEMPORARY_TTL", 24 * 3600)  # s a temporary lives
 DAM_IMAGE_GENERATION_QUEUE = env("DAM_IMAGE_GENERATION_QUEUE", "")  # Celery queue of async generations ("": default)
+# ImageKit's ik-genimg-prompt-<text>/ path (transforms.imagekit.genimg): generations started from unsigned URLs per
+# calendar month for the whole deployment (0: signed URLs only); signed ones count against the signing key's quota.
+DAM_IMAGEKIT_GENIMG_UNSIGNED_MONTHLY = env_int("DAM_IMAGEKIT_GENIMG_UNSIGNED_MONTHLY", 20)

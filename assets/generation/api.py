@@ -47,10 +47,7 @@ def text_to_image(body, credential: Credential, request=None) -> tuple[int, dict
     finally:
         capacity.release(CAPACITY_KIND)
     if task.status == "failed":
-        error = task.error or {}
-        raise GenerationError(error.get("message", "The generation failed"), status=_status_of(error),
-                              category=error.get("category", "server_error"), code=error.get("code", "internal_error"),
-                              details=error.get("details"))
+        raise failure(task)
     used = quota.current(credential.key, used_by_request=1)
     return 200, {"request_id": task.request_id, "data": task.result,
                  "limits": {"addons_quota": used.as_json()}}
@@ -59,23 +56,38 @@ def text_to_image(body, credential: Credential, request=None) -> tuple[int, dict
 STATUS_OF_CODE = {"backend_timeout": 504, "backend_error": 502, "backend_misconfigured": 503}
 
 
+def failure(task: GenerationTask, headers: dict | None = None) -> GenerationError:
+    """The error a failed task answers with (its stored error object, its status)."""
+    error = task.error or {}
+    return GenerationError(error.get("message", "The generation failed"), status=_status_of(error),
+                           category=error.get("category", "server_error"), code=error.get("code", "internal_error"),
+                           details=error.get("details"), headers=headers)
+
+
 def _status_of(error: dict) -> int:
     if error.get("category") == "user_error":
         return 404 if error.get("code") == "not_found" else 400
     return STATUS_OF_CODE.get(error.get("code"), 500)
 
 
-def _submit(req, credential: Credential) -> dict:
+def submit(req, api_key: str, monthly_limit: int | None = None) -> GenerationTask:
+    """Store an async task for `req` and queue it on commit, after the pending-per-key cap and
+    the monthly quota (`monthly_limit`, else the general one) of `api_key`; 429 beyond them."""
     with transaction.atomic():
-        pending = GenerationTask.objects.filter(api_key=credential.key, asynchronous=True,
+        pending = GenerationTask.objects.filter(api_key=api_key, asynchronous=True,
                                                 status__in=("pending", "processing")).count()
         if pending >= settings.DAM_IMAGE_GENERATION_MAX_PENDING_PER_KEY:
-            raise _busy(f"API key {credential.key} has {pending} generations pending: wait for one to finish",
+            raise _busy(f"API key {api_key} has {pending} generations pending: wait for one to finish",
                         "too_many_pending")
-        usage = quota.take(credential.key)
-        task = GenerationTask.objects.create(api_key=credential.key, asynchronous=True, request=req.as_json(),
+        usage = quota.take(api_key, monthly_limit)
+        task = GenerationTask.objects.create(api_key=api_key, asynchronous=True, request=req.as_json(),
                                              notification_url=req.notification_url or "", quota_window=usage.window)
         tasks.enqueue(task)
+    return task
+
+
+def _submit(req, credential: Credential) -> dict:
+    task = submit(req, credential.key)
     body = tasks.task_json(task)
     body["data"]["limits"] = {"addons_quota": quota.current(credential.key, used_by_request=1).as_json()}
     return body

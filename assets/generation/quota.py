@@ -44,9 +44,10 @@ class Usage:
                  "remaining": max(0, self.limit - self.used), "limit": self.limit}]
 
 
-def take(api_key: str) -> Usage:
-    """Count one generation for `api_key` this month; 429 rate_limit_error past the quota."""
-    limit = settings.DAM_IMAGE_GENERATION_MONTHLY_QUOTA
+def take(api_key: str, limit: int | None = None) -> Usage:
+    """Count one generation for `api_key` this month; 429 rate_limit_error past the quota
+    (`limit`, else ``DAM_IMAGE_GENERATION_MONTHLY_QUOTA``: a caller with its own quota names it)."""
+    limit = settings.DAM_IMAGE_GENERATION_MONTHLY_QUOTA if limit is None else limit
     start, end = month()
     used = throttle.hit_window(_name(api_key), start, end).count
     if used > limit:
@@ -64,8 +65,8 @@ def give_back(api_key: str, window: int) -> None:
     throttle.unhit(_name(api_key), window)
 
 
-def current(api_key: str, used_by_request: int = 0) -> Usage:
+def current(api_key: str, used_by_request: int = 0, limit: int | None = None) -> Usage:
     """This month's usage of `api_key`, counting nothing."""
     start, _ = month()
     used = throttle.peek_window(_name(api_key), start)
-    return Usage(used_by_request, used, settings.DAM_IMAGE_GENERATION_MONTHLY_QUOTA, start)
+    return Usage(used_by_request, used, settings.DAM_IMAGE_GENERATION_MONTHLY_QUOTA if limit is None else limit, start)

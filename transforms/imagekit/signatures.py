@@ -23,7 +23,10 @@ import re
 import time
 from urllib.parse import quote, urlsplit
 
+from django.conf import settings
+
 from assets import keys
+from assets.models import ApiKey
 from core.errors import Unauthorized
 
 SIGNATURE = "ik-s"
@@ -95,3 +98,21 @@ def check(meta: dict, cloud: str, rest: str) -> bool:
             if hmac.compare_digest(sign(secret, text), signature):
                 return True
     raise Unauthorized("Invalid signature")
+
+
+def signer(meta: dict, cloud: str, rest: str) -> str | None:
+    """The API key whose secret signs this URL (``check`` said it is signed): the cloud's own
+    (``CLOUDINARY_URL``'s key) or an editor or admin key; what a signed ``ik-genimg`` generation
+    counts against.  None when no secret matches."""
+    query_string = meta.get("QUERY_STRING", "")
+    given = {key: item.partition("=")[2] for key, item in _pairs(query_string) if key in (SIGNATURE, EXPIRY)}
+    signature = (given.get(SIGNATURE) or "").lower()
+    texts = [signed_text(path, query_string, given.get(EXPIRY)) for path in candidate_paths(meta, cloud, rest)]
+    pairs = list(ApiKey.objects.filter(active=True, role__in=keys.SIGNING_ROLES).order_by("id")
+                 .values_list("key", "secret"))
+    if settings.DAM_ENV_API_SECRET:
+        pairs.insert(0, (settings.DAM_ENV_API_KEY or "cloud", settings.DAM_ENV_API_SECRET))
+    for key, secret in pairs:
+        if any(hmac.compare_digest(sign(secret, text), signature) for text in texts):
+            return key
+    return None

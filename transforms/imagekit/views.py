@@ -35,7 +35,7 @@ from ..answers import error, find_or_fetch_mapped, respond
 from ..cloudinary import entry as cloudinary_entry
 from ..cloudinary.named import check_strict
 from ..cloudinary.parser import DeliveryPath
-from . import signatures
+from . import genimg, signatures
 from .entry import components, from_steps, is_original
 
 ALLOWED_METHODS = ("GET", "HEAD")
@@ -53,19 +53,34 @@ def deliver(request, cloud: str, rest: str):
     try:
         if cloud != settings.DAM_CLOUD_NAME:
             raise NotFound(f"Invalid cloud_name {cloud}")
-        steps, name = _steps_and_name(request.META, cloud, rest)
+        path, segment = genimg.take(rest)  # ik-genimg-prompt-<text>/: the path names the asset
+        if segment is not None:
+            genimg.prompt_of(segment)  # a malformed segment is a 400 even once the image exists
+        steps, name = _steps_and_name(request.META, cloud, path)
         signed = signatures.check(request.META, cloud, rest)
         public_id, extension = _split_name(name)
         parsed = DeliveryPath("upload", None, (), None, public_id, extension, ())
+
+        def find(plan):
+            """The asset; none at an ``ik-genimg`` path starts (or waits for) its generation."""
+            try:
+                return find_or_fetch_mapped(parsed, plan)
+            except NotFound:
+                if segment is None:
+                    raise
+                _check_strict(steps, plan, signed)  # a URL strict mode refuses starts nothing
+                genimg.start(request.META, cloud, rest, segment, public_id, extension, signed)
+                raise
+
         if is_original(steps):  # orig-true: the stored file, whatever the extension says
-            asset, _ = find_or_fetch_mapped(parsed, _plan("", None))
+            asset, _ = find(_plan("", None))
             resolved = _plan("", None).for_asset(asset)
             found, fh = _original(asset)
         else:
             requested = _plan(steps, extension)
             if requested.needs_signature and not signed:
                 raise Unauthorized("A private or authenticated layer needs a signed URL")
-            asset, requested = find_or_fetch_mapped(parsed, requested)
+            asset, requested = find(requested)
             resolved = requested.for_asset(asset, accept=request.META.get("HTTP_ACCEPT", ""),
                                            save_data=request.META.get("HTTP_SAVE_DATA", "").strip().lower() == "on")
             found, fh = derived.open_file(asset, resolved, signed=signed,
@@ -138,10 +153,15 @@ def _raw_path_steps(meta: dict, cloud: str) -> str | None:
     raw_path = raw.split("?", 1)[0]
     if "://" in raw_path:
         raw_path = urlsplit(raw_path).path
-    prefix = f"/ik/{cloud}/{PATH_STEPS}"
+    prefix = f"/ik/{cloud}/"
     if not raw_path.startswith(prefix):
         return None
-    return raw_path[len(prefix):].partition("/")[0]
+    after = raw_path[len(prefix):]
+    if genimg.is_segment(after.partition("/")[0]):  # ik-genimg-prompt-<text>/tr:<steps>/...
+        after = after.partition("/")[2]
+    if not after.startswith(PATH_STEPS):
+        return None
+    return after[len(PATH_STEPS):].partition("/")[0]
 
 
 def _split_name(name: str) -> tuple[str, str | None]:
