@@ -10,7 +10,9 @@ the operator configures.
   temporaries, the signed webhook (``assets.tasks.enqueue_notification``);
 - ``api.py``: the calls themselves (``text_to_image``, ``task_status``), plain Python, used by
   ``views.py`` (HTTP, Basic API-key auth) and by screens;
-- ``errors.py``: the API's error JSON.
+- ``errors.py``: the API's error JSON;
+- ``paths.py``: one generation per managed public_id, started by whichever request asks first
+  (ImageKit's ``ik-genimg`` path), deduplicated by a lease, with a back-off after a failure.
 
 No placeholder image ever stands in for a generation: without a back-end the call is refused.
 """

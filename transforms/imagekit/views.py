@@ -16,6 +16,10 @@ An AI result still being computed (transforms.ai.lifecycle.ResultPending, Cloudi
 answers as ImageKit does: 200 with a small HTML page "The asset is currently being prepared",
 ``is-intermediate-response: true``, ``Retry-After`` and ``Cache-Control: no-store``; nothing
 is stored or remembered for it.  Other errors: Cloudinary's JSON with ``X-Cld-Error``.
+
+An ``ik-genimg-prompt-<text>`` segment (first, or after ``tr:``) is taken out of the path
+(transforms.imagekit.genimg): the asset at the rest is served as usual; when there is none,
+its generation is started or waited for (the intermediate response) or its failure answered.
 """
 
 from __future__ import annotations
