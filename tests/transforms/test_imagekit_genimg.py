@@ -16,12 +16,15 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 from datetime import timedelta
 from urllib.parse import quote
 
 import numpy as np
 import pytest
 import pyvips
+from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
 from assets import throttle
@@ -189,6 +192,38 @@ def test_a_request_racing_another_that_holds_the_lease_starts_nothing(images_ser
     throttle.release(name)
     assert_intermediate(get(BURGER))
     assert len(queued) == 1 and GenerationTask.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_at_the_same_moment_start_one_generation(images_server, queued):
+    """Racing requests, each in its own thread and database connection: one task, one back-end call."""
+    racers = 6
+    barrier = threading.Barrier(racers)
+    answers, errors = [], []
+
+    def race(index: int):
+        try:
+            barrier.wait(10)
+            answers.append(Client().get(f"{IK}/ik-genimg-prompt-racer%20{index}/gen/race.png"))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=race, args=(i,)) for i in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    assert len(answers) == racers
+    for response in answers:
+        assert_intermediate(response)
+    (task,) = GenerationTask.objects.all()
+    assert queued == [task.task_id]
+    assert gen_tasks.run_generation(task.task_id) == "completed"
+    assert len(images_server.requests) == 1
+    assert image_of(Client().get(f"{IK}/ik-genimg-prompt-x/gen/race.png?tr=w-32")).width == 32
 
 
 def test_the_lease_goes_to_one_caller_until_it_runs_out():
