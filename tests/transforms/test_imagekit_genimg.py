@@ -33,6 +33,7 @@ from assets.generation import tasks as gen_tasks
 from assets.models import Asset, GenerationTask
 from tests.conftest import CLOUD, make_image
 from tests.images_server import configure, picture, running
+from transforms.cloudinary import named
 from transforms.imagekit import genimg
 
 pytestmark = pytest.mark.django_db
@@ -129,6 +130,8 @@ def test_first_request_is_intermediate_then_the_image_with_its_transformations(i
     assert image_of(get(f"{IK}/tr:w-50/ik-genimg-prompt-burger/gen/burger.jpg")).width == 50
     assert image_of(get(f"{IK}/ik-genimg-prompt-burger/tr:w-60,h-30/gen/burger.jpg")).height == 30
     assert image_of(get(f"{IK}/gen/burger.png?tr=w-70")).width == 70
+    stored = get(f"{IK}/tr:orig-true/ik-genimg-prompt-burger/gen/burger.jpg")
+    assert image_of(stored).width == 1024 and stored["Content-Type"] == "image/jpeg"
     assert len(images_server.requests) == 1 and GenerationTask.objects.count() == 1
 
 
@@ -167,9 +170,12 @@ def test_format_from_the_extension_and_a_base64_prompt(images_server, queued, ge
 # --- one generation per path -------------------------------------------------------------------
 
 
-def test_requests_while_pending_start_no_other_generation(images_server, queued, get):
+def test_requests_while_pending_start_no_other_generation(images_server, queued, get, client):
     for prompt in ("A%20man%20eating%20a%20burger", "a%20cat", "a%20dog"):
         assert_intermediate(get(f"{IK}/ik-genimg-prompt-{prompt}/gen/burger.jpg"))
+    assert_intermediate(get(f"{IK}/tr:orig-true/ik-genimg-prompt-a%20cat/gen/burger.jpg"))
+    head = client.head(BURGER)
+    assert head.status_code == 200 and head["is-intermediate-response"] == "true" and head.content == b""
     assert len(queued) == 1 and GenerationTask.objects.count() == 1
     task = GenerationTask.objects.get()
     task.status = "processing"
@@ -365,3 +371,11 @@ def test_the_back_off_doubles_with_each_failure(images_server, queued, get):
         GenerationTask.objects.update(finished_at=timezone.now() - timedelta(hours=2))
     assert waits == [30, 60, 120]
     assert len(queued) == 3
+
+
+def test_strict_mode_refuses_before_anything_is_generated(images_server, queued, get):
+    named.set_strict(True)
+    refused = get(f"{IK}/ik-genimg-prompt-cat/gen/strict.jpg?tr=w-33")
+    assert refused.status_code == 401 and "not allowed" in message_of(refused)
+    assert not GenerationTask.objects.exists() and queued == []
+    assert_intermediate(get(f"{IK}/ik-genimg-prompt-cat/gen/strict.jpg"))  # no transformation: allowed

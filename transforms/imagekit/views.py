@@ -64,6 +64,7 @@ def deliver(request, cloud: str, rest: str):
         signed = signatures.check(request.META, cloud, rest)
         public_id, extension = _split_name(name)
         parsed = DeliveryPath("upload", None, (), None, public_id, extension, ())
+        original = is_original(steps)
 
         def find(plan):
             """The asset; none at an ``ik-genimg`` path starts (or waits for) its generation."""
@@ -72,11 +73,12 @@ def deliver(request, cloud: str, rest: str):
             except NotFound:
                 if segment is None:
                     raise
-                _check_strict(steps, plan, signed)  # a URL strict mode refuses starts nothing
+                if not original:
+                    _check_strict(steps, plan, signed)  # a URL strict mode refuses starts nothing
                 genimg.start(request.META, cloud, rest, segment, public_id, extension, signed)
                 raise
 
-        if is_original(steps):  # orig-true: the stored file, whatever the extension says
+        if original:  # orig-true: the stored file, whatever the extension says
             asset, _ = find(_plan("", None))
             resolved = _plan("", None).for_asset(asset)
             found, fh = _original(asset)
