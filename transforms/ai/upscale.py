@@ -26,14 +26,15 @@ import numpy as np
 import pyvips
 
 from core.errors import BadRequest
-from transforms import limits
+from transforms import limits, pipeline
+from transforms.geometry import compute
 from transforms.plan import Action
 
 from . import producers, stages, weights
 
 SCALE = 4
 MAX_INPUT_PIXELS = 4_200_000  # Cloudinary: e_upscale accepts images under 4.2 megapixels
-TILE = 128  # input pixels a side per model run (the output tile is 512 x 512)
+TILE = 96  # input pixels a side per model run: 1 MP peaks near 300 MB RSS (128: 470 MB; bench/README.md)
 MARGIN = 12  # input pixels of context around each tile (receptive field: about 10)
 SOLID = 32  # alpha from which a pixel's own colour is recovered from its flattened one (else: bled)
 
@@ -126,9 +127,6 @@ def upscale(image: pyvips.Image, alpha: pyvips.Image | None = None) -> pyvips.Im
 def _input_size(asset, plan, index: int, producer: stages.StageProducer) -> tuple[int, int] | None:
     """The size of the image e_upscale gets (after its own step's geometry), when only geometry steps
     come before it; None when some other step might change it (the worker checks then)."""
-    from transforms import pipeline  # the geometry of the steps before: only for requests that have some
-    from transforms.geometry import compute
-
     steps = list(plan.steps[:index]) + [producer.geometry_only(plan.steps[index])]
     width, height = asset.width, asset.height
     if not width or not height:
