@@ -175,3 +175,23 @@ def test_canonical_reads_back(edits_server):
     value = genvar.parse(("prompt_a b;seed_-7",), {})
     assert value == genvar.VariationOptions(-7, "a b")
     assert genvar.parse((value.canonical,), {}) == value
+
+
+@pytest.mark.django_db
+def test_the_generative_refiner_asks_for_seeded_variations(client, upload, api_key, edits_server):
+    """A stage with seed and prompt: the refiner's variations are e_genvar results with their own seeds."""
+    from tests.admin_client import Admin
+
+    assert upload(_png(_small(data.coffee(), 64)), public_id="gen/var").status_code == 200
+    admin = Admin(client, api_key)
+    made = admin.post("refiners/generative/upload/gen/var/variations",
+                      {"transformation": "e_genvar", "count": 2, "prompt": "in winter"})
+    assert made.status_code == 202, made.content
+    for row in AIResult.objects.filter(status=AIResult.PENDING):
+        assert jobs.compute(row.pk) == "done", AIResult.objects.get(pk=row.pk).error
+    batch = admin.get(f"refiners/generative/upload/gen/var/variations/{made.json()['id']}").json()
+    assert batch["status"] == "complete", batch
+    seeds = {v["seed"] for v in batch["variations"]}
+    assert len(seeds) == 2
+    assert [s["prompt"] for s in edits_server] == [genvar.INSTRUCTION + ". in winter"] * 2
+    assert all("e_genvar:" in v["url"] for v in batch["variations"])
