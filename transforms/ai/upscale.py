@@ -20,6 +20,7 @@ fetched and converted to ONNX by ``manage.py fetch_models``: transforms.ai.weigh
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,9 +78,11 @@ def upscale_rgb(rgb: np.ndarray, tile: int = TILE, margin: int = MARGIN) -> np.n
     height, width = rgb.shape[:2]
     out = np.empty((height * SCALE, width * SCALE, 3), np.uint8)
     source = rgb.astype(np.float32)
-    for y0 in range(0, height, tile):
-        for x0 in range(0, width, tile):
-            y1, x1 = min(height, y0 + tile), min(width, x0 + tile)
+    step_y = math.ceil(height / math.ceil(height / tile))  # tiles of even sizes: no thin one at the edge
+    step_x = math.ceil(width / math.ceil(width / tile))
+    for y0 in range(0, height, step_y):
+        for x0 in range(0, width, step_x):
+            y1, x1 = min(height, y0 + step_y), min(width, x0 + step_x)
             cy0, cx0 = max(0, y0 - margin), max(0, x0 - margin)
             cy1, cx1 = min(height, y1 + margin), min(width, x1 + margin)
             made = _run(np.ascontiguousarray(source[cy0:cy1, cx0:cx1]))
