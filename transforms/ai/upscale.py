@@ -77,7 +77,6 @@ def upscale_rgb(rgb: np.ndarray, tile: int = TILE, margin: int = MARGIN) -> np.n
     """HxWx3 uint8 -> 4Hx4Wx3 uint8, tile by tile with `margin` pixels of context."""
     height, width = rgb.shape[:2]
     out = np.empty((height * SCALE, width * SCALE, 3), np.uint8)
-    source = rgb.astype(np.float32)
     step_y = math.ceil(height / math.ceil(height / tile))  # tiles of even sizes: no thin one at the edge
     step_x = math.ceil(width / math.ceil(width / tile))
     for y0 in range(0, height, step_y):
@@ -85,7 +84,7 @@ def upscale_rgb(rgb: np.ndarray, tile: int = TILE, margin: int = MARGIN) -> np.n
             y1, x1 = min(height, y0 + step_y), min(width, x0 + step_x)
             cy0, cx0 = max(0, y0 - margin), max(0, x0 - margin)
             cy1, cx1 = min(height, y1 + margin), min(width, x1 + margin)
-            made = _run(np.ascontiguousarray(source[cy0:cy1, cx0:cx1]))
+            made = _run(rgb[cy0:cy1, cx0:cx1].astype(np.float32))
             keep = made[(y0 - cy0) * SCALE:(y1 - cy0) * SCALE, (x0 - cx0) * SCALE:(x1 - cx0) * SCALE]
             out[y0 * SCALE:y1 * SCALE, x0 * SCALE:x1 * SCALE] = np.clip(np.rint(keep), 0, 255)
     return out
