@@ -7,7 +7,8 @@ Ours = ``transforms.ai.upscale.upscale`` (what the producer's ``generate`` runs:
 output array), the peer = ``pyvips`` ``resize(4, kernel="lanczos3")`` then ``sharpen`` (unsharp mask), the
 usual classical upscale.  Time: per size, one process runs both sides alternately (a warm-up first,
 then `--runs` pairs; medians), so other load on the shared machine falls on both.  Memory: each side
-in its own fresh process (its VmHWM after a warm-up and one run; idle = VmRSS after the imports).  Inputs: scikit-image's astronaut resized (lanczos3) to each size.
+in its own fresh process (its VmHWM after a warm-up and one run; idle = VmRSS after the imports).
+Inputs: scikit-image's astronaut resized (lanczos3) to each size.
 Similarity: real detail recovered, on three photos (astronaut 512, coffee 400x600, chelsea 300x451)
 shrunk 4x then upscaled 4x by each side: PSNR against the photo, and gradient energy relative to the
 photo's (1.0 = as crisp as the real image).  Bounded: every child process has a timeout; no network.
@@ -128,7 +129,8 @@ def similarity() -> list[tuple[str, float, float, float, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="256,512", help="input sides, comma-separated (1024: the 1 MP figure, +40 s)")
+    parser.add_argument("--sizes", default="256,512",
+                        help="input sides, comma-separated (1024: the 1 MP figure, +40 s)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--child", nargs=2, metavar=("SIDE", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
