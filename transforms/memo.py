@@ -4,7 +4,8 @@ A cached hit costs Django its request and response objects, the middleware, the 
 parse, two row reads and a file open, about half a millisecond of Python; behind a
 WSGI server on two cores that, not the network, caps the hits per second.  This WSGI
 wrapper (config.wsgi, outermost) remembers, per worker process, the whole answer the
-delivery view gave to a ``GET``/``HEAD`` of an unsigned public URL (status, headers,
+delivery view (Cloudinary's, or ImageKit's for ``/ik/<cloud>/...``) gave to a ``GET``/``HEAD``
+of an unsigned public URL (status, headers,
 body up to a size) and serves the next identical request from memory after **one
 indexed query** proves that what the answer was built from still holds:
 
@@ -58,34 +59,17 @@ from django.utils.http import parse_etags
 
 from assets.middleware import SANE_REQUEST_ID  # RequestIdMiddleware's rule for a given id
 from assets.models import Asset
+from transforms.answers import ENVIRON_KEY, Candidate
 from transforms.cloudinary.route import DELIVERY
+from transforms.imagekit.route import DELIVERY as IMAGEKIT_DELIVERY
 from transforms.models import DerivedImage
 
-ENVIRON_KEY = "dam.memo"
 CHECK_WAIT = 10.0  # seconds a hit waits for another's check before going through Django
 _CONDITIONS_NOT_HANDLED = ("HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
 
 
 def budget_bytes() -> int:
     return max(0, int(settings.DAM_DELIVERY_MEMO_BYTES))
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """What the view says an answer was built from (set on environ[ENVIRON_KEY])."""
-
-    alias: str  # database alias of the asset row
-    asset_id: int
-    type: str
-    public_id: str
-    version: int
-    version_id: str
-    vary: tuple[str, ...]  # request headers the answer varies on (its Vary header)
-    etag: str  # the answer's ETag header value (quoted)
-    size: int  # body size of a 200
-    derived_id: int | None = None  # the derived row served; None: the original
-    updated_at: object = None  # the original's, adapted for the database (originals only)
-    asset_etag: str = ""
 
 
 class _Checks:
@@ -176,7 +160,7 @@ class DeliveryMemo:
         self.entries: OrderedDict[tuple, _Entry] = OrderedDict()  # (request key, header values, 304?) -> answer
         self.bytes = 0
         self.sql: dict[tuple, str] = {}
-        self.delivery = DELIVERY
+        self.routes = (DELIVERY, IMAGEKIT_DELIVERY)  # Cloudinary's and ImageKit's delivery URLs
 
     # --- serving --------------------------------------------------------------------
 
@@ -195,7 +179,8 @@ class DeliveryMemo:
                 request_id = given if given and SANE_REQUEST_ID.match(given) else uuid.uuid4().hex
                 start_response(entry.status, [*entry.headers, ("X-Request-Id", request_id)])
                 return [entry.body] if entry.body else []
-        if self.delivery.match(key[1][1:]) is None:
+        path = key[1][1:]
+        if not any(route.match(path) for route in self.routes):
             return self.app(environ, start_response)
         return self._through(environ, start_response, key)
 

@@ -2,6 +2,8 @@ from django.urls import path, re_path
 
 from . import api_named
 from .cloudinary.route import FILES_PATTERN, PATTERN
+from .imagekit import route as imagekit_route
+from .imagekit import views as imagekit_views
 from .views import deliver, deliver_file
 
 ADMIN = "v1_1/<str:cloud_name>/"
@@ -13,4 +15,5 @@ urlpatterns = [
          name="admin-transformation"),
     re_path(PATTERN, deliver, name="delivery"),
     re_path(FILES_PATTERN, deliver_file, name="delivery-file"),
+    re_path(imagekit_route.PATTERN, imagekit_views.deliver, name="delivery-imagekit"),  # /ik/<cloud>/...
 ]

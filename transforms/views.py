@@ -17,25 +17,22 @@ import logging
 
 from django.conf import settings
 from django.core.files.storage import storages
-from django.db import connections
 from django.http import FileResponse, HttpResponse, JsonResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header, http_date, quote_etag
 
-from assets import mappings
 from assets.fileinfo import VIDEO_MIME
 from core.errors import ApiError, BadRequest, NotFound, Unauthorized
-from core.responses import error_response
 
 from . import admission, derived
+from .answers import STREAM_BLOCK, find_or_fetch_mapped, respond
+from .answers import error as _error
+from .answers import with_headers as _with_headers
 from .cloudinary import breakpoints, entry, lookup, parser, signatures
 from .cloudinary.named import check_strict
-from .encode import mime_type
-from .memo import ENVIRON_KEY, Candidate
 
 log = logging.getLogger(__name__)
 ALLOWED_METHODS = ("GET", "HEAD")
-STREAM_BLOCK = 256 * 1024  # bytes per piece of a streamed file (Django's default: 4 KiB)
 
 
 def deliver(request, cloud: str, rest: str):
@@ -53,7 +50,7 @@ def deliver(request, cloud: str, rest: str):
         signed = parsed.signature is not None
         if requested.needs_signature and not signed:  # checked before the cache, which may hold it
             raise Unauthorized("A private or authenticated layer needs a signed URL")
-        asset, requested = _find_or_fetch_mapped(parsed, requested)
+        asset, requested = find_or_fetch_mapped(parsed, requested)
         resolved = requested.for_asset(asset, accept=request.META.get("HTTP_ACCEPT", ""),
                                        save_data=request.META.get("HTTP_SAVE_DATA", "").strip().lower() == "on")
         # Strict mode refuses to *render* a dynamic transformation; what is already stored
@@ -63,34 +60,8 @@ def deliver(request, cloud: str, rest: str):
                                       log_after_response=True, client=admission.client_address(request.META))
     except ApiError as exc:
         return _error(exc)
-    headers = _headers(parsed, asset, found)
-    if resolved.vary:
-        headers["Vary"] = ", ".join(resolved.vary)
-    if parsed.signature is None and asset.type == "upload" and asset.public_id == parsed.public_id:
-        _offer_to_memo(request, asset, resolved, found, headers["ETag"])
-    filename = f"{parsed.filename}.{found.format}"
-    if resolved.attachment:
-        name = resolved.attachment if isinstance(resolved.attachment, str) else parsed.filename
-        filename = f"{name}.{found.format}"
-        headers["Content-Disposition"] = content_disposition_header(True, filename)
-    plain = _with_headers(HttpResponse(content_type=mime_type(found.format)), headers)
-    conditional = get_conditional_response(
-        request, etag=headers["ETag"], last_modified=int(found.last_modified.timestamp()), response=plain
-    )
-    if conditional is not plain or request.method == "HEAD":  # 304/412, or no body wanted
-        fh.close()
-        if conditional is not plain:
-            return conditional
-        response = plain
-        response["Content-Length"] = str(found.size)
-        if not response.has_header("Content-Disposition"):
-            response["Content-Disposition"] = content_disposition_header(False, filename)
-        return response
-    response = FileResponse(fh, content_type=mime_type(found.format), filename=filename)
-    response.block_size = STREAM_BLOCK  # servers without wsgi.file_wrapper (granian) get the file in these
-    if not response.has_header("Content-Length"):
-        response["Content-Length"] = str(found.size)
-    return _with_headers(response, headers)
+    memo = parsed.signature is None and asset.type == "upload" and asset.public_id == parsed.public_id
+    return respond(request, asset, resolved, found, fh, version=parsed.version, name=parsed.filename, memo=memo)
 
 
 # Raw files a browser may show inline from the delivery origin: none of these runs script.
@@ -101,17 +72,6 @@ RAW_INLINE_TYPES = {
     "wav": "audio/wav", "ogg": "audio/ogg", "woff": "font/woff", "woff2": "font/woff2", "ttf": "font/ttf",
 }
 FILE_CSP = "default-src 'none'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
-
-
-def _find_or_fetch_mapped(parsed, requested):
-    """The asset the path names; for a missing one in an upload-mapped folder, fetched
-    from the mapping's template first (assets.mappings)."""
-    try:
-        return lookup.find_asset(parsed, requested)
-    except NotFound:
-        if parsed.type != "upload" or mappings.fetch_mapped(parsed.public_id, parsed.extension or "") is None:
-            raise
-    return lookup.find_asset(parsed, requested)
 
 
 def deliver_file(request, cloud: str, resource_type: str, rest: str):
@@ -255,24 +215,6 @@ def _signed_as_sent(parsed, parts: list[str], at: int):
     return dataclasses.replace(parsed, transformations=tuple(transformations), signed_components=tuple(signed))
 
 
-def _offer_to_memo(request, asset, resolved, found: derived.Deliverable, etag: str) -> None:
-    """Tell transforms.memo (the WSGI wrapper in config.wsgi) what this answer was built
-    from, when that is all it depends on: the asset row (found by its own public_id) and
-    the derived row, or the original.  An answer whose rendering reads anything else
-    (layers, tags or context, coordinates, a cut-out) is never remembered."""
-    if found.derived is not None:
-        if derived.dependencies(asset, resolved.steps):
-            return
-        extra = {"derived_id": found.derived.pk}
-    else:
-        connection = connections[asset._state.db or "default"]
-        extra = {"updated_at": connection.ops.adapt_datetimefield_value(asset.updated_at), "asset_etag": asset.etag}
-    request.META[ENVIRON_KEY] = Candidate(
-        alias=asset._state.db or "default", asset_id=asset.pk, type=asset.type, public_id=asset.public_id,
-        version=asset.version, version_id=asset.version_id, vary=tuple(resolved.vary), etag=etag, size=found.size,
-        **extra)
-
-
 def _check_strict(requested, signed: bool) -> None:
     """Strict transformations (transforms.cloudinary.named): 401 for an unsigned dynamic transformation."""
     if not requested.transformation:
@@ -280,38 +222,3 @@ def _check_strict(requested, signed: bool) -> None:
     check_strict(requested.transformation, requested.named, signed=signed)
 
 
-def _headers(parsed, asset, found: derived.Deliverable) -> dict[str, str]:
-    if asset.type != "upload":
-        max_age = int(settings.DAM_DELIVERY_PRIVATE_MAX_AGE)
-        cache_control = f"private, max-age={max_age}"
-    elif parsed.version is not None and parsed.version == asset.version:
-        # The URL names the current version: it will never answer anything else.
-        cache_control = f"public, max-age={int(settings.DAM_DELIVERY_MAX_AGE)}, immutable"
-    else:
-        # No version, or another one (any number is accepted, as a cache-buster): keep it short.
-        cache_control = f"public, max-age={int(settings.DAM_DELIVERY_UNVERSIONED_MAX_AGE)}"
-    headers = {
-        "ETag": quote_etag(found.etag),
-        "Last-Modified": http_date(found.last_modified.timestamp()),
-        "Cache-Control": cache_control,
-        "X-Content-Type-Options": "nosniff",
-    }
-    if asset.type == "upload":
-        headers["Access-Control-Allow-Origin"] = "*"
-    if found.format == "svg":
-        headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
-    return headers
-
-
-def _with_headers(response, headers: dict[str, str]):
-    for name, value in headers.items():
-        response[name] = value
-    return response
-
-
-def _error(exc: ApiError):
-    response = error_response(exc.message, exc.status, exc.headers)
-    header = "".join(ch if " " <= ch < "\x7f" else ch.encode("unicode_escape").decode() for ch in exc.message)
-    response["X-Cld-Error"] = header
-    response["Cache-Control"] = "no-store"
-    return response

@@ -257,15 +257,20 @@ DEFAULT_ARGS = {"replace_color": ("blue",), "gen_remove": ("region_(x_0;y_0;w_1;
 def prompt_backend(settings):
     """An edits endpoint configured (never called: a generative effect's pixels come from a stored result)."""
     settings.DAM_IMAGE_EDIT_URL = "http://127.0.0.1:9/v1/images/edits"
-ALPHA_EFFECTS = {"make_transparent", "gradient_fade", "outline", "shadow", "trim"}
+ALPHA_EFFECTS = {"make_transparent", "gradient_fade", "outline", "shadow", "trim", "dropshadow"}
+NEEDS_TRANSPARENCY = {"dropshadow"}  # an opaque input is a 400 (tests/transforms/test_ai_effects_sync.py)
 
 
 @pytest.mark.parametrize("name", sorted(EFFECTS))
 def test_layout_and_alpha(name, prompt_backend):
     rgb = textured(60, 40)
-    out = run(name, rgb, *DEFAULT_ARGS.get(name, ()))
-    assert (out.format, out.interpretation) == ("uchar", "srgb")
-    assert out.bands == (4 if name in ALPHA_EFFECTS - {"trim"} else 3)
+    if name in NEEDS_TRANSPARENCY:
+        with pytest.raises(BadRequest):
+            run(name, rgb, *DEFAULT_ARGS.get(name, ()))
+    else:
+        out = run(name, rgb, *DEFAULT_ARGS.get(name, ()))
+        assert (out.format, out.interpretation) == ("uchar", "srgb")
+        assert out.bands == (4 if name in ALPHA_EFFECTS - {"trim"} else 3)
 
     alpha = np.full((40, 60, 1), 255.0)
     alpha[:, :20] = 90
@@ -629,6 +634,8 @@ def test_tiny_images(name, size, prompt_backend):
     """Windows larger than the image (medians, find_trim, huge blurs) must not fail."""
     width, height = size
     for image in (textured(width, height), np.concatenate([textured(width, height), np.full((height, width, 1), 99)], 2)):
+        if name in NEEDS_TRANSPARENCY and image.shape[2] == 3:
+            continue
         out = run(name, image, *DEFAULT_ARGS.get(name, ()))
         assert out.format == "uchar" and out.width >= width and out.height >= height
     assert run("blur", textured(width, height), 2000).width == width

@@ -44,7 +44,7 @@ from ..models_named import RuntimeSetting, Transformation, transformation_key
 from . import parser
 from .build import validate
 from .parser import split_component
-from .route import DELIVERY
+from .route import is_delivery
 
 log = logging.getLogger(__name__)
 
@@ -333,7 +333,7 @@ def _flush_after_response(sender=None, **kwargs) -> None:
 def _flush_before_request(sender=None, environ=None, **kwargs) -> None:
     if _pending or _flush_lock.locked():
         path = (environ or {}).get("PATH_INFO", "")
-        if DELIVERY.match(path[1:]) is None:  # deliveries never read the log: they do not wait
+        if not is_delivery(path[1:]):  # deliveries never read the log: they do not wait
             flush_log()
 
 

@@ -4,7 +4,7 @@ Every effect here leaves alpha untouched and returns 8-bit sRGB.  Ranges and ser
 defaults follow Cloudinary's transformation reference (e_brightness -99..100 default 80,
 e_saturation/e_hue -100..100 default 80, e_gamma -50..150 default 0, e_vibrance default
 20, e_sepia 1..100 default 80, e_blackwhite 0..100 default 50, e_colorize 0..100 default
-100 with co_ default gray, e_auto_* and e_improve blend 0..100 default 100, e_tint amount
+100 with co_ default gray, e_auto_* blend 0..100 default 100, e_tint amount
 0..100 default 60 colour red, e_replace_color tolerance default 50).
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 import pyvips
 
 from transforms.ops.effectlib import (
-    bad, blend, colour_arg, colour_only, colour_qualifier, int_arg, level_effect, luminance, max_args, merge, no_args,
+    bad, blend, colour_arg, colour_only, colour_qualifier, int_arg, level_effect, luminance, no_args,
 )
 from transforms.ops.registry import register
 
@@ -173,34 +173,7 @@ for _name, _fn in (("auto_brightness", _auto_brightness), ("auto_contrast", _aut
     _simple(_name, 0, 100, 100, _fn, "blend")
 
 
-IMPROVE_MODES = ("outdoor", "indoor")
-
-
-def _parse_improve(args, qualifiers):
-    max_args("improve", args, 2)
-    args = list(args)
-    mode = "outdoor"
-    if args and args[0] and not re.match(r"^[+-]?\d+$", args[0]):
-        mode = args.pop(0)
-        if mode not in IMPROVE_MODES:
-            raise bad("improve", f"mode {mode!r} (expected indoor or outdoor)")
-    if len(args) > 1:
-        raise bad("improve", f"{':'.join(args)!r}")
-    return mode, int_arg("improve", args[0] if args else None, 0, 100, 100, "blend")
-
-
-def _improve(rgb, value):
-    mode, blend_level = value
-    adjusted = _auto_color(rgb, 100)
-    adjusted = _auto_contrast(merge(adjusted, None), 100)
-    adjusted = merge(adjusted, None)
-    if mode == "indoor":
-        adjusted = merge(_auto_brightness(adjusted, 60), None)
-    adjusted = saturation(adjusted, 10)
-    return blend(rgb, adjusted, blend_level / 100)
-
-
-register("improve", _parse_improve, colour_only(_improve))
+# e_improve lives in transforms/ops/aieffects.py (the classical enhance recipe).
 
 
 # --- colorize, tint, replace_color ------------------------------------------------------
