@@ -230,3 +230,14 @@ def test_the_layers_converter_matches_a_numpy_reference(tmp_path):
     expected = up.reshape(h, w, 2, 2, 3).transpose(0, 2, 1, 3, 4).reshape(h * 2, w * 2, 3)
     assert made.shape == expected.shape == (36, 28, 3)
     assert np.abs(made - expected).max() < 1e-4
+
+
+@pytest.mark.django_db
+def test_imagekit_e_upscale_is_the_same_stored_result(client, upload, model):
+    small = _small(data.chelsea(), 64)
+    assert upload(_png(small), public_id="up_ik").status_code == 200
+    cloudinary, _ = _deliver(client, "e_upscale", "up_ik")
+    response = client.get(f"/ik/{CLOUD}/tr:e-upscale/up_ik.png")
+    assert response.status_code == 200, (response.status_code, response.get("X-Cld-Error"))
+    assert AIResult.objects.count() == 1  # ImageKit's e-upscale means e_upscale: nothing made again
+    assert np.array_equal(_pixels(response), cloudinary)
