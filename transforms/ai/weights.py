@@ -43,13 +43,13 @@ class ModelSpec:
     filename: str  # its name under DAM_MODEL_DIR by default
     npm_package: str
     resource: str  # key in package/dist/resources.json
-    sha256: str  # of the assembled file ("chunks"), or of the TF.js sources ("tfjs": json + weights)
+    sha256: str  # of the assembled file ("chunks"), or of the TF.js sources ("tfjs", "layers": json + weights)
     size: int
     licence: str
-    kind: str = "chunks"  # "chunks": concatenated ONNX chunks; "tfjs": a TF.js graph model converted here
-    # ("layers": a TF.js layers model, transforms.modelfetch.layers);
+    kind: str = "chunks"  # "chunks": concatenated ONNX chunks; "tfjs": a TF.js graph model converted here;
+    # "layers": a TF.js layers (Keras) model converted here (transforms.modelfetch.layers);
     # "pypi": an ONNX file inside a PyPI wheel (sha256 of that file), made shape-dynamic here
-    files: tuple[str, ...] = ()  # "tfjs": model.json and its weight files inside the package; "pypi": the file
+    files: tuple[str, ...] = ()  # "tfjs"/"layers": model.json and its weight files in the package; "pypi": the file
     pypi_package: str = ""  # "pypi": the pinned requirement whose wheel holds the file
 
 
