@@ -7,6 +7,7 @@ class AssetsConfig(AppConfig):
 
     def ready(self):
         from . import receivers  # noqa: F401  (queues the image metadata of stored versions)
+        from .generation import tasks as _generation  # noqa: F401  (the worker registers its Celery tasks)
         from django.db.models.signals import post_migrate
 
         from .search import text  # the search index's triggers, back after a table rebuild

@@ -374,3 +374,50 @@ class ChunkSession(models.Model):
 
     def __str__(self) -> str:
         return f"chunks {self.upload_id} ({self.total})"
+
+
+class GenerationTask(models.Model):
+    """One Image Generation API request (assets.generation): sync ones too, so that a screen can
+    list recent generations.  ``status`` moves pending -> processing -> completed | failed; an
+    async one is run by the worker task ``assets.generation.tasks.run_generation``."""
+
+    STATUSES = ("pending", "processing", "completed", "failed")
+
+    task_id = models.CharField(max_length=32, unique=True, default=new_hex_id)
+    request_id = models.CharField(max_length=32, default=new_hex_id)
+    api_key = models.CharField(max_length=255, db_index=True)
+    status = models.CharField(max_length=16, default="pending")
+    asynchronous = models.BooleanField(default=False)
+    request = models.JSONField(default=dict, help_text="The checked request (assets.generation.service.Request)")
+    result = models.JSONField(null=True, blank=True, help_text='{"assets": [...]} once completed')
+    error = models.JSONField(null=True, blank=True, help_text="The error body's error object once failed")
+    notification_url = models.TextField(blank=True, default="")
+    quota_window = models.BigIntegerField(default=0, help_text="Start of the month its quota was counted in")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["api_key", "status"], name="gentask_key_status")]
+
+    def __str__(self) -> str:
+        return f"generation {self.task_id} ({self.status})"
+
+
+class TemporaryImage(models.Model):
+    """A generated image kept until ``expires_at`` (target_type temporary): served by a signed
+    URL, deleted by ``assets.generation.tasks.expire_temporary`` (and the sweep) after."""
+
+    token = models.CharField(max_length=32, unique=True, default=new_hex_id)
+    task = models.ForeignKey(GenerationTask, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="temporaries")
+    storage_name = models.CharField(max_length=255)
+    format = models.CharField(max_length=8)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    bytes = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"temporary {self.token}.{self.format}"

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 
 from .models import Counter
 
@@ -38,6 +39,13 @@ def _bounds(period: int, now: float | None) -> tuple[int, int, int]:
 def hit(name: str, period: int, now: float | None = None) -> Window:
     """Count one event for `name` in the current `period`-second window."""
     moment, started, ends = _bounds(period, now)
+    return hit_window(name, started, ends, moment)
+
+
+def hit_window(name: str, started: int, ends: int, moment: int | None = None) -> Window:
+    """Count one event for `name` in the window [started, ends) (windows of uneven length,
+    such as calendar months, that `hit` cannot compute)."""
+    moment = int(time.time()) if moment is None else moment
     quote = connection.ops.quote_name
     table = quote(Counter._meta.db_table)
     name_col, started_col, count_col, expires_col = (quote(c) for c in ("name", "started", "count", "expires"))
@@ -54,11 +62,22 @@ def hit(name: str, period: int, now: float | None = None) -> Window:
     return Window(count, ends)
 
 
+def unhit(name: str, started: int) -> None:
+    """Take back one event counted in the window starting at `started` (work that was refused
+    or failed after it was counted); never below zero."""
+    Counter.objects.filter(name=name, started=started, count__gt=0).update(count=F("count") - 1)
+
+
 def peek(name: str, period: int, now: float | None = None) -> Window:
     """The current window of `name`, without counting an event."""
     _, started, ends = _bounds(period, now)
     count = Counter.objects.filter(name=name, started=started).values_list("count", flat=True).first()
     return Window(count or 0, ends)
+
+
+def peek_window(name: str, started: int) -> int:
+    """Events counted for `name` in the window starting at `started`."""
+    return Counter.objects.filter(name=name, started=started).values_list("count", flat=True).first() or 0
 
 
 def clear(name: str) -> None:

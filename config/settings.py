@@ -337,3 +337,20 @@ DAM_AI_HEARTBEAT = env_int("DAM_AI_HEARTBEAT", 10)  # seconds between a running 
 DAM_AI_QUEUE = env("DAM_AI_QUEUE", "")  # the Celery queue of AI jobs (""= the default queue): for dedicated workers
 DAM_AI_JOB_TIME_LIMIT = env_int("DAM_AI_JOB_TIME_LIMIT", 300)  # seconds for the steps before a generative one
 DAM_AI_STALE_AFTER = env_int("DAM_AI_STALE_AFTER", 60)  # an AI job silent this long is lost: the next request re-queues it
+
+# --- Image Generation API (assets.generation; /v2/generate/<cloud>/...) ---
+# The operator's own back-ends (loopback/private addresses fine): an OpenAI-compatible API whose
+# <url>/images/generations serves every model family, unless DAM_IMAGE_GENERATION_BACKENDS (JSON: family or
+# model id -> {"url", "key", "model"?, "kind": "openai"}) maps some to others.
+DAM_IMAGE_GENERATION_URL = env("DAM_IMAGE_GENERATION_URL", "")
+DAM_IMAGE_GENERATION_KEY = env("DAM_IMAGE_GENERATION_KEY", "")  # its bearer key
+DAM_IMAGE_GENERATION_BACKENDS = env("DAM_IMAGE_GENERATION_BACKENDS", "")
+DAM_IMAGE_GENERATION_TIMEOUT = env_int("DAM_IMAGE_GENERATION_TIMEOUT", 180)  # seconds per generation, retries included
+DAM_IMAGE_GENERATION_RETRIES = env_int("DAM_IMAGE_GENERATION_RETRIES", 2)  # after connection errors, 5xx, 429
+DAM_IMAGE_GENERATION_MAX_BYTES = env_int("DAM_IMAGE_GENERATION_MAX_BYTES", 64 * 1024 * 1024)  # a larger answer fails
+DAM_IMAGE_GENERATION_MAX_PIXELS = env_int("DAM_IMAGE_GENERATION_MAX_PIXELS", 4096 * 4096)  # asked for or answered
+DAM_IMAGE_GENERATION_MONTHLY_QUOTA = env_int("DAM_IMAGE_GENERATION_MONTHLY_QUOTA", 500)  # per API key, calendar month
+DAM_IMAGE_GENERATION_MAX_CONCURRENT = env_int("DAM_IMAGE_GENERATION_MAX_CONCURRENT", 2)  # sync ones per web process
+DAM_IMAGE_GENERATION_MAX_PENDING_PER_KEY = env_int("DAM_IMAGE_GENERATION_MAX_PENDING_PER_KEY", 8)  # async (429)
+DAM_IMAGE_GENERATION_TEMPORARY_TTL = env_int("DAM_IMAGE_GENERATION_TEMPORARY_TTL", 24 * 3600)  # s a temporary lives
+DAM_IMAGE_GENERATION_QUEUE = env("DAM_IMAGE_GENERATION_QUEUE", "")  # Celery queue of async generations ("": default)

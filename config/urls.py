@@ -6,6 +6,7 @@ from core.responses import not_found
 urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("", include("assets.api.urls")),
+    path("", include("assets.generation.urls")),  # /v2/generate/... (Image Generation API)
     path("", include("refiners.urls")),
     path("", include("studio.urls")),
     path("", include("transforms.urls")),

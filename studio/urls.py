@@ -2,8 +2,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import (login, views, views_admin, views_asset, views_collections, views_download, views_focus,
-               views_generative, views_library, views_metadata, views_named, views_organise, views_refiner,
-               views_studio)
+               views_generate, views_generative, views_library, views_metadata, views_named, views_organise,
+               views_refiner, views_studio)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -62,6 +62,11 @@ urlpatterns = [
     path("studio/<str:asset_id>/refine/background/status/", views_refiner.status, name="refine-background-status"),
     path("studio/<str:asset_id>/refine/background/<str:name>/", views_refiner.layer,
          name="refine-background-layer"),
+    # Generate: text to image through the Image Generation API
+    path("generate/", views_generate.generate_page, name="generate"),
+    path("generate/-/code/", views_generate.generate_code, name="generate-code"),
+    path("generate/<str:task_id>/", views_generate.generate_task, name="generate-task"),
+    path("generate/<str:task_id>/state/", views_generate.generate_state, name="generate-state"),
     path("transformations/", views_named.named_list, name="named"),
     path("transformations/<str:name>/", views_named.named_edit, name="named-edit"),
     path("transformations/<str:name>/strict/", views_named.named_strict, name="named-strict"),

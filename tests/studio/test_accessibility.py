@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from assets.models import ApiKey, Asset, Collection, CollectionItem, ShareLink, UploadPreset
+from assets.models import ApiKey, Asset, Collection, CollectionItem, GenerationTask, ShareLink, UploadPreset
 from tests.browser import SCREENS, browser, page  # noqa: F401
 from tests.conftest import make_image, signed
 from tests.studio_fixtures import PASSWORD, make_user
@@ -89,8 +89,16 @@ def data(settings):
     for position, asset in enumerate(photos):
         CollectionItem.objects.create(collection=collection, asset=asset, position=position)
     share = ShareLink.objects.create(collection=collection, created_by=admin)
+    # the Generate screen: a back-end configured (never called here) and a failed task to list and open
+    settings.DAM_IMAGE_GENERATION_URL = "http://127.0.0.1:9/v1"
+    failed = GenerationTask.objects.create(
+        api_key=f"user:{admin.pk}", asynchronous=True, status="failed",
+        request={"prompt": "A lighthouse", "model_id": "flux-2-pro", "width": 1024, "height": 576, "format": "png",
+                 "target_type": "temporary", "seed": 3},
+        error={"category": "server_error", "code": "backend_error", "details": {},
+               "message": "The image generation back-end (DAM_IMAGE_GENERATION_URL) could not be reached"})
     return {"admin": admin, "editor": editor, "key": key, "photo": photo, "photos": photos, "preset": preset,
-            "collection": collection, "share": share}
+            "collection": collection, "share": share, "generation": failed.task_id}
 
 
 def log_in(page, username: str, next_url: str = "/library/"):
@@ -166,7 +174,7 @@ def url(path: str):
 
 def _ids(data) -> dict:
     return {"asset": data["photo"].asset_id, "user": data["editor"].pk, "preset": data["preset"].pk,
-            "collection": data["collection"].pk}
+            "collection": data["collection"].pk, "generation": data["generation"]}
 
 
 # (name, how to get there, also in dark mode)
@@ -192,6 +200,8 @@ SCREENS_LIST = [
     ("refiner-background", url("/studio/{asset}/refine/background/?t=e_background_removal"), False),
     ("refiner-focus", url("/studio/{asset}/refine/focus/"), True),
     ("refiner-generative", url("/studio/{asset}/refine/generative/?t=" + GENERATIVE), False),
+    ("generate", url("/generate/"), True),
+    ("generate-task", url("/generate/{generation}/"), False),
     ("named-list", url("/transformations/"), False),
     ("named-edit", url("/transformations/thumb/"), False),
     ("named-delete", url("/transformations/thumb/delete/"), False),
