@@ -392,6 +392,8 @@ class GenerationTask(models.Model):
     result = models.JSONField(null=True, blank=True, help_text='{"assets": [...]} once completed')
     error = models.JSONField(null=True, blank=True, help_text="The error body's error object once failed")
     notification_url = models.TextField(blank=True, default="")
+    target_public_id = models.CharField(max_length=255, blank=True, default="", db_index=True,
+                                        help_text="A managed target's public_id (what ik-genimg paths look up)")
     quota_window = models.BigIntegerField(default=0, help_text="Start of the month its quota was counted in")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -399,6 +401,12 @@ class GenerationTask(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["api_key", "status"], name="gentask_key_status")]
+
+    def save(self, *args, **kwargs):
+        request = self.request or {}
+        if request.get("target_type") == "managed_asset":
+            self.target_public_id = request.get("public_id") or ""
+        super().save(*args, **kwargs)
 
     def __str__(self) -> str:
         return f"generation {self.task_id} ({self.status})"

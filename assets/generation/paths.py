@@ -43,8 +43,7 @@ class PathState:
 
 
 def _for(public_id: str):
-    return GenerationTask.objects.filter(asynchronous=True, request__target_type="managed_asset",
-                                         request__public_id=public_id)
+    return GenerationTask.objects.filter(target_public_id=public_id, asynchronous=True)
 
 
 def _lost(task: GenerationTask) -> bool:
