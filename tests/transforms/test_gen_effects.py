@@ -11,13 +11,7 @@ protocol (multipart ``image``, ``mask`` whose transparent pixels are to be made,
 
 from __future__ import annotations
 
-import base64
-import json
 import math
-import threading
-from email.parser import BytesParser
-from email.policy import default as email_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -26,15 +20,12 @@ from skimage import data
 
 from core.errors import BadRequest
 from tests.conftest import CLOUD
+from tests.images_server import configure_edits, png, running_edits
 from transforms.ai import detect, geneffects, jobs, matting, oklab, restoration
 from transforms.cloudinary import entry
 from transforms.models import AIResult
 
 GREEN = (0, 255, 0)
-
-
-def _png(array: np.ndarray) -> bytes:
-    return pyvips.Image.new_from_array(np.ascontiguousarray(array)).pngsave_buffer()
 
 
 def _small(photo: np.ndarray, side: int) -> np.ndarray:
@@ -69,41 +60,14 @@ def no_backend(settings):
 @pytest.fixture
 def edits_server(settings):
     """An OpenAI-compatible ``POST /v1/images/edits`` on 127.0.0.1 that paints the area to edit green."""
-    seen: list[dict] = []
+    def green(image: np.ndarray, edit: np.ndarray) -> np.ndarray:
+        out = np.array(image)
+        out[edit] = GREEN
+        return out
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            message = BytesParser(policy=email_policy).parsebytes(
-                b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n" + body)
-            parts = {p.get_param("name", header="content-disposition"): p for p in message.iter_parts()}
-            image = pyvips.Image.new_from_buffer(parts["image"].get_payload(decode=True), "").numpy()[:, :, :3]
-            mask = pyvips.Image.new_from_buffer(parts["mask"].get_payload(decode=True), "").numpy()
-            edit = mask[:, :, 3] == 0
-            seen.append({"path": self.path, "prompt": parts["prompt"].get_content(), "edit": edit})
-            out = np.array(image)
-            out[edit] = GREEN
-            answer = json.dumps({"data": [{"b64_json": base64.b64encode(_png(out)).decode()}]}).encode()
-            self.send_response(200 if self.path == "/v1/images/edits" else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    settings.DAM_INPAINT_URL = ""
-    settings.DAM_INPAINT_PROMPTS = False
-    settings.DAM_IMAGE_EDIT_URL = f"http://127.0.0.1:{server.server_address[1]}/v1/images/edits"
-    settings.DAM_IMAGE_EDIT_KEY = "sk-test"
-    settings.DAM_GENERATION_TIMEOUT = 20
-    yield seen
-    server.shutdown()
-    server.server_close()
+    with running_edits(green) as (url, seen):
+        configure_edits(settings, url)
+        yield seen
 
 
 def _effect(text: str):
@@ -190,7 +154,7 @@ def test_prompts_with_a_back_end(edits_server):
 @pytest.mark.django_db
 def test_region_removal_changes_only_the_regions(client, upload, no_backend):
     photo = _small(data.astronaut(), 128)
-    assert upload(_png(photo), public_id="fx_region").status_code == 200
+    assert upload(png(photo), public_id="fx_region").status_code == 200
     out, row = _deliver(client, "e_gen_remove:region_((x_60;y_20;w_30;h_24);(x_120;y_100;w_40;h_40))", "fx_region")
     assert out.shape == photo.shape
     inside = np.zeros(photo.shape[:2], bool)
@@ -210,7 +174,7 @@ def test_region_removal_changes_only_the_regions(client, upload, no_backend):
 
 @pytest.mark.django_db
 def test_region_outside_the_image_is_400(client, upload, no_backend):
-    assert upload(_png(_small(data.astronaut(), 96)), public_id="fx_out").status_code == 200
+    assert upload(png(_small(data.astronaut(), 96)), public_id="fx_out").status_code == 200
     response = client.get(f"/{CLOUD}/image/upload/e_gen_remove:region_(x_200;y_10;w_20;h_20)/fx_out.png")
     assert response.status_code == 400
     assert "outside the 96x96 image" in response["X-Cld-Error"]
@@ -221,7 +185,7 @@ def test_region_outside_the_image_is_400(client, upload, no_backend):
 def test_region_removal_after_other_steps(client, upload, no_backend):
     """The stage's input is what the steps before it made; the steps after it run on the result."""
     photo = _small(data.astronaut(), 128)
-    assert upload(_png(photo), public_id="fx_chain").status_code == 200
+    assert upload(png(photo), public_id="fx_chain").status_code == 200
     out, _ = _deliver(client, "c_scale,w_64/e_gen_remove:region_(x_10;y_10;w_16;h_16)/a_90", "fx_chain")
     assert out.shape[:2] == (64, 64)
     scaled = pyvips.Image.new_from_array(photo).resize(0.5).rot90().numpy()[:, :, :3]
@@ -235,7 +199,7 @@ def test_object_removal_removes_the_cup(client, upload, no_backend):
     photo = _small(data.coffee(), 200)
     cups = [d for d in detect.detect(photo) if d[0] == "cup"]
     assert cups, "the detector finds the coffee cup"
-    assert upload(_png(photo), public_id="fx_cup").status_code == 200
+    assert upload(png(photo), public_id="fx_cup").status_code == 200
     out, row = _deliver(client, "e_gen_remove:remove-shadow_false;prompt_cup", "fx_cup")
     assert row.metadata["removed"] == 1 and row.metadata["found"][0]["name"] == "cup"
     x0, y0, x1, y1 = (round(v) for v in cups[0][2])
@@ -253,7 +217,7 @@ def test_object_removal_removes_the_cup(client, upload, no_backend):
 @pytest.mark.django_db
 def test_object_not_found_leaves_the_image(client, upload, no_backend):
     photo = _small(data.coffee(), 128)
-    assert upload(_png(photo), public_id="fx_none").status_code == 200
+    assert upload(png(photo), public_id="fx_none").status_code == 200
     out, row = _deliver(client, "e_gen_remove:prompt_giraffe", "fx_none")
     assert np.array_equal(out, photo)
     assert row.metadata["removed"] == 0
@@ -262,7 +226,7 @@ def test_object_not_found_leaves_the_image(client, upload, no_backend):
 @pytest.mark.django_db
 def test_other_prompts_go_to_the_prompt_back_end(client, upload, edits_server):
     photo = _small(data.coffee(), 96)
-    assert upload(_png(photo), public_id="fx_free").status_code == 200
+    assert upload(png(photo), public_id="fx_free").status_code == 200
     out, row = _deliver(client, "e_gen_remove:prompt_text:dog", "fx_free")
     sent = edits_server[-1]
     assert "Remove every text:dog" in sent["prompt"] and sent["edit"].all()  # the back-end finds it itself
@@ -281,7 +245,7 @@ def _hue(rgb: np.ndarray) -> np.ndarray:
 @pytest.mark.django_db
 def test_recolor_moves_the_cup_towards_the_colour(client, upload, no_backend):
     photo = _small(data.coffee(), 200)
-    assert upload(_png(photo), public_id="fx_recolor").status_code == 200
+    assert upload(png(photo), public_id="fx_recolor").status_code == 200
     out, row = _deliver(client, "e_gen_recolor:to-color_2e86c1;prompt_cup", "fx_recolor")
     assert row.metadata["recoloured"] == 1
     x0, y0, x1, y1 = row.metadata["found"][0]["box"]
@@ -306,7 +270,7 @@ def test_recolor_moves_the_cup_towards_the_colour(client, upload, no_backend):
 
 @pytest.mark.django_db
 def test_background_replace_needs_a_prompt_back_end(client, upload, no_backend):
-    assert upload(_png(_small(data.astronaut(), 96)), public_id="fx_bg0").status_code == 200
+    assert upload(png(_small(data.astronaut(), 96)), public_id="fx_bg0").status_code == 200
     response = client.get(f"/{CLOUD}/image/upload/e_gen_background_replace:prompt_a beach/fx_bg0.png")
     assert response.status_code == 400
     assert "DAM_IMAGE_EDIT_URL" in response["X-Cld-Error"]
@@ -316,7 +280,7 @@ def test_background_replace_needs_a_prompt_back_end(client, upload, no_backend):
 @pytest.mark.django_db
 def test_background_replace_keeps_the_subject(client, upload, edits_server):
     photo = _small(data.astronaut(), 160)
-    assert upload(_png(photo), public_id="fx_bg").status_code == 200
+    assert upload(png(photo), public_id="fx_bg").status_code == 200
     out, row = _deliver(client, "e_gen_background_replace:prompt_a beach%3B at dusk %28warm%29;seed_3", "fx_bg")
     assert edits_server and edits_server[-1]["prompt"] == "a beach; at dusk (warm)"  # decoded once
     assert row.metadata["prompt"] == "a beach; at dusk (warm)" and row.metadata["backend"] == "openai"
@@ -336,7 +300,7 @@ def test_background_replace_on_a_transparent_image_makes_the_transparent_area(cl
     photo = _small(data.astronaut(), 96)
     alpha = np.full(photo.shape[:2], 255, np.uint8)
     alpha[:, :30] = 0  # a cut-out: the left part is transparent
-    assert upload(_png(np.dstack([photo, alpha])), public_id="fx_cut").status_code == 200
+    assert upload(png(np.dstack([photo, alpha])), public_id="fx_cut").status_code == 200
     out, _ = _deliver(client, "e_gen_background_replace", "fx_cut")
     assert out.shape[:2] == photo.shape[:2]
     assert np.array_equal(out[:, 30:, :3], photo[:, 30:])  # what was opaque is kept exactly
@@ -354,7 +318,7 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 def test_restore_reduces_noise(client, upload, no_backend):
     clean = _small(data.astronaut(), 192)
     noisy = np.clip(clean + np.random.default_rng(3).normal(0, 15, clean.shape), 0, 255).astype(np.uint8)
-    assert upload(_png(noisy), public_id="fx_noisy").status_code == 200
+    assert upload(png(noisy), public_id="fx_noisy").status_code == 200
     out, row = _deliver(client, "e_gen_restore", "fx_noisy")
     assert out.shape == clean.shape
     assert _psnr(out, clean) > _psnr(noisy, clean) + 1.5
@@ -374,7 +338,7 @@ def test_deblock_softens_block_edges_only():
 def test_transparent_input_is_400(client, upload, no_backend):
     rgba = np.dstack([_small(data.astronaut(), 64), np.full((64, 64), 255, np.uint8)])
     rgba[:10, :10, 3] = 0
-    assert upload(_png(rgba), public_id="fx_alpha").status_code == 200
+    assert upload(png(rgba), public_id="fx_alpha").status_code == 200
     for effect in ("e_gen_restore", "e_gen_remove:region_(x_1;y_1;w_5;h_5)", "e_gen_recolor:prompt_cup;to-color_red"):
         response = client.get(f"/{CLOUD}/image/upload/{effect}/fx_alpha.png")
         assert response.status_code == 400, effect

@@ -11,25 +11,19 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
-from email.parser import BytesParser
-from email.policy import default as email_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
 import pyvips
 
 from core.errors import ApiError
+from tests.images_server import parse_edit, png, serving
 from transforms.ai import generation
 from transforms.ai.generation import FillJob
 
 KEY = "sk-test-secret-key"
-
-
-def _png(array: np.ndarray) -> bytes:
-    return pyvips.Image.new_from_array(np.ascontiguousarray(array)).pngsave_buffer()
 
 
 def _array(data: bytes) -> np.ndarray:
@@ -60,10 +54,10 @@ class Backend:
         if mode == "half":  # same aspect, half the size
             return pyvips.Image.new_from_array(out).resize(0.5).pngsave_buffer()
         if mode == "square":  # another aspect
-            return _png(out[: min(out.shape[:2]), : min(out.shape[:2])])
+            return png(out[: min(out.shape[:2]), : min(out.shape[:2])])
         if mode == "text":
             return b"<html>not an image</html>"
-        return _png(out)
+        return png(out)
 
 
 def _handler(backend: Backend):
@@ -115,16 +109,9 @@ def _handler(backend: Backend):
             self._send(200, answer)
 
         def _edit(self, body: bytes, mode: str):
-            message = BytesParser(policy=email_policy).parsebytes(
-                b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n" + body
-            )
-            parts = {part.get_param("name", header="content-disposition"): part for part in message.iter_parts()}
-            fields = {name: part.get_content() for name, part in parts.items() if name not in ("image", "mask")}
-            image = _array(parts["image"].get_payload(decode=True))
-            mask = _array(parts["mask"].get_payload(decode=True))
-            backend.requests.append({"path": self.path, "fields": fields, "image": image, "mask": mask,
-                                     "authorization": self.headers.get("Authorization")})
-            answer = backend.answer_image(image, mask[:, :, 3] == 0, mode)
+            sent = parse_edit(self.headers["Content-Type"], body)
+            backend.requests.append({"path": self.path, **sent, "authorization": self.headers.get("Authorization")})
+            answer = backend.answer_image(sent["image"], sent["mask"][:, :, 3] == 0, mode)
             if mode == "url":
                 backend.files["result.png"] = answer
                 data = {"data": [{"url": f"http://127.0.0.1:{backend.port}/files/result.png"}]}
@@ -140,21 +127,16 @@ def _handler(backend: Backend):
 @pytest.fixture
 def backend(settings):
     state = Backend()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    server.daemon_threads = True
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    settings.DAM_INPAINT_URL = settings.DAM_IMAGE_EDIT_URL = ""
-    settings.DAM_INPAINT_PROMPTS = False
-    settings.DAM_IMAGE_EDIT_KEY = KEY
-    settings.DAM_GENERATION_TIMEOUT = 10
-    settings.DAM_GENERATION_RETRIES = 2
-    settings.DAM_GENERATION_MAX_SIDE = 2048
-    state.base = f"http://127.0.0.1:{state.port}"
-    yield state
-    server.shutdown()
-    server.server_close()
+    with serving(_handler(state)) as port:
+        state.port = port
+        settings.DAM_INPAINT_URL = settings.DAM_IMAGE_EDIT_URL = ""
+        settings.DAM_INPAINT_PROMPTS = False
+        settings.DAM_IMAGE_EDIT_KEY = KEY
+        settings.DAM_GENERATION_TIMEOUT = 10
+        settings.DAM_GENERATION_RETRIES = 2
+        settings.DAM_GENERATION_MAX_SIDE = 2048
+        state.base = f"http://127.0.0.1:{state.port}"
+        yield state
 
 
 @pytest.fixture

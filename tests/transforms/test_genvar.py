@@ -8,26 +8,16 @@ Without a back-end the URL is a 400 naming the settings.
 
 from __future__ import annotations
 
-import base64
-import json
-import threading
-from email.parser import BytesParser
-from email.policy import default as email_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import numpy as np
 import pytest
 import pyvips
 from skimage import data
 
 from tests.conftest import CLOUD
+from tests.images_server import configure_edits, png, running_edits
 from transforms.ai import genvar, jobs
 from transforms.cloudinary import entry
 from transforms.models import AIResult
-
-
-def _png(array: np.ndarray) -> bytes:
-    return pyvips.Image.new_from_array(np.ascontiguousarray(array)).pngsave_buffer()
 
 
 def _small(photo: np.ndarray, side: int) -> np.ndarray:
@@ -44,42 +34,14 @@ def _pixels(response) -> np.ndarray:
 def edits_server(settings):
     """An OpenAI-compatible ``POST /v1/images/edits`` on 127.0.0.1: the image back with red and blue swapped
     where the mask says to edit."""
-    seen: list[dict] = []
+    def swap(image: np.ndarray, edit: np.ndarray) -> np.ndarray:
+        out = np.array(image)
+        out[edit] = image[edit][:, ::-1]
+        return out
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            message = BytesParser(policy=email_policy).parsebytes(
-                b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n" + body)
-            parts = {p.get_param("name", header="content-disposition"): p for p in message.iter_parts()}
-            image = pyvips.Image.new_from_buffer(parts["image"].get_payload(decode=True), "").numpy()[:, :, :3]
-            mask = pyvips.Image.new_from_buffer(parts["mask"].get_payload(decode=True), "").numpy()
-            edit = mask[:, :, 3] == 0
-            seen.append({"path": self.path, "prompt": parts["prompt"].get_content(), "edit": edit,
-                         "image": image, "auth": self.headers.get("Authorization")})
-            out = np.array(image)
-            out[edit] = image[edit][:, ::-1]
-            answer = json.dumps({"data": [{"b64_json": base64.b64encode(_png(out)).decode()}]}).encode()
-            self.send_response(200 if self.path == "/v1/images/edits" else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    settings.DAM_INPAINT_URL = ""
-    settings.DAM_INPAINT_PROMPTS = False
-    settings.DAM_IMAGE_EDIT_URL = f"http://127.0.0.1:{server.server_address[1]}/v1/images/edits"
-    settings.DAM_IMAGE_EDIT_KEY = "sk-test"
-    settings.DAM_GENERATION_TIMEOUT = 20
-    yield seen
-    server.shutdown()
-    server.server_close()
+    with running_edits(swap) as (url, seen):
+        configure_edits(settings, url)
+        yield seen
 
 
 @pytest.fixture
@@ -102,7 +64,7 @@ def _deliver(client, transformation: str, public_id: str):
 @pytest.mark.django_db
 def test_the_variation_is_requested_with_the_image_and_stored(client, upload, edits_server):
     photo = _small(data.astronaut(), 96)
-    assert upload(_png(photo), public_id="gv").status_code == 200
+    assert upload(png(photo), public_id="gv").status_code == 200
     out, row = _deliver(client, "e_genvar", "gv")
     sent = edits_server[-1]
     assert sent["path"] == "/v1/images/edits" and sent["auth"] == "Bearer sk-test"
@@ -119,7 +81,7 @@ def test_the_variation_is_requested_with_the_image_and_stored(client, upload, ed
 @pytest.mark.django_db
 def test_seed_and_prompt_make_another_stored_variation(client, upload, edits_server):
     photo = _small(data.coffee(), 80)
-    assert upload(_png(photo), public_id="gv2").status_code == 200
+    assert upload(png(photo), public_id="gv2").status_code == 200
     _deliver(client, "e_genvar:seed_3;prompt_autumn colours%3B warm", "gv2")
     assert edits_server[-1]["prompt"] == genvar.INSTRUCTION + ". autumn colours; warm"
     _deliver(client, "e_genvar:prompt_autumn colours%3B warm;seed_4", "gv2")  # any order; another seed
@@ -131,7 +93,7 @@ def test_seed_and_prompt_make_another_stored_variation(client, upload, edits_ser
 @pytest.mark.django_db
 def test_after_other_steps_the_input_is_the_image_at_its_step(client, upload, edits_server):
     photo = _small(data.astronaut(), 120)
-    assert upload(_png(photo), public_id="gv3").status_code == 200
+    assert upload(png(photo), public_id="gv3").status_code == 200
     out, _ = _deliver(client, "c_crop,w_50,h_40,g_north_west/e_genvar/a_90", "gv3")
     assert edits_server[-1]["image"].shape == (40, 50, 3)
     assert np.array_equal(edits_server[-1]["image"], photo[:40, :50])
@@ -143,7 +105,7 @@ def test_a_transparent_image_keeps_its_alpha(client, upload, edits_server):
     photo = _small(data.coffee(), 64)
     alpha = np.full(photo.shape[:2], 255, np.uint8)
     alpha[:, :20] = 0
-    assert upload(_png(np.dstack([photo, alpha])), public_id="gv4").status_code == 200
+    assert upload(png(np.dstack([photo, alpha])), public_id="gv4").status_code == 200
     out, _ = _deliver(client, "e_genvar", "gv4")
     assert out.shape == photo.shape[:2] + (4,)
     assert np.array_equal(out[:, :, 3], alpha)
@@ -151,7 +113,7 @@ def test_a_transparent_image_keeps_its_alpha(client, upload, edits_server):
 
 @pytest.mark.django_db
 def test_without_a_back_end_the_error_names_the_setting(client, upload, no_backend):
-    assert upload(_png(_small(data.astronaut(), 64)), public_id="gv5").status_code == 200
+    assert upload(png(_small(data.astronaut(), 64)), public_id="gv5").status_code == 200
     response = client.get(f"/{CLOUD}/image/upload/e_genvar:seed_2/gv5.png")
     assert response.status_code == 400
     assert "DAM_IMAGE_EDIT_URL" in response["X-Cld-Error"]
@@ -182,7 +144,7 @@ def test_the_generative_refiner_asks_for_seeded_variations(client, upload, api_k
     """A stage with seed and prompt: the refiner's variations are e_genvar results with their own seeds."""
     from tests.admin_client import Admin
 
-    assert upload(_png(_small(data.coffee(), 64)), public_id="gen/var").status_code == 200
+    assert upload(png(_small(data.coffee(), 64)), public_id="gen/var").status_code == 200
     admin = Admin(client, api_key)
     made = admin.post("refiners/generative/upload/gen/var/variations",
                       {"transformation": "e_genvar", "count": 2, "prompt": "in winter"})
