@@ -7,73 +7,31 @@ port and the images checked by geometry and pixels."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import socketserver
-import subprocess
-import threading
 import urllib.error
 import urllib.request
-from pathlib import Path
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import numpy as np
 import pytest
 import pyvips
 
+from tests.sdk.live_node import node_runner, wsgi_server  # noqa: F401  (fixture)
 from transforms.cloudinary import named
 
 pytestmark = pytest.mark.live
 
-NODE_DIR = Path(__file__).parent / "node"
 TIMEOUT = 60
 CLOUD = "demo"
 
 
-class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
-def server(transactional_db):
-    """The WSGI stack (memo, body guard, Django) on a loopback port, in this process."""
-    from config.wsgi import application
-
-    httpd = make_server("127.0.0.1", 0, application, server_class=_ThreadingServer, handler_class=_QuietHandler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=10)
-
-
-@pytest.fixture
-def build(server, api_key, tmp_path):
+def build(wsgi_server, api_key, tmp_path):
     """`build(calls)`: the URLs the SDKs build for ``[("node"|"javascript", options), ...]``."""
-    node = shutil.which("node")
-    assert node is not None, "node is not installed (apt-get install nodejs npm)"
-    for package in ("imagekit", "@imagekit/javascript"):
-        assert (NODE_DIR / "node_modules" / package).is_dir(), (
-            f"the npm package {package} is not installed: npm ci --prefix {NODE_DIR} (./dam test does it)")
-    endpoint = f"{server}/ik/{CLOUD}"
+    endpoint = f"{wsgi_server}/ik/{CLOUD}"
+    node = node_runner("imagekit_urls.js", ("imagekit", "@imagekit/javascript"), tmp_path, TIMEOUT)
 
     def run(calls: list[tuple[str, dict]]) -> list[str]:
-        payload = json.dumps({"endpoint": endpoint, "privateKey": api_key.secret,
-                              "calls": [{"sdk": sdk, "options": options} for sdk, options in calls]})
-        done = subprocess.run([node, str(NODE_DIR / "imagekit_urls.js")], input=payload, capture_output=True,
-                              text=True, cwd=NODE_DIR, timeout=TIMEOUT,
-                              env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)})
-        assert done.returncode == 0, done.stderr[-3000:]
-        urls = json.loads(done.stdout)
+        urls = node({"endpoint": endpoint, "privateKey": api_key.secret,
+                     "calls": [{"sdk": sdk, "options": options} for sdk, options in calls]})
         assert all(url.startswith(endpoint + "/") for url in urls), urls
         return urls
 

@@ -8,14 +8,6 @@ How it sends them (lib/utils): ``face_coordinates``/``custom_coordinates`` throu
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import socketserver
-import subprocess
-import threading
-from pathlib import Path
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from urllib.parse import quote
 
 import numpy as np
@@ -25,59 +17,23 @@ from skimage import data
 
 from assets.models import Asset, FocusAreas
 from tests.conftest import make_image
+from tests.sdk.live_node import node_runner, wsgi_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.live
 
-NODE_DIR = Path(__file__).parent / "node"
 TIMEOUT = 120
 
 
-class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
-def chunked_server(transactional_db):
-    """The WSGI stack (config.wsgi: the body guard de-chunks) on a loopback port, in this
-    process (so the test reads the same database). pytest-django's live_server cannot
-    serve the npm SDK: Django's development server reads a body by its Content-Length
-    only, and the SDK streams every upload chunked, without one."""
-    from config.wsgi import application
-
-    server = make_server("127.0.0.1", 0, application, server_class=_ThreadingServer, handler_class=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
-@pytest.fixture
-def node_sdk(chunked_server, api_key, tmp_path):
+def node_sdk(wsgi_server, api_key, tmp_path):
     """`run(calls)`: the calls (``[("uploader.upload", [file, options]), ...]``) made by the
     npm SDK in one node process; returns their results (``{"error": ...}`` for a refusal)."""
-    node = shutil.which("node")
-    assert node is not None, "node is not installed (apt-get install nodejs npm)"
-    assert (NODE_DIR / "node_modules" / "cloudinary").is_dir(), (
-        f"the npm SDK is not installed: npm ci --prefix {NODE_DIR} (./dam test does it)")
     url = (f"cloudinary://{api_key.key}:{quote(api_key.secret, safe='')}@demo"
-           f"?upload_prefix={quote(chunked_server, safe='')}")
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "CLOUDINARY_URL": url}
+           f"?upload_prefix={quote(wsgi_server, safe='')}")
+    node = node_runner("run.js", ("cloudinary",), tmp_path, TIMEOUT, CLOUDINARY_URL=url)
 
     def run(calls: list[tuple[str, list]]) -> list:
-        payload = json.dumps([{"call": call, "args": args} for call, args in calls])
-        done = subprocess.run([node, str(NODE_DIR / "run.js")], input=payload, capture_output=True, text=True,
-                              cwd=NODE_DIR, env=env, timeout=TIMEOUT)
-        assert done.returncode == 0, done.stderr[-3000:]
-        return json.loads(done.stdout)
+        return node([{"call": call, "args": args} for call, args in calls])
 
     def file(name: str, content: bytes) -> str:
         path = tmp_path / name

@@ -10,7 +10,6 @@ import io
 import sys
 import threading
 import time
-from dataclasses import dataclass
 
 import pytest
 import pyvips
@@ -21,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from assets.bodyguard import BodyGuard
 from assets.models import Asset
 from tests.conftest import CLOUD, make_image
-from tests.wsgi import run_app
+from tests.wsgi import Answer, Counting, call
 from transforms import derived
 from transforms.cloudinary import named
 from transforms.memo import DeliveryMemo
@@ -32,41 +31,6 @@ from transforms.models_named import Transformation
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BASE = f"/{CLOUD}/image/upload"
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-
-    def without_request_id(self) -> dict[str, str]:
-        return {k: v for k, v in self.headers.items() if k != "x-request-id"}
-
-
-class Counting:
-    """Passes every request on to Django and counts them."""
-
-    def __init__(self, app):
-        self.app, self.calls = app, 0
-
-    def __call__(self, environ, start_response):
-        self.calls += 1
-        return self.app(environ, start_response)
-
-
-def call(app, path: str, method: str = "GET", query: str = "", **headers) -> Answer:
-    environ = {
-        "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SCRIPT_NAME": "",
-        "SERVER_NAME": "testserver", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "testserver", "REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr, "wsgi.version": (1, 0),
-        "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
-    }
-    for name, value in headers.items():
-        environ["HTTP_" + name.upper()] = value
-    status, response_headers, body = run_app(app, environ)
-    return Answer(int(status[:3]), response_headers, body)
 
 
 @pytest.fixture

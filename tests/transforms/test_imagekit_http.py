@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import io
 import json
-import sys
 import time
 
 import numpy as np
@@ -24,7 +22,7 @@ from assets.models import Asset, UploadMapping
 from tests.conftest import CLOUD, make_image
 from tests.sdk_fixtures import remote_files  # noqa: F401  (fixture)
 from tests.cutouts import centre, corners, scene
-from tests.wsgi import run_app
+from tests.wsgi import Counting, call
 from transforms.ai import jobs
 from transforms.cloudinary import named
 from transforms.cloudinary.route import DELIVERY
@@ -256,47 +254,25 @@ def test_strict_mode_holds_for_imagekit_urls(client, pic, api_key):
 # --- the memo (production WSGI stack) --------------------------------------------------------
 
 
-class Counting:
-    def __init__(self, app):
-        self.app, self.calls = app, 0
-
-    def __call__(self, environ, start_response):
-        self.calls += 1
-        return self.app(environ, start_response)
-
-
-def call(app, path: str, query: str = "", method: str = "GET", **headers) -> tuple[int, dict, bytes]:
-    environ = {
-        "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SCRIPT_NAME": "",
-        "SERVER_NAME": "testserver", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "testserver", "REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr, "wsgi.version": (1, 0),
-        "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
-        **{"HTTP_" + name.upper(): value for name, value in headers.items()},
-    }
-    status, response_headers, content = run_app(app, environ)
-    return int(status[:3]), response_headers, content
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_memo_answers_repeated_imagekit_urls_and_never_signed_ones(upload, api_key):
     assert upload(make_image(120, 90, "jpg"), public_id="shop/memo").status_code == 200
     counter = Counting(BodyGuard(WSGIHandler()))
     memo = DeliveryMemo(counter)
     for path, query in ((f"{IK}/tr:w-30/shop/memo.jpg", ""), (f"{IK}/shop/memo.jpg", "tr=w-30&ik-sdk-version=x")):
-        first = call(memo, path, query)
+        first = call(memo, path, query=query)
         calls = counter.calls
-        second = call(memo, path, query)
-        assert first[0] == second[0] == 200 and first[2] == second[2]
+        second = call(memo, path, query=query)
+        assert first.status == second.status == 200 and first.body == second.body
         assert counter.calls == calls  # answered from memory
     assert DerivedImage.objects.count() == 1
     signed = sdk_signed(api_key.secret, "tr:w-30/shop/memo.jpg")
     path, query = signed.split("?")
     calls = counter.calls
-    assert call(memo, path, query)[0] == 200 and call(memo, path, query)[0] == 200
+    assert call(memo, path, query=query).status == 200 and call(memo, path, query=query).status == 200
     assert counter.calls == calls + 2  # a signature (and its expiry) is checked every time
     Asset.objects.filter(public_id="shop/memo").delete()
-    assert call(memo, f"{IK}/tr:w-30/shop/memo.jpg")[0] == 404
+    assert call(memo, f"{IK}/tr:w-30/shop/memo.jpg").status == 404
 
 
 # --- the intermediate response while an AI result is computed ---------------------------------
@@ -318,10 +294,10 @@ def test_an_ai_step_answers_the_intermediate_response_then_the_image(upload):
     assert int(headers["retry-after"]) > 0
     assert b"The asset is currently being prepared" in content
     calls = counter.calls
-    assert call(memo, path)[1]["is-intermediate-response"] == "true"
+    assert call(memo, path).headers["is-intermediate-response"] == "true"
     assert counter.calls == calls + 1  # never remembered
     head = call(memo, path, method="HEAD")
-    assert head[0] == 200 and head[1]["is-intermediate-response"] == "true" and head[2] == b""
+    assert head.status == 200 and head.headers["is-intermediate-response"] == "true" and head.body == b""
     assert not DerivedImage.objects.exists()
     row = AIResult.objects.get()  # one run queued, whatever the number of requests
     assert row.status == AIResult.PENDING
@@ -335,5 +311,5 @@ def test_an_ai_step_answers_the_intermediate_response_then_the_image(upload):
     assert cut.shape == (120, 160, 4)
     assert centre(cut)[..., 3].min() > 230 and all(c[..., 3].max() < 13 for c in corners(cut))
     cloudinary = call(memo, f"/{CLOUD}/image/upload/e_background_removal/ik_scene.png")
-    assert cloudinary[0] == 200 and cloudinary[1]["etag"] == headers["etag"]  # one cut-out, one row
+    assert cloudinary.status == 200 and cloudinary.headers["etag"] == headers["etag"]  # one cut-out, one row
     assert DerivedImage.objects.count() == 1
