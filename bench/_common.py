@@ -222,6 +222,23 @@ def drop_database(admin_url: str, url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def log(message: str) -> None:
+    """A progress line with the time, flushed at once (a benchmark runs for minutes)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def our_server(ref: str, tmp: Path) -> tuple[str, Path, dict, str, str]:
+    """Our server at `ref` exported into tmp/src, its data in tmp/var, migrated, with an API key:
+    (commit, src, env, key, secret), ready for start_server(env, ..., root=src)."""
+    src = tmp / "src"
+    commit = snapshot(ref, src)
+    env = server_env(str(tmp / "var"))
+    log(f"our server: snapshot of {commit[:10]}; migrating ...")
+    manage(env, "migrate", "--noinput", root=src)
+    key, secret = create_api_key(env, root=src)
+    return commit, src, env, key, secret
+
+
 # --- test data ------------------------------------------------------------------------
 
 def make_photo(path: Path, width: int = 4000, height: int = 3000, quality: int = 90) -> int:

@@ -36,9 +36,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (CLOUD, HOST, create_api_key, free_port, machine_description, make_photo,  # noqa: E402
-                     manage, raise_on_sigterm, server_env, sign, snapshot, start_server, stop_server, tear_down,
-                     upload_file, wait_ready)
+from _common import (CLOUD, HOST, free_port, log, machine_description, make_photo, our_server,  # noqa: E402
+                     raise_on_sigterm, sign, start_server, stop_server, tear_down, upload_file, wait_ready)
 from _load import Client  # noqa: E402
 
 PHOTO = (4000, 3000)
@@ -58,10 +57,6 @@ def parse_args() -> argparse.Namespace:
     args.uploads = max(2, min(args.uploads, 50))
     args.samples = max(3, min(args.samples, 50))
     return args
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 def ms(seconds: float) -> str:
@@ -339,12 +334,7 @@ def main() -> int:
         start_load = os.getloadavg()[0]
         log("making the images ...")
         files = make_images(tmp)
-        src = tmp / "src"
-        commit = snapshot(args.ref, src)
-        env = server_env(str(tmp / "var"))
-        log(f"our server: snapshot of {commit[:10]}; migrating ...")
-        manage(env, "migrate", "--noinput", root=src)
-        key, secret = create_api_key(env, root=src)
+        commit, src, env, key, secret = our_server(args.ref, tmp)
         local = Local(env, files, key, secret)
         log(f"(1) detection, {args.runs} runs per image ...")
         table = local.detection_table(args.runs)

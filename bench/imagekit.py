@@ -33,8 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (CLOUD, create_api_key, free_port, machine_description, make_photo, manage,  # noqa: E402
-                     raise_on_sigterm, server_env, snapshot, start_server, tear_down, upload_file, wait_ready)
+from _common import (CLOUD, free_port, log, machine_description, make_photo, our_server,  # noqa: E402
+                     raise_on_sigterm, start_server, tear_down, upload_file, wait_ready)
 from _load import Client  # noqa: E402
 
 PHASE_LIMIT = 60.0  # seconds per measurement loop
@@ -51,10 +51,6 @@ def parse_args() -> argparse.Namespace:
     args.samples = max(3, min(args.samples, 40))
     args.hits = max(50, min(args.hits, 2000))
     return args
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 def signed_path(secret: str, relative: str) -> str:
@@ -139,12 +135,7 @@ def main() -> int:
         start_load = os.getloadavg()[0]
         photo = tmp / "photo.jpg"
         make_photo(photo)
-        src = tmp / "src"
-        commit = snapshot(args.ref, src)
-        env = server_env(str(tmp / "var"))
-        log(f"our server: snapshot of {commit[:10]}; migrating ...")
-        manage(env, "migrate", "--noinput", root=src)
-        key, secret = create_api_key(env, root=src)
+        commit, src, env, key, secret = our_server(args.ref, tmp)
         port = free_port()
         proc = start_server(env, port, 1, tmp / "web.log", root=src)
         base = f"http://127.0.0.1:{port}"
