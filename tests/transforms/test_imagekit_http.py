@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import time
 
 import numpy as np
@@ -279,7 +280,10 @@ def test_the_memo_answers_repeated_imagekit_urls_and_never_signed_ones(upload, a
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_ai_step_answers_the_intermediate_response_then_the_image(upload):
+def test_an_ai_step_answers_the_intermediate_response_then_the_image(upload, settings):
+    # The job goes to a queue no worker reads: a real worker started by an earlier test of this
+    # process (the session's celery_worker) would otherwise compute it between the requests.
+    settings.DAM_AI_QUEUE = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-unread-{os.getpid()}-{time.monotonic_ns()}"
     png = pyvips.Image.new_from_array(scene(160, 120)).write_to_buffer(".png")
     assert upload(png, name="scene.png", public_id="ik_scene").status_code == 200
     counter = Counting(BodyGuard(WSGIHandler()))
