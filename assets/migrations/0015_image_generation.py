@@ -25,7 +25,6 @@ class Migration(migrations.Migration):
                 ('result', models.JSONField(blank=True, help_text='{"assets": [...]} once completed', null=True)),
                 ('error', models.JSONField(blank=True, help_text="The error body's error object once failed", null=True)),
                 ('notification_url', models.TextField(blank=True, default='')),
-                ('target_public_id', models.CharField(blank=True, db_index=True, default='', help_text="A managed target's public_id (what ik-genimg paths look up)", max_length=255)),
                 ('quota_window', models.BigIntegerField(default=0, help_text='Start of the month its quota was counted in')),
                 ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
