@@ -12,10 +12,12 @@ anything is stored or counted: a refused request costs nothing.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.conf import settings
 from django.db import transaction
 
-from .. import capacity
+from .. import capacity, links
 from ..keys import Credential
 from ..models import GenerationTask
 from . import backends, quota, tasks
@@ -35,6 +37,8 @@ def text_to_image(body, credential: Credential, request=None) -> tuple[int, dict
     req = parse(body)
     backends.for_model(req.family, req.model_id)  # a model nothing serves: 400 before any work
     if req.asynchronous:
+        if request is not None:  # the worker has no request: its result URLs name this one's host
+            req = replace(req, origin=links.base_url(request))
         return 202, _submit(req, credential)
     if not capacity.try_acquire(CAPACITY_KIND, settings.DAM_IMAGE_GENERATION_MAX_CONCURRENT):
         raise _busy("Too many image generations are running: retry shortly, or use async: true", "too_many_requests")

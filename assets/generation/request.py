@@ -47,6 +47,7 @@ class Request:
     seed: int | None = None
     asynchronous: bool = False
     notification_url: str | None = None
+    origin: str = ""  # scheme://host of the request that queued it: the worker's result URLs use it
 
     def as_json(self) -> dict:
         return asdict(self)

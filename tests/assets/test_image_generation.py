@@ -548,3 +548,29 @@ def test_async_generation_in_a_real_worker_with_its_webhook(images_server, setti
         assert images_server.requests[0]["body"]["seed"] == 5
     finally:
         stop_worker(worker)
+
+
+def test_an_async_result_names_the_host_the_request_came_to(
+        images_server, editor, settings, monkeypatch, django_capture_on_commit_callbacks):
+    """The worker has no request: the result URLs take the scheme and host of the one that queued it
+    (before, they named http://localhost:8000 whatever the server's address)."""
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "127.0.0.2"]
+    monkeypatch.setattr(gen_tasks.run_generation, "apply_async", lambda args, queue=None: None)
+    ids = []
+    for target in ({"target_type": "temporary"}, {"target_type": "managed_asset", "public_id": "hosted"}):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = Client().post(f"/v2/generate/{CLOUD}/text_to_image",
+                                     json.dumps({"prompt": "p", "async": True, "target": target,
+                                                 "image_size": {"width": 64, "height": 64}}),
+                                     content_type="application/json", HTTP_HOST="127.0.0.2:8811",
+                                     HTTP_AUTHORIZATION=basic(editor.key, editor.secret))
+        assert response.status_code == 202, response.content
+        ids.append(response.json()["data"]["task_id"])
+    urls = []
+    for task_id in ids:
+        assert gen_tasks.run_generation(task_id) == "completed"
+        (entry,) = GenerationTask.objects.get(task_id=task_id).result["assets"]
+        urls.append(entry["storage"]["secure_url"])
+    assert all(urlsplit(url).netloc == "127.0.0.2:8811" for url in urls), urls
+    assert urlsplit(urls[0]).path.startswith(f"/v2/generate/{CLOUD}/temporary/")
+    assert fetch(urls[0]).status_code == 200  # the path and its signature still work
