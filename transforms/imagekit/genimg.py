@@ -36,7 +36,7 @@ from core.errors import BadRequest, Unauthorized
 
 from ..ai.lifecycle import ResultPending
 from . import signatures
-from .translate import base64_text
+from .checks import base64_text
 
 SEGMENT = "ik-genimg"
 MAX_PROMPT = 1000  # characters of a prompt in a URL

@@ -15,17 +15,16 @@ ImageKit layer never grows the image).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 
 from core.errors import BadRequest
 
 from .. import text as textlayer
 from ..cloudinary.named import check_name
-from ..rgba import parse_color
 from ..values import COMPASS, object_classes
+from .effects import effect, genfill
 from .grammar import Step
+from .checks import FONT_NAME, RELATIVE, bad, base64_text, colour, decimal, integer, number, path, signed, size
 
 # ImageKit keys this dialect reads (anything else: 400 naming it).
 BASE_KEYS = frozenset("w h ar c cm fo z x y xc yc dpr bg b r rt fl bl q f o t n pr e orig l".split())
@@ -53,244 +52,6 @@ FLIPS = {"h": "hflip", "v": "vflip", "h_v": "hflip.vflip", "v_h": "hflip.vflip"}
 FORMATS = ("auto", "jpg", "jpeg", "png", "webp", "avif", "gif", "tiff", "tif", "bmp", "heic", "heif", "jxl")
 DEFAULT_FONT = "Arial"  # ImageKit's default text font is a sans; the engine falls back to sans anyway
 DEFAULT_FONT_SIZE = 14
-
-_INT = re.compile(r"^\d{1,6}$")
-_SIGNED = re.compile(r"^N?\d{1,6}$")
-_DECIMAL = re.compile(r"^(\d{1,6})(\.\d{1,6})?$|^\.\d{1,6}$")
-_HEX = re.compile(r"^[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$|^[0-9A-Fa-f]{3}$")
-_NAME = re.compile(r"^[A-Za-z]{3,20}$")
-_FONT = re.compile(r"^[A-Za-z][A-Za-z0-9 ]{0,63}$")
-_PATH_PART = re.compile(r"^[A-Za-z0-9_\-.=]+$")
-_RELATIVE = re.compile(r"^(bw|bh)_mul_(0?\.\d{1,6}|1(\.0{1,6})?)$")
-
-
-def bad(key: str, value: str, why: str = "") -> BadRequest:
-    return BadRequest(f"Invalid ImageKit value for {key}: {value!r}" + (f" ({why})" if why else ""))
-
-
-# --- values --------------------------------------------------------------------------------
-
-
-def _num(text: str) -> str:
-    """A non-negative decimal re-printed without superfluous zeros."""
-    value = float(text)
-    return str(int(value)) if value.is_integer() and "." not in text else repr(value)
-
-
-def size(key: str, value: str) -> str:
-    """``w-300`` pixels, ``w-0.5`` a fraction of the input (Cloudinary's ``w_0.5``)."""
-    if value == "auto":
-        raise BadRequest(f"Unsupported ImageKit value for {key}: auto (responsive sizes need client hints)")
-    if not _DECIMAL.match(value):
-        if re.match(r"^[a-z]{2,3}(_|$)", value):
-            return expression(key, value)
-        raise bad(key, value, "a whole number of pixels, or a fraction between 0 and 1")
-    number = float(value)
-    if number <= 0:
-        raise bad(key, value, "must be greater than 0")
-    if number < 1:
-        return repr(number)
-    if not number.is_integer():
-        raise bad(key, value, "a whole number of pixels, or a fraction between 0 and 1")
-    return str(int(number))
-
-
-# ImageKit's arithmetic variables -> Cloudinary's (input, current); bw/bh (a layer's base) have none.
-VARIABLES = {"iw": "iw", "ih": "ih", "iar": "iar", "cw": "w", "ch": "h", "car": "ar"}
-OPERATORS = ("add", "sub", "mul", "div", "mod", "pow")
-
-
-def expression(key: str, value: str) -> str:
-    """``iw_div_2``, ``cw_mul_0.8``: operands (a variable or a number) joined by operators,
-    re-spelled for Cloudinary's expression grammar (``cw`` is its ``w``)."""
-    tokens = value.split("_")
-    if len(tokens) % 2 == 0 or len(tokens) > 15:
-        raise bad(key, value, "an expression such as iw_div_2: operands joined by add, sub, mul, div, mod or pow")
-    out = []
-    for index, token in enumerate(tokens):
-        if index % 2:
-            if token not in OPERATORS:
-                raise bad(key, value, f"unknown operator {token!r} (add, sub, mul, div, mod, pow)")
-            out.append(token)
-        elif token in VARIABLES:
-            out.append(VARIABLES[token])
-        elif _DECIMAL.match(token):
-            out.append(_num(token))
-        elif token in ("bw", "bh", "bar"):
-            raise BadRequest(f"Unsupported ImageKit value for {key}: {value!r} ({token} is only supported in a "
-                             f"layer's w or h as {'bw' if token == 'bw' else 'bh'}_mul_<fraction>)")
-        else:
-            raise bad(key, value, f"unknown operand {token!r} (iw, ih, iar, cw, ch, car or a number)")
-    return "_".join(out)
-
-
-def decimal(key: str, value: str, low: float, high: float) -> str:
-    if not _DECIMAL.match(value) or not (low <= float(value) <= high):
-        raise bad(key, value, f"a number from {low:g} to {high:g}")
-    return _num(value)
-
-
-def integer(key: str, value: str, low: int, high: int) -> int:
-    if not _INT.match(value) or not (low <= int(value) <= high):
-        raise bad(key, value, f"a whole number from {low} to {high}")
-    return int(value)
-
-
-def signed(key: str, value: str, limit: int = 100000) -> int:
-    """ImageKit writes negatives with ``N``: ``N45`` is -45."""
-    if not _SIGNED.match(value) or int(value.lstrip("N")) > limit:
-        raise bad(key, value, "a whole number, negative as N<number>")
-    return -int(value[1:]) if value.startswith("N") else int(value)
-
-
-def colour(key: str, value: str) -> str:
-    """``FF0000``, ``FF000080`` (alpha last), ``F00`` or a colour name -> Cloudinary's spelling."""
-    if _HEX.match(value):
-        return f"rgb:{value.lower()}"
-    if _NAME.match(value):
-        parse_color(value.lower(), param=key)
-        return value.lower()
-    raise bad(key, value, "a hex colour such as FF0000 or FF000080, or a colour name")
-
-
-def path(value: str, key: str = "i") -> str:
-    """An image path (``/`` written as ``@@``) -> the layer's public_id in ``l_`` form
-    (folders joined by ``:``, extension dropped as for a delivery URL)."""
-    text = value.replace("@@", "/").strip("/")
-    stem, dot, suffix = text.rpartition(".")
-    if dot and stem and "/" not in suffix and re.fullmatch(r"[A-Za-z0-9]{1,5}", suffix):
-        text = stem
-    parts = text.split("/")
-    if not text or any(not p or not _PATH_PART.match(p) or p in (".", "..") for p in parts):
-        raise bad(key, value, "a path of letters, digits, '_', '-', '.' and '@@' between folders")
-    return ":".join(parts)
-
-
-def base64_text(key: str, value: str) -> str:
-    try:
-        raw = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
-        return raw.decode("utf-8")
-    except (binascii.Error, ValueError):
-        raise bad(key, value, "base64 of UTF-8 text") from None
-
-
-def prompt_token(text: str) -> str:
-    """A prompt in the spelling Cloudinary's sub-parameters read back as the same text
-    (they decode nothing): the separators ``;``, ``,``, ``/``, ``:`` and the parentheses
-    (which group sub-parameters) are not allowed in prompts we pass on, so a prompt can
-    never end a sub-parameter or a component."""
-    words = " ".join(text.split())
-    if not words:
-        raise BadRequest("Invalid ImageKit prompt: empty")
-    bad_chars = sorted(set(words) & set(";,/:()\\"))
-    if bad_chars or any(ord(ch) < 32 or ord(ch) == 127 for ch in words):
-        raise BadRequest(f"Invalid ImageKit prompt {text!r}: it must not contain {' '.join(bad_chars) or 'control characters'}")
-    return words
-
-
-def _sub(value: str, key: str) -> dict[str, str]:
-    """``az-45_el-30_st-60`` -> {"az": "45", ...}."""
-    found: dict[str, str] = {}
-    for piece in value.split("_"):
-        name, sep, arg = piece.partition("-")
-        if not sep or not arg or name in found:
-            raise bad(key, value, "sub-parameters are <name>-<value> joined by '_'")
-        found[name] = arg
-    return found
-
-
-# --- effects -------------------------------------------------------------------------------
-
-
-def effect(value: str) -> tuple[str, bool]:
-    """An ``e-`` value -> (Cloudinary ``e_`` value, is an AI operation)."""
-    name, _, rest = value.partition("-")
-    if name in ("grayscale", "contrast", "removedotbg", "bgremove", "retouch", "upscale", "genvar") and rest:
-        raise bad("e", value, f"e-{name} takes no value")
-    if name == "grayscale":
-        return "grayscale", False
-    if name == "contrast":
-        return "auto_contrast", False
-    if name == "sharpen":
-        return ("sharpen:" + str(integer("e-sharpen", rest, 1, 2000))) if rest else "sharpen", False
-    if name == "usm":
-        parts = rest.split("-")
-        if len(parts) != 4 or not all(_DECIMAL.match(p) for p in parts):
-            raise bad("e-usm", value, "e-usm-<radius>-<sigma>-<amount>-<threshold>")
-        amount = float(parts[2])
-        if not 0 < amount <= 20:
-            raise bad("e-usm", value, "the amount is a number above 0, at most 20")
-        return f"unsharp_mask:{max(1, min(2000, round(amount * 100)))}", False
-    if name == "shadow":
-        return _shadow(rest), False
-    if name in ("removedotbg", "bgremove"):
-        return "background_removal", True
-    if name in ("retouch", "upscale", "genvar"):
-        return name, True
-    if name == "dropshadow":
-        return _dropshadow(rest), True
-    if name == "changebg":
-        sub, sep, text = rest.partition("-")
-        if sub == "prompt" and sep:
-            return f"gen_background_replace:prompt_{prompt_token(text)}", True
-        if sub == "prompte" and sep:
-            return f"gen_background_replace:prompt_{prompt_token(base64_text('e-changebg', text))}", True
-        raise bad("e", value, "e-changebg-prompt-<text> or e-changebg-prompte-<base64>")
-    if name == "edit":
-        raise BadRequest("Unsupported ImageKit effect: e-edit (no engine twin for prompt-driven editing)")
-    if name == "gradient":
-        raise BadRequest("Unsupported ImageKit effect: e-gradient")
-    if name == "distort":
-        raise BadRequest("Unsupported ImageKit effect: e-distort")
-    raise BadRequest(f"Unknown ImageKit effect: e-{name}")
-
-
-def _shadow(rest: str) -> str:
-    """``e-shadow[-bl-<0-15>_st-<0-100>_x-<n>_y-<n>]`` -> ``e_shadow[:<st>]`` with ``x_``/``y_``
-    as pixels (ImageKit's are a percentage of the image; the engine's shadow offsets are
-    pixels).  ``bl`` has no twin: the engine's blur follows the strength."""
-    if not rest:
-        return "shadow"
-    sub = _sub(rest, "e-shadow")
-    unknown = [k for k in sub if k not in ("st", "x", "y", "bl")]
-    if unknown:
-        raise bad("e-shadow", rest, f"unknown sub-parameter {unknown[0]}")
-    if "bl" in sub:
-        raise BadRequest("Unsupported ImageKit value for e-shadow: bl (the shadow's blur follows st here)")
-    text = "shadow" + (f":{integer('e-shadow st', sub['st'], 0, 100)}" if "st" in sub else "")
-    for axis in ("x", "y"):
-        if axis in sub:
-            text += f",{axis}_{signed('e-shadow ' + axis, sub[axis], 1000)}"
-    return text
-
-
-def _dropshadow(rest: str) -> str:
-    """``e-dropshadow[-az-<0-360>][_el-<0-90>][_st-<0-100>]`` -> ``e_dropshadow:azimuth_;elevation_;spread_``
-    (st, ImageKit's intensity, is the engine's spread; omitted values keep the engine's defaults)."""
-    if not rest:
-        return "dropshadow"
-    sub = _sub(rest, "e-dropshadow")
-    names = {"az": ("azimuth", 360), "el": ("elevation", 90), "st": ("spread", 100)}
-    unknown = [k for k in sub if k not in names]
-    if unknown:
-        raise bad("e-dropshadow", rest, f"unknown sub-parameter {unknown[0]}")
-    parts = [f"{names[k][0]}_{integer('e-dropshadow ' + k, sub[k], 0, names[k][1])}" for k in ("az", "el", "st")
-             if k in sub]
-    return "dropshadow:" + ";".join(parts)
-
-
-def genfill(value: str) -> str:
-    """``bg-genfill[-prompt-<text>|-prompte-<base64>]`` -> ``gen_fill[:prompt_<text>]``."""
-    rest = value[len("genfill"):]
-    if not rest:
-        return "gen_fill"
-    sub, sep, text = rest[1:].partition("-")
-    if rest[0] == "-" and sep and sub == "prompt":
-        return f"gen_fill:prompt_{prompt_token(text)}"
-    if rest[0] == "-" and sep and sub == "prompte":
-        return f"gen_fill:prompt_{prompt_token(base64_text('bg-genfill', text))}"
-    raise bad("bg", value, "bg-genfill, bg-genfill-prompt-<text> or bg-genfill-prompte-<base64>")
-
 
 # --- one step ------------------------------------------------------------------------------
 
@@ -406,11 +167,11 @@ def _resize(own: dict[str, str], *, layer: bool, text_layer: bool = False) -> li
     """The step's own parameters -> one component (two for ``cm-pad_extract``), as
     ``key_value`` tokens (the component text is joined by the caller)."""
     p: dict[str, str] = {}
-    w = size("w", own["w"]) if "w" in own and not (layer and _RELATIVE.match(own["w"])) else None
-    h = size("h", own["h"]) if "h" in own and not (layer and _RELATIVE.match(own["h"])) else None
+    w = size("w", own["w"]) if "w" in own and not (layer and RELATIVE.match(own["w"])) else None
+    h = size("h", own["h"]) if "h" in own and not (layer and RELATIVE.match(own["h"])) else None
     if layer:
         for key, axis in (("w", "bw"), ("h", "bh")):
-            match = _RELATIVE.match(own.get(key, ""))
+            match = RELATIVE.match(own.get(key, ""))
             if match:
                 if match.group(1) != axis:
                     raise bad(key, own[key], f"a layer's {key} may be {axis}_mul_<fraction>")
@@ -424,7 +185,7 @@ def _resize(own: dict[str, str], *, layer: bool, text_layer: bool = False) -> li
         match = re.fullmatch(r"(\d{1,6}(?:\.\d{1,6})?)-(\d{1,6}(?:\.\d{1,6})?)", own["ar"])
         if not match or float(match.group(1)) <= 0 or float(match.group(2)) <= 0:
             raise bad("ar", own["ar"], "ar-<width>-<height>, such as ar-4-3")
-        p["ar"] = f"{_num(match.group(1))}:{_num(match.group(2))}"
+        p["ar"] = f"{number(match.group(1))}:{number(match.group(2))}"
     if "c" in own and "cm" in own:
         raise BadRequest("ImageKit c and cm cannot be used together: c-… resizes, cm-… crops or pads")
     if "c" in own and own["c"] not in CROPS:
@@ -647,7 +408,7 @@ def _text_layer(skey: str, svalue: str, own: dict[str, str]) -> tuple[str, dict[
     text = base64_text("ie", svalue) if skey == "ie" else svalue
     own = dict(own)
     font = own.pop("ff", DEFAULT_FONT)
-    if not _FONT.match(font):
+    if not FONT_NAME.match(font):
         raise bad("ff", font, "a font family of letters, digits and spaces")
     font_size = integer("fs", own.pop("fs"), 1, 1000) if "fs" in own else DEFAULT_FONT_SIZE
     style = [font, str(font_size)]
