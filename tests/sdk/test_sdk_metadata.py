@@ -17,7 +17,8 @@ import pytest
 
 from assets.models import Asset
 from tests.conftest import make_image
-from tests.sdk.test_sdk_node import chunked_server, node_sdk  # noqa: F401 (fixtures)
+from tests.sdk.live_node import wsgi_server  # noqa: F401 (fixture)
+from tests.sdk.test_sdk_node import node_sdk  # noqa: F401 (fixture)
 from tests.sdk_fixtures import sdk  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.live
