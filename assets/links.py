@@ -16,6 +16,25 @@ def base_url(request=None) -> str:
     return "http://localhost:8000"
 
 
+class Origin:
+    """What `base_url` and `delivery_urls` read of a request, for work done after it (a worker):
+    the scheme and host of the request that queued the work, kept as ``base_url(request)``."""
+
+    def __init__(self, origin: str):
+        self.scheme, _, self.host = origin.partition("://")
+
+    def get_host(self) -> str:
+        return self.host
+
+    def is_secure(self) -> bool:
+        return self.scheme == "https"
+
+
+def origin(text: str):
+    """An Origin for a kept ``base_url`` (None for none kept: the configured or default base)."""
+    return Origin(text) if text else None
+
+
 def delivery_path(asset, transformation: str = "", fmt: str | None = None) -> str:
     parts = [settings.DAM_CLOUD_NAME, asset.resource_type, asset.type]
     if transformation:

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from core.errors import BadRequest, NotFound
 
-from .. import focus, imagemeta, ingest, phash
+from .. import focus, imagemeta, ingest, links, phash
 from ..hooks import hook
 from ..models import Asset, AssetVersion
 from . import admin_base as base
@@ -249,7 +249,8 @@ class ResourceView(AdminView):
         update_asset(asset, self.params)
         asset.refresh_from_db()
         if removal:
-            legacy.request(asset, removal, self.params.get("notification_url"), self.credential.key)
+            legacy.request(asset, removal, self.params.get("notification_url"), self.credential.key,
+                           links.base_url(request))
         return Response(detail_json(asset, request, self.params))
 
 

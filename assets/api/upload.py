@@ -16,7 +16,8 @@ from rest_framework.views import APIView
 
 from core.errors import BadRequest, Conflict, NotFound
 
-from .. import backups, chunks, convert, focus, ingest, keys, metadata, metadata_fields, phash, signals, signing, tasks
+from .. import (backups, chunks, convert, focus, ingest, keys, links, metadata, metadata_fields, phash, signals,
+               signing, tasks)
 from ..hooks import hook
 from ..models import Asset, AssetTag, AssetVersion, UploadPreset
 from . import archive, auth, compose
@@ -167,7 +168,7 @@ class UploadApiView(APIView):
         image = asset.resource_type == "image"
         faces = _faces(asset, detect_now and image)
         if image:
-            self._background_removal(asset, params, credential)
+            self._background_removal(asset, params, credential, links.base_url(request))
         eager = self._store_eager(request, asset, params, credential) if image else None
         breakpoints = self._breakpoints(request, asset, params)
         secret = credential.secret if credential else (keys.signing_secrets() or [""])[0]
@@ -249,11 +250,11 @@ class UploadApiView(APIView):
         return hook("breakpoints").compute(asset, params["responsive_breakpoints"], request)
 
     @staticmethod
-    def _background_removal(asset: Asset, params: dict, credential) -> None:
+    def _background_removal(asset: Asset, params: dict, credential, origin: str) -> None:
         """Legacy ``background_removal=cloudinary_ai[...]``: pending now, replaced by a worker."""
         if params.get("background_removal"):
             hook("background_removal").request(asset, params["background_removal"], params.get("notification_url"),
-                                               credential.key if credential else None)
+                                               credential.key if credential else None, origin)
 
     def _notify(self, request, params: dict, body: dict, credential, notification_type: str):
         url = params.get("notification_url")

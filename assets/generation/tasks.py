@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from core.errors import ApiError
 
+from .. import links
 from ..models import GenerationTask, TemporaryImage
 from ..tasks import enqueue_notification
 from . import backends, quota, results
@@ -61,25 +62,11 @@ def generate(req: Request, task: GenerationTask | None = None, request=None) -> 
     return {"assets": [entry]}
 
 
-class Origin:
-    """The parts of a request that result URLs read (assets.links), for a worker's run: the
-    scheme and host of the request that queued the task."""
-
-    def __init__(self, origin: str):
-        self.scheme, _, self.host = origin.partition("://")
-
-    def get_host(self) -> str:
-        return self.host
-
-    def is_secure(self) -> bool:
-        return self.scheme == "https"
-
-
 def execute(task: GenerationTask, request=None) -> GenerationTask:
     """Run a claimed task to completed or failed (its quota unit given back then)."""
     req = Request.from_json(task.request)
-    if request is None and req.origin:
-        request = Origin(req.origin)
+    if request is None:
+        request = links.origin(req.origin)
     try:
         task.result = generate(req, task, request)
         task.status = "completed"

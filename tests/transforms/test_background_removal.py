@@ -390,6 +390,7 @@ def test_legacy_removal_on_upload_replaces_the_asset_and_notifies(celery_worker,
     assert (info["info_kind"], info["info_status"]) == ("cloudinary_ai", "complete")
     assert info["version"] > body["version"] and info["public_id"] == "bg_legacy"
     assert info["url"].endswith(f"/v{info['version']}/bg_legacy.png") and info["secure_url"]
+    assert info["url"].split(f"/{CLOUD}/")[0] == body["url"].split(f"/{CLOUD}/")[0]  # the upload's host, not a default
     assert 0 < info["info_data"]["confidence_score"] <= 1
 
     asset = Asset.objects.get(public_id="bg_legacy")

@@ -56,8 +56,10 @@ def check(value) -> bgremoval.Options:
     return options
 
 
-def request(asset, value, notification_url: str | None = None, api_key: str | None = None) -> None:
-    """Mark `asset` pending and queue the removal (on commit)."""
+def request(asset, value, notification_url: str | None = None, api_key: str | None = None,
+            origin: str = "") -> None:
+    """Mark `asset` pending and queue the removal (on commit).  `origin`: the scheme and host of
+    the calling request (assets.links.base_url), which the worker's notification URLs name."""
     options = check(value)
     info = dict(asset.info or {})
     info["background_removal"] = {KIND: {"status": "pending"}}
@@ -66,7 +68,7 @@ def request(asset, value, notification_url: str | None = None, api_key: str | No
     asset_id, version_id = asset.asset_id, asset.version_id
 
     def enqueue():
-        remove_background_legacy.delay(asset_id, version_id, options.canonical, notification_url, api_key)
+        remove_background_legacy.delay(asset_id, version_id, options.canonical, notification_url, api_key, origin)
 
     transaction.on_commit(enqueue)
 
@@ -75,14 +77,14 @@ def request(asset, value, notification_url: str | None = None, api_key: str | No
 # autodiscovery), so that `request` queues it without importing the tasks module.
 @shared_task(name="transforms.tasks.remove_background_legacy", acks_late=True)
 def remove_background_legacy(asset_id: str, version_id: str, options: str, notification_url: str | None = None,
-                             api_key: str | None = None) -> str:
+                             api_key: str | None = None, origin: str = "") -> str:
     """``background_removal=cloudinary_ai`` on upload/update: replace the asset with the
     cut-out PNG and notify."""
-    return run(asset_id, version_id, options, notification_url, api_key)
+    return run(asset_id, version_id, options, notification_url, api_key, origin)
 
 
 def run(asset_id: str, version_id: str, options_text: str, notification_url: str | None = None,
-        api_key: str | None = None) -> str:
+        api_key: str | None = None, origin: str = "") -> str:
     asset = Asset.objects.filter(asset_id=asset_id, version_id=version_id).first()
     if asset is None:
         return "skipped"
@@ -107,16 +109,16 @@ def run(asset_id: str, version_id: str, options_text: str, notification_url: str
         message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         Asset.objects.filter(pk=asset.pk, version_id=version_id).update(
             info={**(asset.info or {}), "background_removal": {KIND: {"status": "failed", "error": message}}})
-        _notify(asset, notification_url, api_key, "failed", {"error": message})
+        _notify(asset, notification_url, api_key, "failed", {"error": message}, origin)
         return "failed"
-    _notify(stored.asset, notification_url, api_key, "complete", {"confidence_score": score})
+    _notify(stored.asset, notification_url, api_key, "complete", {"confidence_score": score}, origin)
     return "complete"
 
 
-def _notify(asset, url: str | None, api_key: str | None, status: str, data: dict) -> None:
+def _notify(asset, url: str | None, api_key: str | None, status: str, data: dict, origin: str = "") -> None:
     if not url:
         return
-    delivery, secure = links.delivery_urls(asset)
+    delivery, secure = links.delivery_urls(asset, links.origin(origin))
     payload = {
         "notification_type": "info", "info_kind": KIND, "info_status": status, "info_data": data,
         "asset_id": asset.asset_id, "public_id": asset.public_id, "resource_type": asset.resource_type,
