@@ -17,16 +17,14 @@ must decode.  Failures are 502 (504 for the time-out) ``server_error``s naming t
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import time
 from dataclasses import dataclass
 
 import pyvips
-import requests
 from django.conf import settings
 
+from .. import backend_http
 from .errors import GenerationError
 
 # family -> tier -> model id (Cloudinary's Image Generation documentation)
@@ -104,77 +102,26 @@ def _timed_out(backend: Backend) -> GenerationError:
                            code="backend_timeout")
 
 
-def _body(backend: Backend, response: requests.Response, end: float) -> bytes:
-    limit = settings.DAM_IMAGE_GENERATION_MAX_BYTES
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _failed(backend, f"answered more than {limit} bytes")
-    chunks, size = [], 0
-    for chunk in response.iter_content(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise _failed(backend, f"answered more than {limit} bytes")
-        if time.monotonic() > end:
-            raise _timed_out(backend)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _detail(backend: Backend, response: requests.Response) -> str:
-    """A short excerpt of an error answer (OpenAI's ``{"error": {"message"}}``), the key never shown."""
-    try:
-        body = json.loads(next(response.iter_content(2048), b"").decode("utf-8", "replace"))
-        detail = (body.get("error") or {}).get("message") if isinstance(body, dict) else None
-    except (ValueError, requests.RequestException, AttributeError):
-        return ""
-    if not detail:
-        return ""
-    detail = str(detail)[:200]
-    return ": " + (detail.replace(backend.key, "<key>") if backend.key else detail)
-
-
 def _request(backend: Backend, method: str, url: str, end: float, **kwargs) -> bytes:
-    """The body of a 2xx answer, retried after connection errors, 5xx and 429 while time is left."""
-    attempts = 1 + max(0, settings.DAM_IMAGE_GENERATION_RETRIES)
-    problem = ""
-    for attempt in range(attempts):
-        left = end - time.monotonic()
-        if left <= 0:
-            raise _timed_out(backend)
-        pause = 0.25 * 2**attempt
-        try:
-            with requests.request(method, url, timeout=(min(left, 10.0), left), stream=True, **kwargs) as response:
-                if response.status_code < 300:
-                    return _body(backend, response, end)
-                problem = f"answered HTTP {response.status_code}{_detail(backend, response)}"
-                if response.status_code != 429 and response.status_code < 500:
-                    raise _failed(backend, problem)
-                try:
-                    pause = max(0.0, float(response.headers.get("Retry-After", pause)))
-                except ValueError:
-                    pass
-        except requests.Timeout:
-            raise _timed_out(backend) from None
-        except requests.RequestException as error:
-            problem = f"could not be reached ({type(error).__name__})"
-        if attempt + 1 == attempts or end - time.monotonic() <= pause:
-            break
-        time.sleep(pause)
-    raise _failed(backend, f"{problem} ({attempts} attempts)")
+    """The body of a 2xx answer (assets.backend_http: bounded, retried while time is left)."""
+    try:
+        return backend_http.exchange(method, url, end=end, max_bytes=settings.DAM_IMAGE_GENERATION_MAX_BYTES,
+                                     retries=settings.DAM_IMAGE_GENERATION_RETRIES, backoff=0.25, secret=backend.key,
+                                     **kwargs)
+    except backend_http.TimedOut:
+        raise _timed_out(backend) from None
+    except backend_http.Failed as failure:
+        attempts = f" ({failure.attempts} attempts)" if failure.attempts else ""
+        raise _failed(backend, failure.problem + attempts) from None
 
 
 def _image_bytes(backend: Backend, answer: bytes, end: float) -> bytes:
     """The image of an images API answer: ``data[0].b64_json``, or the bytes at ``data[0].url``."""
     try:
-        first = json.loads(answer)["data"][0]
-        if first.get("b64_json"):
-            return base64.b64decode(first["b64_json"], validate=True)
-        url = first["url"]
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError, binascii.Error):
-        raise _failed(backend, "answered no data[0].b64_json or data[0].url") from None
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise _failed(backend, "answered an unusable data[0].url")
-    return _request(backend, "GET", url, end)
+        image = backend_http.openai_image(answer)
+    except backend_http.Failed as failure:
+        raise _failed(backend, failure.problem) from None
+    return image if isinstance(image, bytes) else _request(backend, "GET", image, end)
 
 
 def decode(backend: Backend, data: bytes) -> pyvips.Image:

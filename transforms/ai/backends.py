@@ -30,15 +30,13 @@ transparent pixels are the area to edit), ``prompt``, ``model``, ``n=1``, ``size
 from __future__ import annotations
 
 import base64
-import binascii
-import json
 import time
 from dataclasses import dataclass
 
 import pyvips
-import requests
 from django.conf import settings
 
+from assets import backend_http
 from core.errors import ApiError
 
 ASPECT_TOLERANCE = 0.01
@@ -122,71 +120,17 @@ def _decoded(call: _Call, data: bytes, width: int, height: int) -> pyvips.Image:
 # --- HTTP with retries ---------------------------------------------------------------------------
 
 
-def _retry_after(response: requests.Response, default: float) -> float:
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", default)))
-    except ValueError:
-        return default
-
-
-def _body(call: _Call, response: requests.Response) -> bytes:
-    """The answer's body, at most DAM_GENERATION_MAX_BYTES, read before the call's end."""
-    limit = settings.DAM_GENERATION_MAX_BYTES
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise GenerationFailed(f"the {call.name} answered more than {limit} bytes")
-    chunks, size = [], 0
-    for chunk in response.iter_content(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise GenerationFailed(f"the {call.name} answered more than {limit} bytes")
-        if call.left() <= 0:
-            raise GenerationTimeout(f"the {call.name} did not answer within {settings.DAM_GENERATION_TIMEOUT} s")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _request(call: _Call, method: str, url: str, **kwargs) -> bytes:
-    """The body of a 2xx answer to ``method url``, retried on connection errors, 5xx and 429 while time is left."""
-    attempts = 1 + max(0, settings.DAM_GENERATION_RETRIES)
-    timeout = f"the {call.name} did not answer within {settings.DAM_GENERATION_TIMEOUT} s"
-    problem = ""
-    for attempt in range(attempts):
-        left = call.left()
-        if left <= 0:
-            raise GenerationTimeout(timeout)
-        pause = 0.5 * 2**attempt
-        try:
-            with requests.request(method, url, timeout=(min(left, 10.0), left), stream=True, **kwargs) as response:
-                if response.status_code < 300:
-                    return _body(call, response)
-                problem = f"answered HTTP {response.status_code}{_detail(response)}"
-                if response.status_code != 429 and response.status_code < 500:
-                    raise GenerationFailed(f"the {call.name} {problem}")
-                pause = _retry_after(response, pause)
-        except requests.Timeout:
-            raise GenerationTimeout(timeout) from None
-        except requests.RequestException as error:
-            problem = f"could not be reached ({type(error).__name__})"
-        if attempt + 1 == attempts or call.left() <= pause:
-            break
-        time.sleep(pause)
-    raise GenerationFailed(f"the {call.name} {problem}")
-
-
-def _detail(response: requests.Response) -> str:
-    """A short excerpt of an error answer (IOPaint says ``{"detail": ...}``, OpenAI ``{"error": {"message"}}``)."""
+    """The body of a 2xx answer to ``method url`` (assets.backend_http: bounded, retried on connection
+    errors, 5xx and 429 while time is left)."""
     try:
-        text = next(response.iter_content(2048), b"").decode("utf-8", "replace")
-        body = json.loads(text)
-        detail = body.get("detail") or (body.get("error") or {}).get("message") if isinstance(body, dict) else None
-    except (ValueError, requests.RequestException, AttributeError):
-        return ""
-    if not detail:
-        return ""
-    detail = str(detail)[:200]
-    key = settings.DAM_IMAGE_EDIT_KEY
-    return ": " + (detail.replace(key, "<key>") if key else detail)  # a back-end echoing the key never shows it
+        return backend_http.exchange(method, url, end=call.end, max_bytes=settings.DAM_GENERATION_MAX_BYTES,
+                                     retries=settings.DAM_GENERATION_RETRIES, backoff=0.5,
+                                     secret=settings.DAM_IMAGE_EDIT_KEY, **kwargs)
+    except backend_http.TimedOut:
+        raise GenerationTimeout(f"the {call.name} did not answer within {settings.DAM_GENERATION_TIMEOUT} s") from None
+    except backend_http.Failed as failure:
+        raise GenerationFailed(f"the {call.name} {failure.problem}") from None
 
 
 # --- the back-ends -------------------------------------------------------------------------------
@@ -232,12 +176,7 @@ def image_edit(image: pyvips.Image, mask: pyvips.Image, prompt: str, deadline: f
 def _edit_image_bytes(call: _Call, data: bytes) -> bytes:
     """The image of an images edits answer: ``data[0].b64_json``, or the bytes at ``data[0].url``."""
     try:
-        first = json.loads(data)["data"][0]
-        if first.get("b64_json"):
-            return base64.b64decode(first["b64_json"], validate=True)
-        url = first["url"]
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError, binascii.Error):
-        raise GenerationFailed(f"the {call.name} answered no data[0].b64_json or data[0].url") from None
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise GenerationFailed(f"the {call.name} answered an unusable data[0].url")
-    return _request(call, "GET", url)
+        image = backend_http.openai_image(data)
+    except backend_http.Failed as failure:
+        raise GenerationFailed(f"the {call.name} {failure.problem}") from None
+    return image if isinstance(image, bytes) else _request(call, "GET", image)
