@@ -22,6 +22,7 @@ from core.responses import error_response
 
 from . import derived
 from .cloudinary import lookup
+from .cloudinary.named import check_strict
 from .encode import mime_type
 
 ENVIRON_KEY = "dam.memo"
@@ -146,3 +147,10 @@ def find_or_fetch_mapped(parsed, requested):
         if parsed.type != "upload" or mappings.fetch_mapped(parsed.public_id, parsed.extension or "") is None:
             raise
     return lookup.find_asset(parsed, requested)
+
+
+def check_strict_before_render(requested, signed: bool) -> None:
+    """Strict transformations (transforms.cloudinary.named): 401 for an unsigned dynamic transformation.
+    Both dialects' plans carry the Cloudinary text of their meaning (``n-<name>`` as ``t_<name>``)."""
+    if requested.transformation:
+        check_strict(requested.transformation, requested.named, signed=signed)

@@ -25,7 +25,7 @@ from assets.fileinfo import VIDEO_MIME
 from core.errors import ApiError, BadRequest, NotFound, Unauthorized
 
 from . import admission, derived
-from .answers import STREAM_BLOCK, find_or_fetch_mapped, respond
+from .answers import STREAM_BLOCK, check_strict_before_render, find_or_fetch_mapped, respond
 from .answers import error as _error
 from .answers import with_headers as _with_headers
 from .cloudinary import breakpoints, entry, lookup, parser, signatures
@@ -56,7 +56,7 @@ def deliver(request, cloud: str, rest: str):
         # Strict mode refuses to *render* a dynamic transformation; what is already stored
         # (eager renderings, say) is served, as Cloudinary does.
         found, fh = derived.open_file(asset, resolved, signed=signed,
-                                      before_render=lambda: _check_strict(requested, signed),
+                                      before_render=lambda: check_strict_before_render(requested, signed),
                                       log_after_response=True, client=admission.client_address(request.META))
     except ApiError as exc:
         return _error(exc)
@@ -213,12 +213,5 @@ def _signed_as_sent(parsed, parts: list[str], at: int):
     transformations.insert(at - first, parts[at])
     signed.insert(at - first, parts[at])
     return dataclasses.replace(parsed, transformations=tuple(transformations), signed_components=tuple(signed))
-
-
-def _check_strict(requested, signed: bool) -> None:
-    """Strict transformations (transforms.cloudinary.named): 401 for an unsigned dynamic transformation."""
-    if not requested.transformation:
-        return
-    check_strict(requested.transformation, requested.named, signed=signed)
 
 

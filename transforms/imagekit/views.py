@@ -35,12 +35,11 @@ from core.errors import ApiError, BadRequest, NotFound, Unauthorized
 
 from .. import admission, derived
 from ..ai.lifecycle import ResultPending
-from ..answers import error, find_or_fetch_mapped, respond
+from ..answers import check_strict_before_render, error, find_or_fetch_mapped, respond
 from ..cloudinary import entry as cloudinary_entry
-from ..cloudinary.named import check_strict
 from ..cloudinary.parser import DeliveryPath
 from . import genimg, signatures
-from .entry import components, from_steps, is_original
+from .entry import from_steps, is_original
 
 ALLOWED_METHODS = ("GET", "HEAD")
 PATH_STEPS = "tr:"
@@ -74,7 +73,7 @@ def deliver(request, cloud: str, rest: str):
                 if segment is None:
                     raise
                 if not original:
-                    _check_strict(steps, plan, signed)  # a URL strict mode refuses starts nothing
+                    check_strict_before_render(plan, signed)  # a URL strict mode refuses starts nothing
                 genimg.start(request.META, cloud, rest, segment, public_id, extension, signed)
                 raise
 
@@ -90,7 +89,7 @@ def deliver(request, cloud: str, rest: str):
             resolved = requested.for_asset(asset, accept=request.META.get("HTTP_ACCEPT", ""),
                                            save_data=request.META.get("HTTP_SAVE_DATA", "").strip().lower() == "on")
             found, fh = derived.open_file(asset, resolved, signed=signed,
-                                          before_render=lambda: _check_strict(steps, requested, signed),
+                                          before_render=lambda: check_strict_before_render(requested, signed),
                                           log_after_response=True, client=admission.client_address(request.META))
     except ResultPending as exc:
         return intermediate(request, exc)
@@ -202,13 +201,6 @@ def _original(asset):
         return found, found.open()
     except FileNotFoundError:
         raise NotFound(f"Resource not found - {asset.public_id}") from None
-
-
-def _check_strict(steps: str, requested, signed: bool) -> None:
-    """Strict transformations (transforms.cloudinary.named) hold for this dialect too, by
-    the Cloudinary components the steps read as (``n-<name>`` as ``t_<name>``)."""
-    if steps:
-        check_strict("/".join(components(steps)), requested.named, signed=signed)
 
 
 def intermediate(request, exc: ResultPending) -> HttpResponse:
